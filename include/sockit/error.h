@@ -1,0 +1,27 @@
+/* sockit error codes: every library call returns >= 0 on success or a
+ * negative code, either -errno or one of the SK_E* codes below. */
+#ifndef SOCKIT_ERROR_H
+#define SOCKIT_ERROR_H
+
+/* Codes that errno has no word for. They sit far below any errno value so
+ * that one negative int can carry either kind. */
+enum {
+    SK_EBASE = -20000,
+    SK_EADDRSYNTAX,   /* address text is malformed */
+    SK_EV6NOBRACKET,  /* bare IPv6 address: needs [addr]:port */
+    SK_ENOPORT,       /* address has no port */
+    SK_EBADPORT,      /* port number out of range */
+    SK_ENOSERVICE,    /* service name not in the services database */
+    SK_ENONAME,       /* host name does not resolve */
+    SK_ETEMPFAIL,     /* temporary resolver failure */
+    SK_ERESOLVER,     /* other resolver failure */
+    SK_ENOADDR,       /* name resolves, but to no address of the asked family */
+    SK_ETOOMANYFDS,   /* fd does not fit the backend (select and FD_SETSIZE) */
+    SK_ELAST
+};
+
+/* A message for any code returned by sockit (negative errno or SK_E*).
+ * Never NULL; the string is static. */
+const char *sk_strerror(int err);
+
+#endif

@@ -1,0 +1,85 @@
+/* Servers: a listening address, a service and a concurrency model. */
+#ifndef SOCKIT_SERVER_H
+#define SOCKIT_SERVER_H
+
+#include <stdint.h>
+#include <sockit/service.h>
+
+typedef enum sk_model {
+    SK_MODEL_LOOP,
+    SK_MODEL_FORK,
+    SK_MODEL_PREFORK,
+    SK_MODEL_THREAD,
+    SK_MODEL_HYBRID,
+} sk_model;
+
+/* Model by name ("loop", "fork", ...): >= 0 or -EINVAL. */
+int sk_model_parse(const char *name);
+const char *sk_model_name(sk_model m);
+
+/* What a server tells its owner; the library never prints. */
+typedef enum sk_event_kind {
+    SK_EV_LISTEN, /* addr: a listening socket is up */
+    SK_EV_OPEN,   /* tuple: a connection was accepted */
+    SK_EV_CLOSE,  /* tuple, bytes_in, bytes_out: a connection ended */
+    SK_EV_REJECT, /* tuple (may be empty), err: refused (max-conns, fd exhaustion) */
+    SK_EV_WARN,   /* err, msg: something went wrong but the server goes on */
+} sk_event_kind;
+
+typedef struct sk_event {
+    sk_event_kind kind;
+    const sk_tuple *tuple;
+    const sk_addr *addr;
+    int err;
+    const char *msg;
+    uint64_t bytes_in, bytes_out;
+} sk_event;
+
+/* Counters every model keeps the same way. */
+typedef struct sk_stats {
+    uint64_t accepted, active, closed, rejected, bytes_in, bytes_out;
+} sk_stats;
+
+typedef struct sk_server_config {
+    const sk_service *service;
+    const void *service_config; /* handed to the service via sk_conn_config() */
+    const char *listen;         /* address text; NULL means 127.0.0.1:7007 */
+    sk_model model;
+    const char *backend;  /* event backend for loop/hybrid; NULL picks the best */
+    int workers;          /* prefork / hybrid workers; 0 picks the core count */
+    int backlog;          /* 0 means SOMAXCONN */
+    int max_conns;        /* 0 means no limit but the fd limit */
+    int idle_timeout_ms;  /* 0 means none */
+    int drain_timeout_ms; /* on stop: how long queued output may take; 0 = 5000 */
+    size_t buf_size;      /* per direction, per connection; 0 = 64 KiB */
+    void (*on_event)(void *userdata, const sk_event *ev);
+    void *userdata;
+} sk_server_config;
+
+typedef struct sk_server sk_server;
+
+/* Create a server and bind its listening sockets (so the port is known and
+ * "address in use" shows up here). Returns 0 and sets *out, or < 0. */
+int sk_server_open(const sk_server_config *cfg, sk_server **out);
+
+/* The address the first listener is bound to (port 0 resolved). */
+const sk_addr *sk_server_address(const sk_server *s);
+
+/* The event backend the server uses ("epoll", ...), or "" for models
+ * without one. */
+const char *sk_server_backend(const sk_server *s);
+
+/* Serve until sk_server_stop(); then stop accepting, flush queued output
+ * (bounded by drain_timeout_ms) and return 0, or < 0 on a fatal error. */
+int sk_server_run(sk_server *s);
+
+/* Ask a running server to drain and stop. Async-signal-safe: call it from a
+ * SIGINT/SIGTERM handler. */
+void sk_server_stop(sk_server *s);
+
+/* A consistent-enough snapshot of the counters (each one is atomic). */
+void sk_server_stats(const sk_server *s, sk_stats *out);
+
+void sk_server_free(sk_server *s);
+
+#endif

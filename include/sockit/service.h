@@ -1,0 +1,71 @@
+/* Services: the callbacks a protocol implements once and every server model
+ * drives unchanged. A callback never blocks and never learns the model. */
+#ifndef SOCKIT_SERVICE_H
+#define SOCKIT_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sockit/sock.h>
+
+typedef struct sk_conn sk_conn;
+
+typedef struct sk_service {
+    const char *name;
+    const char *summary;    /* one line for --help */
+    size_t conn_state_size; /* per-connection state, zeroed before on_open */
+
+    /* The connection is up. May queue a greeting (daytime, chargen).
+     * Returns 0, or < 0 to drop the connection at once. Optional. */
+    int (*on_open)(sk_conn *c);
+
+    /* Bytes arrived. Consume a prefix and return its length (0..len); what
+     * is not consumed is offered again, with more bytes after it, once there
+     * is room to write or more input. Returns < 0 to drop the connection at
+     * once (use sk_conn_close() to close politely after queued output). */
+    int (*on_data)(sk_conn *c, const void *buf, size_t len);
+
+    /* The output buffer drained below half after backpressure: queue more
+     * (chargen). Returns 0 or < 0 to drop. Optional. */
+    int (*on_writable)(sk_conn *c);
+
+    /* The peer half-closed (FIN). Return 0 to finish (flush queued output,
+     * then close) or 1 to keep the connection open for output. Optional:
+     * without it the connection finishes. */
+    int (*on_eof)(sk_conn *c);
+
+    /* The connection is gone; release what on_open took. Optional. */
+    void (*on_close)(sk_conn *c);
+} sk_service;
+
+/* Queue len bytes for the peer. All or nothing: returns 0 when queued,
+ * -ENOBUFS when they do not fit in the bounded output buffer (check
+ * sk_conn_room() first), -EPIPE after sk_conn_close(). */
+int sk_conn_write(sk_conn *c, const void *buf, size_t len);
+
+/* Bytes sk_conn_write() would accept now. */
+size_t sk_conn_room(const sk_conn *c);
+
+/* Finish: stop reading, flush what is queued, half-close, then close. */
+void sk_conn_close(sk_conn *c);
+
+/* The service's per-connection state (conn_state_size bytes). */
+void *sk_conn_state(sk_conn *c);
+
+/* The service configuration the server was given (may be NULL). */
+const void *sk_conn_config(const sk_conn *c);
+
+/* The connection's 4-tuple. */
+const sk_tuple *sk_conn_tuple(const sk_conn *c);
+
+/* The socket, for read-only queries such as TCP_INFO. Never read or write
+ * it directly: the model owns it. */
+int sk_conn_fd(const sk_conn *c);
+
+/* Built-in services, by name ("echo", "discard", "chargen", "daytime", ...).
+ * Returns NULL when unknown. */
+const sk_service *sk_service_find(const char *name);
+
+/* The NULL-terminated list of built-in services. */
+const sk_service *const *sk_service_list(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* Shared by the subcommands: exit codes, messages, number parsing. */
+#ifndef SOCKIT_CLI_H
+#define SOCKIT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* "sockit: <fmt>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: the message, a pointer to --help, and EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Exit code for a library error: address syntax and unknown service names
+ * are usage errors, everything else a runtime failure. */
+int cli_exit_for(int err);
+
+/* Parse a non-negative number / a duration in seconds ("1.5") into ms.
+ * Return false on garbage or overflow. */
+bool cli_parse_int(const char *s, long min, long max, long *out);
+bool cli_parse_seconds(const char *s, int64_t *ms);
+
+int cmd_serve(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
+
+#endif

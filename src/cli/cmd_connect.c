@@ -1,0 +1,190 @@
+/* sockit connect: a netcat-like TCP client. stdin goes to the socket and the
+ * socket to stdout, both at once; at stdin EOF it half-closes (FIN) and keeps
+ * reading until the server closes. Binary-safe. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sockit/sockit.h>
+
+#define IO_CHUNK (64 * 1024)
+#define MAX_ADDRS 16
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sockit connect [OPTIONS] ADDR\n\n"
+               "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
+               "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
+               "keeps reading until the server closes.\n\n"
+               "ADDR: host:port, [v6addr]:port, :port (loopback), host:service-name (e.g. localhost:echo).\n"
+               "Every address the name resolves to is tried in order.\n\n"
+               "Options:\n"
+               "  -t, --timeout S   give up a connection attempt after S seconds (default 10)\n"
+               "  -4, -6            only IPv4 / only IPv6\n"
+               "  -v, --verbose     say which address answered, and the byte counts at the end\n"
+               "  -h, --help        this text\n");
+}
+
+typedef struct pump {
+    int sock;
+    const char *name;
+    char out[IO_CHUNK]; /* stdin -> socket */
+    size_t out_len, out_off;
+    char in[IO_CHUNK]; /* socket -> stdout */
+    bool stdin_eof, shut, sock_eof;
+    uint64_t sent, received;
+} pump;
+
+static int write_stdout(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int run(pump *p)
+{
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = -1}, {.fd = p->sock}};
+        if (!p->stdin_eof && p->out_len == 0)
+            fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+        if (!p->sock_eof)
+            fds[1].events |= POLLIN;
+        if (p->out_len > 0)
+            fds[1].events |= POLLOUT;
+        if (p->stdin_eof && p->out_len == 0 && !p->shut) {
+            /* Everything sent: half-close so the server sees EOF, and
+             * keep reading its answer. */
+            sk_shutdown_write(p->sock);
+            p->shut = true;
+        }
+        if (p->sock_eof)
+            return EXIT_OK;
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            cli_error("poll: %s", strerror(errno));
+            return EXIT_FAIL;
+        }
+        if (fds[0].revents) {
+            ssize_t n = read(STDIN_FILENO, p->out, sizeof p->out);
+            if (n > 0) {
+                p->out_len = (size_t)n;
+                p->out_off = 0;
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                p->stdin_eof = true;
+            }
+        }
+        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(p->sock, p->in, sizeof p->in, MSG_DONTWAIT);
+            if (n > 0) {
+                p->received += (uint64_t)n;
+                if (write_stdout(p->in, (size_t)n) < 0)
+                    return EXIT_OK; /* the reader of our output went away */
+            } else if (n == 0) {
+                p->sock_eof = true;
+            } else if (errno != EINTR && errno != EAGAIN) {
+                cli_error("recv %s: %s", p->name, strerror(errno));
+                return EXIT_FAIL;
+            }
+        }
+        if (p->out_len > 0 && (fds[1].revents & (POLLOUT | POLLERR))) {
+            ssize_t n = send(p->sock, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                p->out_off += (size_t)n;
+                p->sent += (uint64_t)n;
+                if (p->out_off == p->out_len)
+                    p->out_len = p->out_off = 0;
+            } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+                cli_error("send %s: %s", p->name, strerror(errno));
+                return EXIT_FAIL;
+            }
+        }
+    }
+}
+
+int cmd_connect(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"timeout", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    static pump p;
+    sk_addr addrs[MAX_ADDRS];
+    int64_t timeout_ms = 10000;
+    int flags = 0, which = 0, opt, n, rc;
+    bool verbose = false;
+    char a[SK_ADDRSTRLEN];
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":t:46vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 't':
+            if (!cli_parse_seconds(optarg, &timeout_ms) || timeout_ms > INT32_MAX)
+                return cli_usage_error("connect", "--timeout wants seconds, not '%s'", optarg);
+            break;
+        case '4':
+            flags = SK_RESOLVE_V4ONLY;
+            break;
+        case '6':
+            flags = SK_RESOLVE_V6ONLY;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case ':':
+            return cli_usage_error("connect", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("connect", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("connect", "missing ADDR (host:port)");
+    if (optind + 1 < argc)
+        return cli_usage_error("connect", "unexpected argument '%s'", argv[optind + 1]);
+    p.name = argv[optind];
+
+    n = sk_addr_resolve(p.name, SOCK_STREAM, flags, addrs, MAX_ADDRS);
+    if (n < 0) {
+        int code = cli_exit_for(n);
+        if (code == EXIT_USAGE)
+            return cli_usage_error("connect", "%s: %s", p.name, sk_strerror(n));
+        cli_error("resolve %s: %s", p.name, sk_strerror(n));
+        return code;
+    }
+    rc = sk_tcp_connect(addrs, n, (int)timeout_ms, &which);
+    sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
+    if (rc < 0) {
+        cli_error("connect %s: %s", a, sk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    p.sock = rc;
+    if (verbose)
+        fprintf(stderr, "sockit: connected to %s\n", a);
+    p.name = a;
+    rc = run(&p);
+    if (verbose)
+        fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);
+    close(p.sock);
+    return rc;
+}

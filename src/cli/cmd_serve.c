@@ -1,0 +1,259 @@
+/* sockit serve: run a service under a concurrency model until SIGINT or
+ * SIGTERM, then drain and exit 0. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sockit/sockit.h>
+
+static sk_server *g_server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_server)
+        sk_server_stop(g_server);
+}
+
+typedef struct serve_opts {
+    bool verbose;
+    bool json;
+} serve_opts;
+
+static void on_event(void *ud, const sk_event *ev)
+{
+    const serve_opts *o = ud;
+    char t[2 * SK_ADDRSTRLEN + 8], a[SK_ADDRSTRLEN];
+
+    if (ev->tuple)
+        sk_tuple_format(ev->tuple, t, sizeof t);
+    else
+        strcpy(t, "-");
+    if (o->json) {
+        switch (ev->kind) {
+        case SK_EV_OPEN:
+            printf("{\"event\":\"open\",\"conn\":\"%s\"}\n", t);
+            break;
+        case SK_EV_CLOSE:
+            printf("{\"event\":\"close\",\"conn\":\"%s\",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n", t,
+                   ev->bytes_in, ev->bytes_out);
+            break;
+        case SK_EV_REJECT:
+            printf("{\"event\":\"reject\",\"reason\":\"%s\"}\n", ev->msg ? ev->msg : "");
+            break;
+        default:
+            printf("{\"event\":\"warn\",\"what\":\"%s\",\"error\":\"%s\"}\n", ev->msg ? ev->msg : "",
+                   sk_strerror(ev->err));
+            break;
+        }
+        fflush(stdout);
+        return;
+    }
+    switch (ev->kind) {
+    case SK_EV_OPEN:
+        if (o->verbose)
+            fprintf(stderr, "sockit: open  %s\n", t);
+        break;
+    case SK_EV_CLOSE:
+        if (o->verbose)
+            fprintf(stderr, "sockit: close %s in=%" PRIu64 " out=%" PRIu64 "\n", t, ev->bytes_in, ev->bytes_out);
+        break;
+    case SK_EV_REJECT:
+        if (o->verbose)
+            fprintf(stderr, "sockit: reject: %s\n", ev->msg ? ev->msg : sk_strerror(ev->err));
+        break;
+    case SK_EV_LISTEN:
+        fprintf(stderr, "sockit: listening on %s\n",
+                ev->addr ? sk_addr_format((const struct sockaddr *)&ev->addr->ss, a, sizeof a) : "?");
+        break;
+    case SK_EV_WARN:
+        fprintf(stderr, "sockit: %s: %s\n", ev->msg ? ev->msg : "warning", sk_strerror(ev->err));
+        break;
+    }
+}
+
+static void usage(FILE *f)
+{
+    const sk_service *const *svc = sk_service_list();
+    const char *const *be = sk_loop_backends();
+
+    fprintf(f, "usage: sockit serve [OPTIONS]\n\n"
+               "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
+               "flush queued output (up to --drain-timeout) and exit 0.\n\n"
+               "Options:\n"
+               "  -s, --service NAME     what to serve (default echo):\n");
+    for (; *svc; svc++)
+        fprintf(f, "                           %-8s %s\n", (*svc)->name, (*svc)->summary);
+    fprintf(f, "  -l, --listen ADDR      address to listen on (default 127.0.0.1:7007);\n"
+               "                         host:port, [v6]:port, :port (all interfaces), host:service\n"
+               "  -m, --model MODEL      concurrency model: loop (default), fork, prefork, thread, hybrid\n"
+               "  -b, --backend NAME     event backend for loop models:");
+    for (; *be; be++)
+        fprintf(f, " %s", *be);
+    fprintf(f, "\n"
+               "  -w, --workers N        workers for prefork and hybrid (default: cores)\n"
+               "      --max-conns N      refuse connections beyond N at once (default: no limit)\n"
+               "      --idle-timeout S   close connections idle for S seconds (default: never)\n"
+               "      --drain-timeout S  on stop, how long queued output may take (default 5)\n"
+               "      --backlog N        listen backlog (default SOMAXCONN)\n"
+               "      --buffer-size N    per-connection buffer bytes per direction (default 65536)\n"
+               "  -v, --verbose          one line per connection open and close, counters on exit\n"
+               "      --json             events as JSON lines on stdout\n"
+               "  -h, --help             this text\n");
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE };
+    static const struct option longopts[] = {
+        {"service", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'l'},
+        {"model", required_argument, NULL, 'm'},
+        {"backend", required_argument, NULL, 'b'},
+        {"workers", required_argument, NULL, 'w'},
+        {"max-conns", required_argument, NULL, O_MAXCONNS},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"drain-timeout", required_argument, NULL, O_DRAIN},
+        {"backlog", required_argument, NULL, O_BACKLOG},
+        {"buffer-size", required_argument, NULL, O_BUFSIZE},
+        {"verbose", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
+    serve_opts o = {0};
+    const char *service = "echo";
+    long v;
+    int64_t ms;
+    int opt, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":s:l:m:b:w:vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            service = optarg;
+            break;
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'm':
+            rc = sk_model_parse(optarg);
+            if (rc < 0)
+                return cli_usage_error("serve", "unknown model '%s' (fork, prefork, thread, loop, hybrid)", optarg);
+            cfg.model = (sk_model)rc;
+            break;
+        case 'b':
+            cfg.backend = optarg;
+            break;
+        case 'w':
+            if (!cli_parse_int(optarg, 1, 1024, &v))
+                return cli_usage_error("serve", "--workers wants a number from 1 to 1024, not '%s'", optarg);
+            cfg.workers = (int)v;
+            break;
+        case O_MAXCONNS:
+            if (!cli_parse_int(optarg, 1, 10000000, &v))
+                return cli_usage_error("serve", "--max-conns wants a positive number, not '%s'", optarg);
+            cfg.max_conns = (int)v;
+            break;
+        case O_IDLE:
+            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
+                return cli_usage_error("serve", "--idle-timeout wants seconds, not '%s'", optarg);
+            cfg.idle_timeout_ms = (int)ms;
+            break;
+        case O_DRAIN:
+            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
+                return cli_usage_error("serve", "--drain-timeout wants seconds, not '%s'", optarg);
+            cfg.drain_timeout_ms = ms > 0 ? (int)ms : 1;
+            break;
+        case O_BACKLOG:
+            if (!cli_parse_int(optarg, 1, 1 << 20, &v))
+                return cli_usage_error("serve", "--backlog wants a positive number, not '%s'", optarg);
+            cfg.backlog = (int)v;
+            break;
+        case O_BUFSIZE:
+            if (!cli_parse_int(optarg, 256, 64L << 20, &v))
+                return cli_usage_error("serve", "--buffer-size wants 256 to 67108864 bytes, not '%s'", optarg);
+            cfg.buf_size = (size_t)v;
+            break;
+        case 'v':
+            o.verbose = true;
+            break;
+        case O_JSON:
+            o.json = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case ':':
+            return cli_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    cfg.service = sk_service_find(service);
+    if (cfg.service == NULL)
+        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime)", service);
+    cfg.on_event = on_event;
+    cfg.userdata = &o;
+
+    rc = sk_server_open(&cfg, &g_server);
+    if (rc < 0) {
+        if (rc == -EINVAL && cfg.backend)
+            return cli_usage_error("serve", "unknown backend '%s'", cfg.backend);
+        cli_error("listen %s: %s", cfg.listen, sk_strerror(rc));
+        return cli_exit_for(rc);
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* A second signal during the drain falls through to the default
+     * action, so an impatient ^C^C still ends the server. */
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    char a[SK_ADDRSTRLEN];
+    const char *backend = sk_server_backend(g_server);
+    sk_addr_format((const struct sockaddr *)&sk_server_address(g_server)->ss, a, sizeof a);
+    if (o.json)
+        printf("{\"event\":\"listen\",\"addr\":\"%s\",\"service\":\"%s\",\"model\":\"%s\",\"backend\":\"%s\"}\n", a,
+               cfg.service->name, sk_model_name(cfg.model), backend);
+    else
+        fprintf(stderr, "sockit: serving %s on %s (model %s%s%s)\n", cfg.service->name, a, sk_model_name(cfg.model),
+                backend[0] ? ", backend " : "", backend);
+    fflush(stdout);
+
+    rc = sk_server_run(g_server);
+
+    sk_stats st;
+    sk_server_stats(g_server, &st);
+    if (o.json)
+        printf("{\"event\":\"stats\",\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64
+               ",\"rejected\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n",
+               st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out);
+    else if (o.verbose)
+        fprintf(stderr,
+                "sockit: stats accepted=%" PRIu64 " active=%" PRIu64 " closed=%" PRIu64 " rejected=%" PRIu64
+                " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 "\n",
+                st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out);
+    sk_server_free(g_server);
+    g_server = NULL;
+    if (rc < 0) {
+        if (rc == -ENOTSUP)
+            cli_error("model %s is not available in this build", sk_model_name(cfg.model));
+        else
+            cli_error("serve: %s", sk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,82 @@
+/* Pooled bounded buffers: see buf.h. */
+#include "buf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sk__bufpool_init(sk__bufpool *p, size_t blocksize, uint32_t max_cached)
+{
+    memset(p, 0, sizeof *p);
+    p->blocksize = blocksize;
+    p->max = max_cached;
+    if (max_cached > 0) {
+        p->free = calloc(max_cached, sizeof *p->free);
+        if (p->free == NULL)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+void sk__bufpool_destroy(sk__bufpool *p)
+{
+    for (uint32_t i = 0; i < p->nfree; i++)
+        free(p->free[i]);
+    free(p->free);
+    memset(p, 0, sizeof *p);
+}
+
+static void pool_put(sk__bufpool *p, void *block)
+{
+    if (p->nfree < p->max)
+        p->free[p->nfree++] = block;
+    else
+        free(block);
+}
+
+int sk_buf_prepare(sk_buf *b, sk__bufpool *p)
+{
+    if (b->data == NULL) {
+        b->data = p->nfree > 0 ? p->free[--p->nfree] : malloc(p->blocksize);
+        if (b->data == NULL)
+            return -ENOMEM;
+        b->start = b->end = 0;
+    } else if (b->start > 0) {
+        size_t used = sk_buf_used(b);
+        memmove(b->data, b->data + b->start, used);
+        b->start = 0;
+        b->end = (uint32_t)used;
+    }
+    return 0;
+}
+
+int sk_buf_append(sk_buf *b, sk__bufpool *p, const void *src, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (len > sk_buf_room(b, p))
+        return -ENOBUFS;
+    if (b->data == NULL || len > sk_buf_wspace(b, p)) {
+        int rc = sk_buf_prepare(b, p);
+        if (rc < 0)
+            return rc;
+    }
+    memcpy(b->data + b->end, src, len);
+    b->end += (uint32_t)len;
+    return 0;
+}
+
+void sk_buf_consume(sk_buf *b, sk__bufpool *p, size_t n)
+{
+    b->start += (uint32_t)n;
+    if (b->start >= b->end)
+        sk_buf_release(b, p);
+}
+
+void sk_buf_release(sk_buf *b, sk__bufpool *p)
+{
+    if (b->data != NULL)
+        pool_put(p, b->data);
+    b->data = NULL;
+    b->start = b->end = 0;
+}

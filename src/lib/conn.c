@@ -1,0 +1,303 @@
+/* The connection state machine shared by every model: read into the
+ * pooled input buffer, let the service consume it, flush the bounded output
+ * buffer, and finish with a half-close and a short linger. Models only say
+ * which events fired and wait for the ones sk__conn_interest() names. */
+#include "conn_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sockit/error.h>
+
+/* The service API ---------------------------------------------------------- */
+
+int sk_conn_write(sk_conn *c, const void *buf, size_t len)
+{
+    if (c->flags & SK__C_LINGER)
+        return -EPIPE;
+    return sk_buf_append(&c->out, &c->eng->pool, buf, len);
+}
+
+size_t sk_conn_room(const sk_conn *c)
+{
+    return sk_buf_room(&c->out, &c->eng->pool);
+}
+
+void sk_conn_close(sk_conn *c)
+{
+    c->flags |= SK__C_CLOSING;
+}
+
+void *sk_conn_state(sk_conn *c)
+{
+    return c->state;
+}
+
+const void *sk_conn_config(const sk_conn *c)
+{
+    return c->eng->srv->cfg.service_config;
+}
+
+const sk_tuple *sk_conn_tuple(const sk_conn *c)
+{
+    return &c->tuple;
+}
+
+int sk_conn_fd(const sk_conn *c)
+{
+    return c->fd;
+}
+
+/* Lifecycle ---------------------------------------------------------------- */
+
+sk_conn *sk__conn_open(sk__engine *e, int fd)
+{
+    sk_server *s = e->srv;
+    const sk_service *svc = s->cfg.service;
+    sk_conn *c = calloc(1, sizeof *c + svc->conn_state_size);
+
+    if (c == NULL) {
+        close(fd);
+        SK__STAT_ADD(s, rejected, 1);
+        sk__server_event(s, SK_EV_REJECT, NULL, -ENOMEM, "out of memory for a new connection");
+        return NULL;
+    }
+    c->fd = fd;
+    c->eng = e;
+    c->opened_ms = c->active_ms = e->now;
+    sk_tuple_get(fd, &c->tuple);
+    c->next = e->head;
+    if (e->head)
+        e->head->prev = c;
+    e->head = c;
+    e->nconns++;
+    SK__STAT_ADD(s, accepted, 1);
+    SK__STAT_ADD(s, active, 1);
+    sk__server_event(s, SK_EV_OPEN, &c->tuple, 0, NULL);
+    if (e->draining)
+        c->flags |= SK__C_CLOSING;
+    if (svc->on_open && svc->on_open(c) < 0)
+        c->flags |= SK__C_CLOSING;
+    return c;
+}
+
+void sk__conn_free(sk_conn *c)
+{
+    sk__engine *e = c->eng;
+    sk_server *s = e->srv;
+    const sk_service *svc = s->cfg.service;
+    sk_event ev = {.kind = SK_EV_CLOSE, .tuple = &c->tuple, .bytes_in = c->bytes_in, .bytes_out = c->bytes_out};
+
+    if (svc->on_close)
+        svc->on_close(c);
+    sk_buf_release(&c->in, &e->pool);
+    sk_buf_release(&c->out, &e->pool);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        e->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    e->nconns--;
+    SK__STAT_SUB(s, active, 1);
+    SK__STAT_ADD(s, closed, 1);
+    if (s->cfg.on_event)
+        s->cfg.on_event(s->cfg.userdata, &ev);
+    free(c);
+}
+
+void sk__conn_finish(sk_conn *c)
+{
+    c->flags |= SK__C_CLOSING;
+}
+
+/* I/O ---------------------------------------------------------------------- */
+
+static bool wants_read(const sk_conn *c)
+{
+    const sk__bufpool *p = &c->eng->pool;
+    if (c->flags & (SK__C_CLOSING | SK__C_EOF))
+        return false;
+    /* Unconsumed input waits for output room: reading more would only grow
+     * memory. Without pending output, the service is waiting for more
+     * input (a partial request), so keep reading while there is space. */
+    return sk_buf_used(&c->in) < p->blocksize && (sk_buf_used(&c->in) == 0 || sk_buf_used(&c->out) == 0);
+}
+
+int sk__conn_interest(const sk_conn *c)
+{
+    if (c->flags & SK__C_LINGER)
+        return SK_READ;
+    return (wants_read(c) ? SK_READ : 0) | (sk_buf_used(&c->out) ? SK_WRITE : 0);
+}
+
+/* Offer buffered input to the service. Returns 0 or < 0 to abort. */
+static int process(sk_conn *c)
+{
+    const sk_service *svc = c->eng->srv->cfg.service;
+    sk__bufpool *p = &c->eng->pool;
+
+    while (sk_buf_used(&c->in) > 0 && !(c->flags & SK__C_CLOSING)) {
+        size_t used = sk_buf_used(&c->in);
+        int n = svc->on_data(c, sk_buf_rptr(&c->in), used);
+        if (n < 0)
+            return n;
+        if ((size_t)n > used)
+            n = (int)used;
+        sk_buf_consume(&c->in, p, (size_t)n);
+        if (n == 0)
+            break;
+    }
+    if (c->flags & SK__C_CLOSING)
+        sk_buf_release(&c->in, p);
+    /* A full input buffer with nothing to flush can never move again: the
+     * service refuses input it has room to answer. Drop it rather than hang. */
+    if (sk_buf_used(&c->in) == p->blocksize && sk_buf_used(&c->out) == 0)
+        return -EPROTO;
+    return 0;
+}
+
+static void on_peer_eof(sk_conn *c)
+{
+    const sk_service *svc = c->eng->srv->cfg.service;
+    c->flags |= SK__C_EOF;
+    if (svc->on_eof == NULL || svc->on_eof(c) == 0)
+        c->flags |= SK__C_CLOSING;
+}
+
+/* Read what the socket has (a few reads at most, to stay fair to other
+ * connections). Returns 0 or -errno. */
+static int read_some(sk_conn *c)
+{
+    sk__bufpool *p = &c->eng->pool;
+    sk_server *s = c->eng->srv;
+
+    for (int i = 0; i < 4 && wants_read(c); i++) {
+        int rc = sk_buf_prepare(&c->in, p);
+        if (rc < 0)
+            return rc;
+        size_t space = sk_buf_wspace(&c->in, p);
+        ssize_t n = recv(c->fd, sk_buf_wptr(&c->in), space, MSG_DONTWAIT);
+        if (n > 0) {
+            sk_buf_commit(&c->in, (size_t)n);
+            c->bytes_in += (uint64_t)n;
+            SK__STAT_ADD(s, bytes_in, (uint64_t)n);
+            rc = process(c);
+            if (rc < 0)
+                return rc;
+            if ((size_t)n < space)
+                break;
+            continue;
+        }
+        if (sk_buf_used(&c->in) == 0)
+            sk_buf_release(&c->in, p);
+        if (n == 0) {
+            on_peer_eof(c);
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            break;
+        return -errno;
+    }
+    return 0;
+}
+
+/* Send queued output. Returns bytes sent (>= 0) or -errno. */
+static long flush(sk_conn *c)
+{
+    sk__bufpool *p = &c->eng->pool;
+    sk_server *s = c->eng->srv;
+    long total = 0;
+
+    while (sk_buf_used(&c->out) > 0) {
+        ssize_t n = send(c->fd, sk_buf_rptr(&c->out), sk_buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sk_buf_consume(&c->out, p, (size_t)n);
+            c->bytes_out += (uint64_t)n;
+            total += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        return n < 0 ? -errno : -EIO;
+    }
+    if (total > 0)
+        SK__STAT_ADD(s, bytes_out, (uint64_t)total);
+    return total;
+}
+
+/* After the peer's FIN is expected: discard what still arrives so our close
+ * sends FIN, not RST (an RST could destroy data the peer has not read). */
+static int linger_read(sk_conn *c)
+{
+    char sink[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return SK__KEEP;
+        return SK__DONE;
+    }
+    return SK__KEEP;
+}
+
+int sk__conn_drive(sk_conn *c, int events)
+{
+    const sk_service *svc = c->eng->srv->cfg.service;
+    sk__bufpool *p = &c->eng->pool;
+
+    if (events)
+        c->active_ms = c->eng->now;
+    if (c->flags & SK__C_LINGER)
+        return (events & SK_READ) ? linger_read(c) : SK__KEEP;
+    if ((events & SK_WRITE) && flush(c) < 0)
+        return SK__DONE;
+    if ((events & SK_READ) && read_some(c) < 0)
+        return SK__DONE;
+
+    /* Flush, and while that frees room, let stalled input and on_writable
+     * fill it again. Bounded so one busy client cannot starve the others. */
+    for (int round = 0; round < 8; round++) {
+        if (flush(c) < 0)
+            return SK__DONE;
+        if (c->flags & SK__C_CLOSING)
+            break;
+        size_t in_before = sk_buf_used(&c->in), out_before = sk_buf_used(&c->out);
+        if (in_before > 0 && process(c) < 0)
+            return SK__DONE;
+        if (svc->on_writable && sk_buf_used(&c->in) == 0 && !(c->flags & SK__C_CLOSING) &&
+            sk_buf_room(&c->out, p) >= p->blocksize / 2) {
+            if (svc->on_writable(c) < 0)
+                return SK__DONE;
+        }
+        if (sk_buf_used(&c->in) == in_before && sk_buf_used(&c->out) == out_before)
+            break;
+        if (sk_buf_used(&c->out) == out_before && sk_buf_used(&c->out) > 0)
+            break;
+    }
+
+    if ((c->flags & SK__C_CLOSING) && sk_buf_used(&c->out) == 0) {
+        sk_buf_release(&c->in, p);
+        if (c->flags & SK__C_EOF) {
+            shutdown(c->fd, SHUT_WR);
+            return SK__DONE;
+        }
+        if (shutdown(c->fd, SHUT_WR) < 0)
+            return SK__DONE;
+        c->flags |= SK__C_LINGER;
+        c->linger_until = c->eng->now + SK__LINGER_MS;
+        return linger_read(c);
+    }
+    return SK__KEEP;
+}

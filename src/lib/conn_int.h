@@ -1,0 +1,107 @@
+/* Inside a server: the connection state machine every model drives, the
+ * per-thread engine that owns connections, and the server itself. */
+#ifndef SOCKIT_CONN_INT_H
+#define SOCKIT_CONN_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sockit/loop.h>
+#include <sockit/server.h>
+
+#include "buf.h"
+
+#define SK__MAX_LISTENERS 16
+#define SK__LINGER_MS 2000
+
+/* One thread's share of a server: its buffer pool and its connections. A
+ * loop thread owns many connections, a thread-per-connection worker one. */
+typedef struct sk__engine {
+    sk_server *srv;
+    sk__bufpool pool;
+    struct sk_conn *head; /* every live connection of this engine */
+    int nconns;
+    int64_t now; /* ms, refreshed by the model at each wakeup */
+    bool draining;
+} sk__engine;
+
+enum {
+    SK__C_CLOSING = 1 << 0, /* finish: no more input, flush, then close */
+    SK__C_EOF = 1 << 1,     /* the peer sent FIN */
+    SK__C_LINGER = 1 << 2,  /* our FIN is out; waiting for the peer's */
+};
+
+struct sk_conn {
+    int fd;
+    unsigned flags;
+    sk__engine *eng;
+    sk_buf in, out;
+    sk_tuple tuple;
+    int64_t opened_ms, active_ms, linger_until;
+    uint64_t bytes_in, bytes_out;
+    struct sk_conn *prev, *next;
+    void *model_data;
+    max_align_t state[]; /* the service's conn_state_size bytes */
+};
+
+/* What sk__conn_drive() leaves the model to do. */
+enum { SK__KEEP = 0, SK__DONE = 1 };
+
+struct sk_server {
+    sk_server_config cfg;
+    int lfds[SK__MAX_LISTENERS];
+    sk_addr laddrs[SK__MAX_LISTENERS];
+    int nlisteners;
+    int stop_fd;             /* eventfd: readable once stop was asked */
+    volatile sig_atomic_t stopping;
+    sk_stats *stats;         /* MAP_SHARED, so forked children count too */
+    const char *backend;
+    size_t buf_size;
+};
+
+/* Engine -------------------------------------------------------------- */
+int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks);
+void sk__engine_destroy(sk__engine *e); /* closes every connection left */
+
+/* Counters, shared by threads and processes. */
+#define SK__STAT_ADD(srv, field, n) __atomic_fetch_add(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
+#define SK__STAT_SUB(srv, field, n) __atomic_fetch_sub(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
+
+void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg);
+
+/* True when a new connection must be refused (max-conns). */
+bool sk__server_full(sk_server *s);
+
+/* Accept on a non-blocking listener with the fd-exhaustion fallback: on
+ * EMFILE/ENFILE the reserved fd is given up to accept and close the
+ * pending connection, so the listener does not stay readable forever.
+ * Returns the fd, -EAGAIN, or another -errno (already counted/reported). */
+int sk__server_accept(sk_server *s, int lfd, int *reserve_fd);
+
+/* Connections ----------------------------------------------------------- */
+
+/* Wrap an accepted non-blocking fd: link it into the engine, count it,
+ * report SK_EV_OPEN and run on_open. NULL (fd closed) on failure. */
+sk_conn *sk__conn_open(sk__engine *e, int fd);
+
+/* Advance the connection after the model saw events (SK_READ/SK_WRITE, or
+ * 0 just to run pending work): read, hand input to the service, flush,
+ * finish. Returns SK__KEEP or SK__DONE (call sk__conn_free). */
+int sk__conn_drive(sk_conn *c, int events);
+
+/* The events the connection waits for now (SK_READ | SK_WRITE). */
+int sk__conn_interest(const sk_conn *c);
+
+/* Ask the connection to finish (drain on stop, idle timeout). */
+void sk__conn_finish(sk_conn *c);
+
+/* Run on_close, close the fd, count and report. */
+void sk__conn_free(sk_conn *c);
+
+/* Per-engine periodic check: idle timeout, linger and drain deadlines.
+ * Calls done(c) for each connection that must be closed now. */
+void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg);
+
+#endif

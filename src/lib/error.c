@@ -1,0 +1,31 @@
+/* sk_strerror: one table for sockit's own codes, strerror for the rest. */
+#include <sockit/error.h>
+
+#include <string.h>
+
+static const char *const sk_messages[] = {
+    [SK_EADDRSYNTAX - SK_EBASE] = "malformed address (expected host:port, [v6addr]:port or :port)",
+    [SK_EV6NOBRACKET - SK_EBASE] = "IPv6 address needs brackets and a port, as in [::1]:7007",
+    [SK_ENOPORT - SK_EBASE] = "address has no port (expected host:port)",
+    [SK_EBADPORT - SK_EBASE] = "port out of range (0-65535)",
+    [SK_ENOSERVICE - SK_EBASE] = "unknown service name (not in /etc/services)",
+    [SK_ENONAME - SK_EBASE] = "name does not resolve",
+    [SK_ETEMPFAIL - SK_EBASE] = "temporary failure in name resolution",
+    [SK_ERESOLVER - SK_EBASE] = "name resolution failed",
+    [SK_ENOADDR - SK_EBASE] = "no address of the requested family",
+    [SK_ETOOMANYFDS - SK_EBASE] = "file descriptor too large for the select backend (FD_SETSIZE is 1024)",
+};
+
+const char *sk_strerror(int err)
+{
+    if (err > SK_EBASE && err < SK_ELAST) {
+        const char *m = sk_messages[err - SK_EBASE];
+        return m ? m : "unknown sockit error";
+    }
+    if (err < 0 && err > -4096) {
+        /* strerror() may use a shared buffer only for unknown codes; every
+         * errno Linux defines has a static string. */
+        return strerror(-err);
+    }
+    return err == 0 ? "success" : "unknown error";
+}

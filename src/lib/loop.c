@@ -1,0 +1,251 @@
+/* The event loop core: fd table, dispatch and a timer heap. Backends only
+ * report readiness; everything else is here. */
+#include "loop_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sockit/sock.h>
+
+static const sk__backend *const backends[] = {
+    &sk__backend_epoll,
+#ifdef SOCKIT_HAVE_URING
+    &sk__backend_uring,
+#endif
+    &sk__backend_poll,
+    &sk__backend_select,
+    NULL,
+};
+
+const char *const *sk_loop_backends(void)
+{
+    static const char *names[sizeof backends / sizeof backends[0]];
+    for (size_t i = 0; backends[i] != NULL; i++)
+        names[i] = backends[i]->name;
+    return names;
+}
+
+sk_loop *sk_loop_new(const char *backend, int setsize, int *err)
+{
+    const sk__backend *be = NULL;
+    sk_loop *l;
+    int rc;
+
+    for (size_t i = 0; backends[i] != NULL; i++) {
+        if (backend == NULL || strcmp(backend, backends[i]->name) == 0) {
+            be = backends[i];
+            break;
+        }
+    }
+    if (be == NULL) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    if (setsize <= 0) {
+        struct rlimit rl;
+        setsize = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int)rl.rlim_cur : 65536;
+        if (setsize > 1 << 20)
+            setsize = 1 << 20;
+    }
+    l = calloc(1, sizeof *l);
+    if (l == NULL)
+        goto nomem;
+    l->be = be;
+    l->setsize = setsize;
+    l->maxfd = -1;
+    l->next_timer_id = 1;
+    l->io = calloc((size_t)setsize, sizeof *l->io);
+    l->fired = calloc((size_t)setsize, sizeof *l->fired);
+    if (l->io == NULL || l->fired == NULL)
+        goto nomem;
+    rc = be->create(l);
+    if (rc < 0) {
+        free(l->io);
+        free(l->fired);
+        free(l);
+        *err = rc;
+        return NULL;
+    }
+    return l;
+nomem:
+    if (l) {
+        free(l->io);
+        free(l->fired);
+        free(l);
+    }
+    *err = -ENOMEM;
+    return NULL;
+}
+
+void sk_loop_free(sk_loop *l)
+{
+    if (l == NULL)
+        return;
+    l->be->destroy(l);
+    free(l->io);
+    free(l->fired);
+    free(l->timers);
+    free(l);
+}
+
+const char *sk_loop_backend(const sk_loop *l)
+{
+    return l->be->name;
+}
+
+int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
+{
+    if (fd < 0 || fd >= l->setsize)
+        return -ERANGE;
+    sk__io *io = &l->io[fd];
+    events &= SK_READ | SK_WRITE;
+    if (events != io->events) {
+        int rc = l->be->set(l, fd, io->events, events);
+        if (rc < 0)
+            return rc;
+    }
+    io->events = events;
+    io->fn = events ? fn : NULL;
+    io->data = events ? data : NULL;
+    if (events && fd > l->maxfd)
+        l->maxfd = fd;
+    if (!events && fd == l->maxfd) {
+        while (l->maxfd >= 0 && l->io[l->maxfd].events == 0)
+            l->maxfd--;
+    }
+    return 0;
+}
+
+int sk_loop_watched(const sk_loop *l, int fd)
+{
+    return fd >= 0 && fd < l->setsize ? l->io[fd].events : 0;
+}
+
+/* Timer heap ------------------------------------------------------------ */
+
+static void heap_swap(sk__timer *h, int a, int b)
+{
+    sk__timer t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+}
+
+static void heap_up(sk__timer *h, int i)
+{
+    while (i > 0 && h[(i - 1) / 2].when > h[i].when) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(sk__timer *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].when < h[m].when)
+            m = l;
+        if (r < n && h[r].when < h[m].when)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
+{
+    if (l->ntimers == l->timers_cap) {
+        int cap = l->timers_cap ? l->timers_cap * 2 : 8;
+        sk__timer *t = realloc(l->timers, (size_t)cap * sizeof *t);
+        if (t == NULL)
+            return -ENOMEM;
+        l->timers = t;
+        l->timers_cap = cap;
+    }
+    sk__timer *t = &l->timers[l->ntimers];
+    t->when = sk_now_ms() + (ms > 0 ? ms : 0);
+    t->id = l->next_timer_id++;
+    t->fn = fn;
+    t->data = data;
+    heap_up(l->timers, l->ntimers++);
+    return t->id;
+}
+
+void sk_loop_timer_cancel(sk_loop *l, int64_t id)
+{
+    /* Few timers live at once (sweeps, not one per connection), so a scan
+     * is cheaper than keeping an index. A cancelled timer stays in the heap
+     * with no function until it comes due. */
+    for (int i = 0; i < l->ntimers; i++) {
+        if (l->timers[i].id == id) {
+            l->timers[i].fn = NULL;
+            return;
+        }
+    }
+}
+
+static void run_timers(sk_loop *l)
+{
+    int64_t now = sk_now_ms();
+    while (l->ntimers > 0 && l->timers[0].when <= now) {
+        sk__timer t = l->timers[0];
+        l->timers[0] = l->timers[--l->ntimers];
+        heap_down(l->timers, l->ntimers, 0);
+        if (t.fn == NULL)
+            continue;
+        int64_t next = t.fn(l, t.data);
+        if (next >= 0) {
+            /* Re-arm with the same id so a cancel still finds it. */
+            int64_t id = sk_loop_timer(l, next, t.fn, t.data);
+            if (id > 0) {
+                l->timers[l->ntimers - 1].id = t.id;
+                l->next_timer_id--;
+            }
+        }
+    }
+}
+
+int sk_loop_once(sk_loop *l, int timeout_ms)
+{
+    int n;
+
+    if (l->ntimers > 0) {
+        int64_t wait = l->timers[0].when - sk_now_ms();
+        if (wait < 0)
+            wait = 0;
+        if (timeout_ms < 0 || wait < timeout_ms)
+            timeout_ms = (int)wait;
+    }
+    n = l->be->poll(l, timeout_ms);
+    if (n < 0 && n != -EINTR)
+        return n;
+    for (int i = 0; i < n; i++) {
+        int fd = l->fired[i].fd;
+        sk__io *io = &l->io[fd];
+        /* An earlier callback may have stopped watching this fd. */
+        int ev = l->fired[i].events & io->events;
+        if (ev && io->fn)
+            io->fn(l, fd, io->data, ev);
+    }
+    run_timers(l);
+    return n < 0 ? 0 : n;
+}
+
+int sk_loop_run(sk_loop *l)
+{
+    l->stop = false;
+    while (!l->stop) {
+        int rc = sk_loop_once(l, -1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void sk_loop_stop(sk_loop *l)
+{
+    l->stop = true;
+}

@@ -1,0 +1,171 @@
+/* The loop model: one thread, non-blocking sockets, one event loop over
+ * every listener and connection. The hybrid and prefork models run this
+ * same worker in several threads or processes. */
+#include "model_loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sockit/error.h>
+
+static void close_conn(sk_conn *c, void *arg)
+{
+    sk__loop_worker *w = arg;
+    sk_loop_watch(w->loop, c->fd, 0, NULL, NULL);
+    sk__conn_free(c);
+    if (w->eng.draining && w->eng.nconns == 0)
+        sk_loop_stop(w->loop);
+}
+
+static void conn_cb(sk_loop *l, int fd, void *data, int events);
+
+/* Make the loop wait for what the connection needs next. */
+static void rearm(sk__loop_worker *w, sk_conn *c)
+{
+    int want = sk__conn_interest(c);
+    if (want != sk_loop_watched(w->loop, c->fd)) {
+        int rc = sk_loop_watch(w->loop, c->fd, want, conn_cb, c);
+        if (rc < 0) {
+            sk__server_event(w->srv, SK_EV_WARN, &c->tuple, rc, "cannot watch connection");
+            close_conn(c, w);
+        }
+    }
+}
+
+static void conn_cb(sk_loop *l, int fd, void *data, int events)
+{
+    sk_conn *c = data;
+    sk__loop_worker *w = c->model_data;
+    (void)l;
+    (void)fd;
+    w->eng.now = sk_now_ms();
+    if (sk__conn_drive(c, events) == SK__DONE)
+        close_conn(c, w);
+    else
+        rearm(w, c);
+}
+
+static void accept_cb(sk_loop *l, int lfd, void *data, int events)
+{
+    sk__loop_worker *w = data;
+    sk_server *s = w->srv;
+    (void)l;
+    (void)events;
+
+    w->eng.now = sk_now_ms();
+    /* A bounded batch: accepting forever under a connection storm would
+     * starve the clients already connected. */
+    for (int i = 0; i < 64 && !w->eng.draining; i++) {
+        int fd = sk__server_accept(s, lfd, &w->reserve_fd);
+        if (fd < 0)
+            return;
+        if (sk__server_full(s)) {
+            SK__STAT_ADD(s, rejected, 1);
+            sk__server_event(s, SK_EV_REJECT, NULL, -EBUSY, "max-conns reached");
+            close(fd);
+            continue;
+        }
+        sk_conn *c = sk__conn_open(&w->eng, fd);
+        if (c == NULL)
+            continue;
+        c->model_data = w;
+        if (sk__conn_drive(c, 0) == SK__DONE)
+            close_conn(c, w);
+        else
+            rearm(w, c);
+    }
+}
+
+static void start_drain(sk__loop_worker *w)
+{
+    sk_conn *c, *next;
+
+    if (w->eng.draining)
+        return;
+    w->eng.draining = true;
+    w->drain_until = w->eng.now + w->srv->cfg.drain_timeout_ms;
+    for (int i = 0; i < w->nlfds; i++)
+        sk_loop_watch(w->loop, w->lfds[i], 0, NULL, NULL);
+    sk_loop_watch(w->loop, w->srv->stop_fd, 0, NULL, NULL);
+    for (c = w->eng.head; c != NULL; c = next) {
+        next = c->next;
+        sk__conn_finish(c);
+        if (sk__conn_drive(c, 0) == SK__DONE)
+            close_conn(c, w);
+        else
+            rearm(w, c);
+    }
+    if (w->eng.nconns == 0)
+        sk_loop_stop(w->loop);
+}
+
+static void stop_cb(sk_loop *l, int fd, void *data, int events)
+{
+    sk__loop_worker *w = data;
+    (void)l;
+    (void)fd;
+    (void)events;
+    w->eng.now = sk_now_ms();
+    start_drain(w);
+}
+
+static int64_t sweep_cb(sk_loop *l, void *data)
+{
+    sk__loop_worker *w = data;
+    (void)l;
+    w->eng.now = sk_now_ms();
+    if (w->srv->stopping && !w->eng.draining)
+        start_drain(w);
+    sk__engine_sweep(&w->eng, close_conn, w);
+    if (w->eng.draining && w->eng.now >= w->drain_until) {
+        while (w->eng.head)
+            close_conn(w->eng.head, w);
+    }
+    return w->eng.draining ? 100 : 500;
+}
+
+int sk__loop_worker_run(sk__loop_worker *w)
+{
+    sk_server *s = w->srv;
+    int rc;
+
+    rc = sk__engine_init(&w->eng, s, 256);
+    if (rc < 0)
+        return rc;
+    w->loop = sk_loop_new(s->cfg.backend, 0, &rc);
+    if (w->loop == NULL) {
+        sk__engine_destroy(&w->eng);
+        return rc;
+    }
+    /* Kept open so fd exhaustion can still accept-and-close (server.c). */
+    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (int i = 0; i < w->nlfds; i++) {
+        rc = sk_loop_watch(w->loop, w->lfds[i], SK_READ, accept_cb, w);
+        if (rc < 0)
+            goto out;
+    }
+    rc = sk_loop_watch(w->loop, s->stop_fd, SK_READ, stop_cb, w);
+    if (rc < 0)
+        goto out;
+    sk_loop_timer(w->loop, 500, sweep_cb, w);
+    if (s->stopping)
+        start_drain(w);
+    rc = w->eng.draining && w->eng.nconns == 0 ? 0 : sk_loop_run(w->loop);
+out:
+    while (w->eng.head)
+        close_conn(w->eng.head, w);
+    sk__engine_destroy(&w->eng);
+    sk_loop_free(w->loop);
+    w->loop = NULL;
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
+    return rc;
+}
+
+int sk__model_loop(sk_server *s)
+{
+    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners};
+    return sk__loop_worker_run(&w);
+}

@@ -1,0 +1,23 @@
+/* One event-loop worker: the loop model is one of these; hybrid runs one
+ * per thread and prefork one per process. */
+#ifndef SOCKIT_MODEL_LOOP_H
+#define SOCKIT_MODEL_LOOP_H
+
+#include <sockit/loop.h>
+
+#include "models.h"
+
+typedef struct sk__loop_worker {
+    sk_server *srv;
+    const int *lfds; /* listeners this worker accepts on */
+    int nlfds;
+    sk_loop *loop;
+    sk__engine eng;
+    int reserve_fd;
+    int64_t drain_until;
+} sk__loop_worker;
+
+/* Serve until the server is stopped and this worker drained. */
+int sk__loop_worker_run(sk__loop_worker *w);
+
+#endif

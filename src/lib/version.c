@@ -1,0 +1,7 @@
+/* The library version, set by the build. */
+#include <sockit/sockit.h>
+
+const char *sk_version(void)
+{
+    return SOCKIT_VERSION;
+}
