@@ -1,0 +1,88 @@
+# Helpers shared by the integration tests. Source it first:
+#   . "$(dirname "$0")/lib.sh"
+# Every server a test starts listens on port 0 (the kernel picks a free
+# port) and is stopped by PID when the test exits, pass or fail.
+set -euo pipefail
+
+SOCKIT=${SOCKIT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/sockit}
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "/tmp/sockit-${TEST_NAME}.XXXXXX")
+PIDS=()
+
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if ((rc != 0)); then
+        for f in "$TMP"/*.log; do
+            [[ -f $f ]] || continue
+            echo "--- $f (last 20 lines)" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+pass() { echo "ok   [$TEST_NAME]: $*"; }
+
+# Under AddressSanitizer everything is slower; tests scale their loads.
+is_sanitized() { [[ -n ${SOCKIT_SANITIZE:-} ]]; }
+
+# start_server NAME ARGS... : start `sockit serve ARGS --listen HOST:0`
+# (append your own --listen to override the host), wait for its
+# "serving ... on ADDR" line, and set SERVER_PID, SERVER_ADDR (as printed,
+# e.g. 127.0.0.1:41234 or [::1]:41234), SERVER_HOST and SERVER_PORT.
+start_server() {
+    local name=$1
+    shift
+    local log="$TMP/$name.log"
+    "$SOCKIT" serve "$@" 2>"$log" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if grep -q 'sockit: serving .* on ' "$log" 2>/dev/null; then
+            SERVER_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log" | head -n1)
+            SERVER_PORT=${SERVER_ADDR##*:}
+            SERVER_HOST=${SERVER_ADDR%:*}
+            SERVER_HOST=${SERVER_HOST#[}
+            SERVER_HOST=${SERVER_HOST%]}
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "server $name exited early: $(cat "$log")"
+        sleep 0.05
+    done
+    fail "server $name did not start: $(cat "$log")"
+}
+
+# stop_server PID [EXPECTED_RC]: SIGTERM, wait (bounded), check the exit code.
+stop_server() {
+    local pid=$1 want=${2:-0} rc=0 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && fail "server $pid did not stop within 10 s of SIGTERM"
+    wait "$pid" || rc=$?
+    ((rc == want)) || fail "server $pid exited $rc, wanted $want"
+}
+
+# expect_rc WANT CMD... : run CMD (stdout/stderr to $TMP/last.{out,err}),
+# fail unless it exits WANT.
+expect_rc() {
+    local want=$1 rc=0
+    shift
+    timeout 30 "$@" >"$TMP/last.out" 2>"$TMP/last.err" || rc=$?
+    ((rc == want)) || fail "'$*' exited $rc, wanted $want; stderr: $(cat "$TMP/last.err")"
+}
+
+sha() { sha256sum | cut -d' ' -f1; }
