@@ -130,7 +130,7 @@ int cmd_connect(int argc, char **argv)
     int64_t timeout_ms = 10000;
     int flags = 0, which = 0, opt, n, rc;
     bool verbose = false;
-    char a[SK_ADDRSTRLEN];
+    static char a[SK_ADDRSTRLEN];
 
     optind = 1;
     opterr = 0;

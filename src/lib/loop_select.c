@@ -58,7 +58,7 @@ static int sl_poll(sk_loop *l, int timeout_ms)
 
     if (timeout_ms >= 0) {
         tv.tv_sec = timeout_ms / 1000;
-        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
     memcpy(&s->rout, &s->rfds, sizeof s->rout);

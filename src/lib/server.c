@@ -53,7 +53,7 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         return -ENOMEM;
     s->cfg = *cfg;
     s->stop_fd = -1;
-    s->buf_size = cfg->buf_size ? cfg->buf_size : 64 * 1024;
+    s->buf_size = cfg->buf_size ? cfg->buf_size : (size_t)64 * 1024;
     if (s->cfg.drain_timeout_ms <= 0)
         s->cfg.drain_timeout_ms = 5000;
     if (s->cfg.workers <= 0) {

@@ -132,7 +132,7 @@ int sk_tcp_connect(const sk_addr *addrs, int n, int timeout_ms, int *which)
 
 int sk_accept(int lfd, bool nonblock, sk_addr *peer)
 {
-    sk_addr tmp;
+    sk_addr tmp = {0};
     sk_addr *p = peer ? peer : &tmp;
     int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
 
