@@ -10,7 +10,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* "sockit: <fmt>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A usage error: the message, a pointer to --help, and EXIT_USAGE. */
+/* A usage error: one line with the message and a pointer to --help;
+ * returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Exit code for a library error: address syntax and unknown service names

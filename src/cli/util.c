@@ -27,8 +27,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "sockit: %s\nTry 'sockit %s%s--help' for more information.\n", msg, cmd ? cmd : "",
-            cmd ? " " : "");
+    /* One line, like every other error, so scripts can take stderr's first
+     * (and only) line as the reason. */
+    fprintf(stderr, "sockit: %s (see 'sockit %s%s--help')\n", msg, cmd ? cmd : "", cmd ? " " : "");
     return EXIT_USAGE;
 }
 

@@ -155,7 +155,9 @@ static void heap_down(sk__timer *h, int n, int i)
     }
 }
 
-int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
+/* Insert a timer with a given id. The id is set before the heap moves the
+ * entry, so callers never read it back from a slot that changed hands. */
+static int timer_add(sk_loop *l, int64_t ms, int64_t id, sk_timer_fn fn, void *data)
 {
     if (l->ntimers == l->timers_cap) {
         int cap = l->timers_cap ? l->timers_cap * 2 : 8;
@@ -165,13 +167,17 @@ int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
         l->timers = t;
         l->timers_cap = cap;
     }
-    sk__timer *t = &l->timers[l->ntimers];
-    t->when = sk_now_ms() + (ms > 0 ? ms : 0);
-    t->id = l->next_timer_id++;
-    t->fn = fn;
-    t->data = data;
+    l->timers[l->ntimers] = (sk__timer){.when = sk_now_ms() + (ms > 0 ? ms : 0), .id = id, .fn = fn, .data = data};
     heap_up(l->timers, l->ntimers++);
-    return t->id;
+    return 0;
+}
+
+int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
+{
+    int rc = timer_add(l, ms, l->next_timer_id, fn, data);
+    if (rc < 0)
+        return rc;
+    return l->next_timer_id++;
 }
 
 void sk_loop_timer_cancel(sk_loop *l, int64_t id)
@@ -197,14 +203,9 @@ static void run_timers(sk_loop *l)
         if (t.fn == NULL)
             continue;
         int64_t next = t.fn(l, t.data);
-        if (next >= 0) {
-            /* Re-arm with the same id so a cancel still finds it. */
-            int64_t id = sk_loop_timer(l, next, t.fn, t.data);
-            if (id > 0) {
-                l->timers[l->ntimers - 1].id = t.id;
-                l->next_timer_id--;
-            }
-        }
+        /* Re-arm with the same id so a cancel still finds it. */
+        if (next >= 0)
+            timer_add(l, next, t.id, t.fn, t.data);
     }
 }
 

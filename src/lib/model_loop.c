@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sockit/error.h>
@@ -86,8 +87,13 @@ static void start_drain(sk__loop_worker *w)
         return;
     w->eng.draining = true;
     w->drain_until = w->eng.now + w->srv->cfg.drain_timeout_ms;
-    for (int i = 0; i < w->nlfds; i++)
+    for (int i = 0; i < w->nlfds; i++) {
         sk_loop_watch(w->loop, w->lfds[i], 0, NULL, NULL);
+        /* On Linux this takes the socket out of LISTEN: queued and new
+         * connection attempts are refused, not left hanging until exit. */
+        if (w->owns_listeners)
+            shutdown(w->lfds[i], SHUT_RDWR);
+    }
     sk_loop_watch(w->loop, w->srv->stop_fd, 0, NULL, NULL);
     for (c = w->eng.head; c != NULL; c = next) {
         next = c->next;
@@ -166,6 +172,6 @@ out:
 
 int sk__model_loop(sk_server *s)
 {
-    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners};
+    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners, .owns_listeners = true};
     return sk__loop_worker_run(&w);
 }

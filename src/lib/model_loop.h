@@ -3,6 +3,8 @@
 #ifndef SOCKIT_MODEL_LOOP_H
 #define SOCKIT_MODEL_LOOP_H
 
+#include <stdbool.h>
+
 #include <sockit/loop.h>
 
 #include "models.h"
@@ -15,6 +17,10 @@ typedef struct sk__loop_worker {
     sk__engine eng;
     int reserve_fd;
     int64_t drain_until;
+    /* The listeners are this worker's alone: on stop it may shut them down
+     * so new clients are refused at once instead of waiting in the backlog
+     * for a server that will never accept them. */
+    bool owns_listeners;
 } sk__loop_worker;
 
 /* Serve until the server is stopped and this worker drained. */

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Every error path of serve and connect, with its exit code (0 ok, 1 runtime
+# failure, 2 usage error) and its one-line message on stderr; --help and
+# --version; and SIGTERM/SIGINT draining to exit 0.
+. "$(dirname "$0")/lib.sh"
+
+# one_line WHO: stderr of the last command is exactly one "sockit: " line.
+one_line() {
+    (($(wc -l <"$TMP/last.err") == 1)) || fail "$1: stderr is not one line: $(cat "$TMP/last.err")"
+    grep -q '^sockit: ' "$TMP/last.err" || fail "$1: stderr does not start with 'sockit: ': $(cat "$TMP/last.err")"
+}
+
+# usage_error PATTERN CMD...: exit 2, one line on stderr matching PATTERN
+# (grep -E), nothing on stdout.
+usage_error() {
+    local pat=$1
+    shift
+    expect_rc 2 "$@"
+    one_line "$*"
+    grep -Eq -- "$pat" "$TMP/last.err" || fail "'$*': stderr '$(cat "$TMP/last.err")' lacks /$pat/"
+    [[ ! -s $TMP/last.out ]] || fail "'$*' wrote to stdout on a usage error"
+}
+
+# wait_gone PID SECONDS: true once PID has exited, false after SECONDS.
+wait_gone() {
+    local i
+    for ((i = 0; i < $2 * 50; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# --- help and version: exit 0, text on stdout ---------------------------------
+for args in "--help" "-h" "help" "serve --help" "serve -h" "connect --help" "connect -h"; do
+    # shellcheck disable=SC2086
+    expect_rc 0 "$SOCKIT" $args
+    grep -q '^usage: sockit' "$TMP/last.out" || fail "sockit $args: no usage on stdout"
+    [[ ! -s $TMP/last.err ]] || fail "sockit $args wrote to stderr"
+done
+expect_rc 0 "$SOCKIT" --version
+grep -Eq '^sockit [0-9]+\.[0-9]+\.[0-9]+$' "$TMP/last.out" || fail "--version printed '$(cat "$TMP/last.out")'"
+expect_rc 0 "$SOCKIT" -V
+pass "--help for each command and --version exit 0 and print to stdout"
+
+# --- usage errors: exit 2 ----------------------------------------------------
+expect_rc 2 "$SOCKIT"
+grep -q 'usage: sockit' "$TMP/last.err" || fail "bare sockit: no usage on stderr"
+usage_error "unknown command 'bogus'" "$SOCKIT" bogus
+usage_error "unknown option '--bogus'" "$SOCKIT" serve --bogus
+usage_error "unknown option '-Z'" "$SOCKIT" serve -Z
+usage_error "unknown option '--bogus'" "$SOCKIT" connect --bogus 127.0.0.1:7
+usage_error "unexpected argument 'extra'" "$SOCKIT" serve extra
+usage_error "unexpected argument 'extra'" "$SOCKIT" connect 127.0.0.1:7 extra
+# Missing arguments.
+usage_error "missing ADDR" "$SOCKIT" connect
+usage_error "'--listen' needs a value" "$SOCKIT" serve --listen
+usage_error "'--service' needs a value" "$SOCKIT" serve --service
+usage_error "'--timeout' needs a value" "$SOCKIT" connect 127.0.0.1:7 --timeout
+usage_error "--timeout wants seconds" "$SOCKIT" connect --timeout soon 127.0.0.1:7
+usage_error "--timeout wants seconds" "$SOCKIT" connect --timeout -1 127.0.0.1:7
+usage_error "--workers wants a number" "$SOCKIT" serve --workers 0
+# Unknown names.
+usage_error "unknown service 'nosuch'" "$SOCKIT" serve --service nosuch --listen 127.0.0.1:0
+usage_error "unknown model 'nosuch'" "$SOCKIT" serve --model nosuch --listen 127.0.0.1:0
+usage_error "unknown backend 'nosuch'" "$SOCKIT" serve --backend nosuch --listen 127.0.0.1:0
+# Bad address forms, for both commands.
+for cmd in "connect" "serve --listen"; do
+    # shellcheck disable=SC2086
+    {
+        usage_error "::1: IPv6 address needs brackets" "$SOCKIT" $cmd ::1
+        usage_error "::1:7007: IPv6 address needs brackets" "$SOCKIT" $cmd ::1:7007
+        usage_error "host:: address has no port" "$SOCKIT" $cmd host:
+        usage_error "localhost:: address has no port" "$SOCKIT" $cmd localhost:
+        usage_error "localhost: address has no port" "$SOCKIT" $cmd localhost
+        usage_error "\[::1\]: address has no port" "$SOCKIT" $cmd '[::1]'
+        usage_error "host:99999: port out of range" "$SOCKIT" $cmd host:99999
+        usage_error "127.0.0.1:65536: port out of range" "$SOCKIT" $cmd 127.0.0.1:65536
+        usage_error "localhost:nosuchsvc: unknown service name" "$SOCKIT" $cmd localhost:nosuchsvc
+        usage_error "malformed address" "$SOCKIT" $cmd '[::1]7007'
+        usage_error "malformed address" "$SOCKIT" $cmd 'a b:80'
+    }
+done
+pass "unknown flags, missing arguments, unknown names and bad addresses exit 2 with one line"
+
+# --- runtime failures: exit 1 --------------------------------------------------
+# Refused: a port held by a socket that is bound but not listening, so the
+# kernel answers a SYN with RST and nobody else can take the port meanwhile.
+python3 - "$TMP/hold.port" "$TMP/hold.done" <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+deadline = time.monotonic() + 60
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+PY
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [[ -e $TMP/hold.port ]] && break; sleep 0.05; done
+port=$(cat "$TMP/hold.port")
+expect_rc 1 "$SOCKIT" connect "127.0.0.1:$port"
+[[ $(cat "$TMP/last.err") == "sockit: connect 127.0.0.1:$port: Connection refused" ]] ||
+    fail "refused: stderr '$(cat "$TMP/last.err")'"
+expect_rc 1 "$SOCKIT" connect -4 "localhost:$port"
+[[ $(cat "$TMP/last.err") == "sockit: connect 127.0.0.1:$port: Connection refused" ]] ||
+    fail "refused via localhost: stderr '$(cat "$TMP/last.err")'"
+touch "$TMP/hold.done"
+pass "connection refused: exit 1, 'sockit: connect 127.0.0.1:$port: Connection refused'"
+
+# Timeout: a listener with backlog 0 that never accepts; once its one queue
+# slot is taken the kernel drops further SYNs, so a connect can only time out.
+# All on loopback: nothing leaves the machine.
+python3 - "$TMP/full.port" "$TMP/full.done" <<'PY' &
+import os, socket, sys, time
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(0)
+port = l.getsockname()[1]
+fill = []
+for _ in range(4):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    fill.append(c)
+time.sleep(0.3)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(port))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+deadline = time.monotonic() + 60
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+PY
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [[ -e $TMP/full.port ]] && break; sleep 0.05; done
+port=$(cat "$TMP/full.port")
+start=$(date +%s%N)
+expect_rc 1 "$SOCKIT" connect --timeout 1 "127.0.0.1:$port"
+ms=$((($(date +%s%N) - start) / 1000000))
+one_line "timeout"
+grep -q "^sockit: connect 127.0.0.1:$port: .*timed out" "$TMP/last.err" || fail "timeout: stderr '$(cat "$TMP/last.err")'"
+((ms >= 900 && ms < 5000)) || fail "--timeout 1 gave up after $ms ms"
+start=$(date +%s%N)
+expect_rc 1 "$SOCKIT" connect -t 0.3 "127.0.0.1:$port"
+ms2=$((($(date +%s%N) - start) / 1000000))
+((ms2 >= 250 && ms2 < 3000)) || fail "--timeout 0.3 gave up after $ms2 ms"
+touch "$TMP/full.done"
+pass "connect timeout: exit 1, '$(cat "$TMP/last.err")' after $ms ms (--timeout 1), $ms2 ms (0.3)"
+
+# Address in use, on both families.
+for host in 127.0.0.1 '[::1]'; do
+    start_server "busy-${host//[^0-9a-z]/}" --service echo --listen "$host:0"
+    expect_rc 1 "$SOCKIT" serve --service echo --listen "$SERVER_ADDR"
+    [[ $(cat "$TMP/last.err") == "sockit: listen $SERVER_ADDR: Address already in use" ]] ||
+        fail "address in use: stderr '$(cat "$TMP/last.err")'"
+    stop_server "$SERVER_PID"
+done
+pass "address in use: exit 1, 'sockit: listen ADDR: Address already in use'"
+
+# --- signals: drain, then exit 0 ----------------------------------------------
+for sig in TERM INT; do
+    start_server "idle-$sig" --service echo --listen 127.0.0.1:0
+    kill -"$sig" "$SERVER_PID"
+    rc=0
+    wait_gone "$SERVER_PID" 10 || fail "idle server ignored SIG$sig"
+    wait "$SERVER_PID" || rc=$?
+    ((rc == 0)) || fail "idle server exited $rc on SIG$sig"
+done
+pass "idle server exits 0 on SIGTERM and on SIGINT"
+
+# Drain: a chargen client that has not read yet has output queued in the
+# server. On the signal the server stops accepting at once, but delivers
+# every byte it queued before it closes and exits 0.
+for sig in TERM INT; do
+    start_server "drain-$sig" --service chargen --listen 127.0.0.1:0 -v
+    log="$TMP/drain-$sig.log"
+    timeout 30 python3 - "$SERVER_HOST" "$SERVER_PORT" "$TMP/drain.ready" "$TMP/drain.go" >"$TMP/drain.count" <<'PY' &
+import os, socket, sys, time
+s = socket.socket()
+# A small window: the kernel holds little, so the server's own buffer fills
+# and must still be flushed after the signal.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+s.settimeout(10)
+s.connect((sys.argv[1], int(sys.argv[2])))
+time.sleep(0.5)  # let the server fill our socket and its own buffer
+open(sys.argv[3], "w").close()
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[4]) and time.monotonic() < deadline:
+    time.sleep(0.02)
+data = bytearray()
+while True:
+    b = s.recv(1 << 16)
+    if not b:
+        break
+    data += b
+# Whole lines only, each rotating one further: nothing lost in the middle.
+assert len(data) % 74 == 0, len(data)
+for k in range(len(data) // 74):
+    line = data[k * 74:(k + 1) * 74]
+    assert line[0] == 32 + k % 95 and line[72:] == b"\r\n", k
+print(len(data))
+PY
+    client=$!
+    PIDS+=("$client")
+    for ((i = 0; i < 200; i++)); do [[ -e $TMP/drain.ready ]] && break; sleep 0.05; done
+    [[ -e $TMP/drain.ready ]] || fail "drain client did not connect"
+    kill -"$sig" "$SERVER_PID"
+    sleep 0.5
+    # Output is still queued for the client: the server must be waiting.
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited on SIG$sig before delivering queued output"
+    # ... but no longer taking new connections.
+    expect_rc 1 "$SOCKIT" connect --timeout 2 "$SERVER_ADDR"
+    grep -q "Connection refused" "$TMP/last.err" || fail "new connection during drain: $(cat "$TMP/last.err")"
+    touch "$TMP/drain.go"
+    rc=0
+    wait "$client" || rc=$?
+    ((rc == 0)) || fail "drain client failed (rc $rc)"
+    got=$(cat "$TMP/drain.count")
+    rc=0
+    wait_gone "$SERVER_PID" 10 || fail "server did not exit after draining"
+    wait "$SERVER_PID" || rc=$?
+    ((rc == 0)) || fail "server exited $rc after SIG$sig"
+    out=$(sed -n 's/^sockit: close .* out=\([0-9]*\)$/\1/p' "$log")
+    [[ $out == "$got" ]] || fail "server sent $out bytes, the client got $got"
+    ((got > 65536)) || fail "only $got bytes were queued; the test did not exercise the drain"
+    rm -f "$TMP/drain.ready" "$TMP/drain.go"
+    pass "SIG$sig: refused new connections, delivered all $got queued bytes, exit 0"
+done
+
+# Drain deadline: a client that never reads cannot hold the server forever.
+start_server drain-deadline --service chargen --listen 127.0.0.1:0 --drain-timeout 1
+python3 - "$SERVER_HOST" "$SERVER_PORT" "$TMP/stall.ready" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+open(sys.argv[3], "w").close()
+time.sleep(15)
+PY
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [[ -e $TMP/stall.ready ]] && break; sleep 0.05; done
+sleep 0.3
+start=$(date +%s%N)
+kill -TERM "$SERVER_PID"
+wait_gone "$SERVER_PID" 10 || fail "server hung on a client that never reads"
+ms=$((($(date +%s%N) - start) / 1000000))
+rc=0
+wait "$SERVER_PID" || rc=$?
+((rc == 0)) || fail "server exited $rc after the drain deadline"
+((ms >= 900 && ms < 4000)) || fail "--drain-timeout 1 took $ms ms"
+pass "drain deadline: a stalled client is dropped after --drain-timeout 1 ($ms ms), exit 0"

@@ -1,0 +1,644 @@
+/* Unit tests for the event loop (include/sockit/loop.h). Every test body runs
+ * once per backend compiled in: the group is repeated with the backend name
+ * as the test state, so a backend cannot pass by being skipped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sockit/error.h>
+#include <sockit/loop.h>
+#include <sockit/sock.h>
+
+/* What an io callback saw. */
+typedef struct hits {
+    int n;      /* calls */
+    int fd;     /* last fd */
+    int events; /* union of events seen */
+    int tag;    /* which callback ran last (replace test) */
+    int unwatch_fd; /* if >= 0: the callback stops watching this fd */
+} hits;
+
+static void on_io(sk_loop *l, int fd, void *data, int events)
+{
+    hits *h = data;
+    h->n++;
+    h->fd = fd;
+    h->events |= events;
+    h->tag = 1;
+    if (h->unwatch_fd >= 0)
+        assert_int_equal(sk_loop_watch(l, h->unwatch_fd, 0, NULL, NULL), 0);
+}
+
+static void on_io_other(sk_loop *l, int fd, void *data, int events)
+{
+    hits *h = data;
+    (void)l;
+    h->n++;
+    h->fd = fd;
+    h->events |= events;
+    h->tag = 2;
+}
+
+static sk_loop *new_loop(void **state, int setsize)
+{
+    int err = 0;
+    sk_loop *l = sk_loop_new(*state, setsize, &err);
+    assert_non_null(l);
+    assert_int_equal(err, 0);
+    assert_string_equal(sk_loop_backend(l), *state);
+    return l;
+}
+
+static void make_pair(int sv[2])
+{
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static hits no_hits(void)
+{
+    return (hits){.fd = -1, .unwatch_fd = -1};
+}
+
+/* Readiness ------------------------------------------------------------- */
+
+static void test_read_readiness(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int sv[2];
+    hits h = no_hits();
+    char c;
+
+    make_pair(sv);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), SK_READ);
+
+    /* Nothing to read: no callback. */
+    assert_int_equal(sk_loop_once(l, 0), 0);
+    assert_int_equal(h.n, 0);
+
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_true(sk_loop_once(l, 1000) >= 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.fd, sv[0]);
+    assert_true(h.events & SK_READ);
+    assert_false(h.events & SK_WRITE);
+
+    /* Level-triggered: unread data keeps firing. */
+    assert_true(sk_loop_once(l, 1000) >= 1);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(read(sv[0], &c, 1), 1);
+    assert_int_equal(sk_loop_once(l, 0), 0);
+    assert_int_equal(h.n, 2);
+
+    /* The peer closing shows as readable (the owner's read sees EOF). */
+    close(sv[1]);
+    h = no_hits();
+    assert_true(sk_loop_once(l, 1000) >= 1);
+    assert_int_equal(h.n, 1);
+    assert_true(h.events & SK_READ);
+    assert_int_equal(read(sv[0], &c, 1), 0);
+
+    assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+    close(sv[0]);
+    sk_loop_free(l);
+}
+
+static void test_pipe_readiness(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int p[2];
+    hits hr = no_hits(), hw = no_hits();
+    char buf[8];
+
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    assert_int_equal(sk_loop_watch(l, p[0], SK_READ, on_io, &hr), 0);
+    assert_int_equal(sk_loop_watch(l, p[1], SK_WRITE, on_io, &hw), 0);
+
+    /* An empty pipe: the write end is ready, the read end is not. */
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(hr.n, 0);
+    assert_int_equal(hw.n, 1);
+    assert_int_equal(hw.fd, p[1]);
+    assert_int_equal(hw.events, SK_WRITE);
+
+    assert_int_equal(write(p[1], "abc", 3), 3);
+    assert_int_equal(sk_loop_watch(l, p[1], 0, NULL, NULL), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(hr.n, 1);
+    assert_int_equal(hr.fd, p[0]);
+    assert_int_equal(hr.events, SK_READ);
+    assert_int_equal(hw.n, 1);
+    assert_int_equal(read(p[0], buf, sizeof buf), 3);
+
+    assert_int_equal(sk_loop_watch(l, p[0], 0, NULL, NULL), 0);
+    close(p[0]);
+    close(p[1]);
+    sk_loop_free(l);
+}
+
+static void test_write_readiness(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int sv[2], small = 4096;
+    hits h = no_hits();
+    char chunk[4096], sink[65536];
+    long filled = 0;
+
+    make_pair(sv);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_WRITE, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.events, SK_WRITE);
+
+    /* Fill the socket until the kernel refuses: no longer writable. */
+    memset(chunk, 'w', sizeof chunk);
+    for (int i = 0; i < 100000; i++) {
+        ssize_t n = write(sv[0], chunk, sizeof chunk);
+        if (n < 0) {
+            assert_int_equal(errno, EAGAIN);
+            break;
+        }
+        filled += n;
+    }
+    assert_true(filled > 0);
+    h = no_hits();
+    assert_int_equal(sk_loop_once(l, 50), 0);
+    assert_int_equal(h.n, 0);
+
+    /* The peer drains it: writable again. */
+    for (long got = 0; got < filled;) {
+        ssize_t n = read(sv[1], sink, sizeof sink);
+        assert_true(n > 0);
+        got += n;
+    }
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.events, SK_WRITE);
+
+    sk_loop_watch(l, sv[0], 0, NULL, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
+/* Watch, unwatch, replace --------------------------------------------- */
+
+static void test_watch_unwatch_replace(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int sv[2];
+    hits h = no_hits(), h2 = no_hits();
+
+    make_pair(sv);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+
+    /* Read and write at once. */
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ | SK_WRITE, on_io, &h), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), SK_READ | SK_WRITE);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.events, SK_READ | SK_WRITE);
+
+    /* Narrow to write only: the pending byte no longer reports READ. */
+    h = no_hits();
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_WRITE, on_io, &h), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), SK_WRITE);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.events, SK_WRITE);
+
+    /* Same events, new callback and data: the new pair is called. */
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_WRITE, on_io_other, &h2), 0);
+    h = no_hits();
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(h2.n, 1);
+    assert_int_equal(h2.tag, 2);
+
+    /* Swap to read only with the first callback again. */
+    h2 = no_hits();
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.events, SK_READ);
+    assert_int_equal(h2.n, 0);
+
+    /* Events 0 stops watching; so does it twice. */
+    assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), 0);
+    assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+    h = no_hits();
+    assert_int_equal(sk_loop_once(l, 20), 0);
+    assert_int_equal(h.n, 0);
+
+    /* Watch again after the unwatch. */
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+
+    /* Unwatching a closed fd is not an error (its registration may have
+     * gone with it). */
+    close(sv[0]);
+    assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), 0);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
+/* Two fds ready in one wakeup; the first callback stops watching the other:
+ * the other's callback must not run. */
+static void test_unwatch_from_callback(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int a[2], b[2];
+    hits ha = no_hits(), hb = no_hits();
+
+    make_pair(a);
+    make_pair(b);
+    assert_int_equal(write(a[1], "x", 1), 1);
+    assert_int_equal(write(b[1], "x", 1), 1);
+    ha.unwatch_fd = b[0];
+    hb.unwatch_fd = a[0];
+    assert_int_equal(sk_loop_watch(l, a[0], SK_READ, on_io, &ha), 0);
+    assert_int_equal(sk_loop_watch(l, b[0], SK_READ, on_io, &hb), 0);
+    sk_loop_once(l, 1000);
+    /* Whichever ran first silenced the other. */
+    assert_int_equal(ha.n + hb.n, 1);
+    assert_int_equal(sk_loop_watched(l, ha.n ? b[0] : a[0]), 0);
+
+    sk_loop_watch(l, a[0], 0, NULL, NULL);
+    sk_loop_watch(l, b[0], 0, NULL, NULL);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+    sk_loop_free(l);
+}
+
+/* Many fds at once, each with its own data: each fires exactly for itself. */
+static void test_many_fds(void **state)
+{
+    enum { N = 50 };
+    sk_loop *l = new_loop(state, 0);
+    int sv[N][2];
+    hits h[N];
+
+    for (int i = 0; i < N; i++) {
+        make_pair(sv[i]);
+        h[i] = no_hits();
+        assert_int_equal(sk_loop_watch(l, sv[i][0], SK_READ, on_io, &h[i]), 0);
+    }
+    for (int i = 0; i < N; i += 2)
+        assert_int_equal(write(sv[i][1], "x", 1), 1);
+    assert_int_equal(sk_loop_once(l, 1000), N / 2);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(h[i].n, i % 2 == 0 ? 1 : 0);
+        if (i % 2 == 0)
+            assert_int_equal(h[i].fd, sv[i][0]);
+    }
+    for (int i = 0; i < N; i++) {
+        sk_loop_watch(l, sv[i][0], 0, NULL, NULL);
+        close(sv[i][0]);
+        close(sv[i][1]);
+    }
+    sk_loop_free(l);
+}
+
+/* Timers ---------------------------------------------------------------- */
+
+typedef struct tlog {
+    int order[16];
+    int n;
+    int calls;      /* for re-arming timers */
+    int rearm_left; /* re-arm this many more times */
+    int64_t cancel_id;
+    bool stop;
+} tlog;
+
+typedef struct tctx {
+    tlog *log;
+    int tag;
+} tctx;
+
+static int64_t on_timer(sk_loop *l, void *data)
+{
+    tctx *t = data;
+    t->log->order[t->log->n++] = t->tag;
+    if (t->log->stop)
+        sk_loop_stop(l);
+    return -1;
+}
+
+static void test_timers_in_order(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    tlog log = {0};
+    tctx t30 = {&log, 30}, t10 = {&log, 10}, t20 = {&log, 20}, t0 = {&log, 0}, t15 = {&log, 15};
+
+    int64_t start = sk_now_ms();
+    assert_true(sk_loop_timer(l, 30, on_timer, &t30) > 0);
+    assert_true(sk_loop_timer(l, 10, on_timer, &t10) > 0);
+    assert_true(sk_loop_timer(l, 20, on_timer, &t20) > 0);
+    assert_true(sk_loop_timer(l, 0, on_timer, &t0) > 0);
+    assert_true(sk_loop_timer(l, 15, on_timer, &t15) > 0);
+
+    /* With no fds at all, the wait is bounded by the next timer. */
+    for (int i = 0; i < 100 && log.n < 5; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(log.n, 5);
+    assert_int_equal(log.order[0], 0);
+    assert_int_equal(log.order[1], 10);
+    assert_int_equal(log.order[2], 15);
+    assert_int_equal(log.order[3], 20);
+    assert_int_equal(log.order[4], 30);
+    /* Not early: the last one fired no sooner than asked. */
+    assert_true(sk_now_ms() - start >= 30);
+
+    /* The id returned names the timer just added, even when the heap moved
+     * it in front of earlier ones: cancelling it stops that timer only. */
+    log.n = 0;
+    int64_t late = sk_loop_timer(l, 30, on_timer, &t30);
+    int64_t early = sk_loop_timer(l, 10, on_timer, &t10);
+    int64_t mid = sk_loop_timer(l, 20, on_timer, &t20);
+    assert_true(late > 0 && early > 0 && mid > 0);
+    sk_loop_timer_cancel(l, early);
+    for (int i = 0; i < 100 && log.n < 2; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.order[0], 20);
+    assert_int_equal(log.order[1], 30);
+
+    /* Distinct ids. */
+    int64_t a = sk_loop_timer(l, 1000, on_timer, &t10);
+    int64_t b = sk_loop_timer(l, 1000, on_timer, &t20);
+    assert_true(a > 0 && b > 0 && a != b);
+    sk_loop_timer_cancel(l, a);
+    sk_loop_timer_cancel(l, b);
+    sk_loop_free(l);
+}
+
+static int64_t on_rearm(sk_loop *l, void *data)
+{
+    tlog *log = data;
+    (void)l;
+    log->calls++;
+    return log->rearm_left-- > 0 ? 5 : -1;
+}
+
+static int64_t on_cancel_other(sk_loop *l, void *data)
+{
+    tlog *log = data;
+    sk_loop_timer_cancel(l, log->cancel_id);
+    log->order[log->n++] = 1;
+    return -1;
+}
+
+static void test_timer_rearm_and_cancel(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    tlog rearm = {.rearm_left = 3}, never = {0}, forever = {.rearm_left = 1000000}, killer = {0};
+    tctx nt = {&never, 99};
+
+    /* Re-arms three times, then ends: four calls in all. */
+    assert_true(sk_loop_timer(l, 1, on_rearm, &rearm) > 0);
+    for (int i = 0; i < 200 && rearm.calls < 4; i++)
+        sk_loop_once(l, 50);
+    assert_int_equal(rearm.calls, 4);
+    for (int i = 0; i < 5; i++)
+        sk_loop_once(l, 10);
+    assert_int_equal(rearm.calls, 4);
+
+    /* Cancelled before it is due: never runs. */
+    int64_t id = sk_loop_timer(l, 5, on_timer, &nt);
+    assert_true(id > 0);
+    sk_loop_timer_cancel(l, id);
+    for (int i = 0; i < 5; i++)
+        sk_loop_once(l, 10);
+    assert_int_equal(never.n, 0);
+
+    /* A re-arming timer keeps its id: cancelling it after it has fired
+     * (here from another timer's callback) still stops it. */
+    int64_t fid = sk_loop_timer(l, 2, on_rearm, &forever);
+    assert_true(fid > 0);
+    for (int i = 0; i < 200 && forever.calls < 2; i++)
+        sk_loop_once(l, 50);
+    assert_true(forever.calls >= 2);
+    killer.cancel_id = fid;
+    assert_true(sk_loop_timer(l, 0, on_cancel_other, &killer) > 0);
+    sk_loop_once(l, 50);
+    assert_int_equal(killer.n, 1);
+    int calls = forever.calls;
+    for (int i = 0; i < 5; i++)
+        sk_loop_once(l, 10);
+    assert_int_equal(forever.calls, calls);
+
+    /* Cancelling an unknown id is harmless. */
+    sk_loop_timer_cancel(l, 123456789);
+    sk_loop_free(l);
+}
+
+/* Stop ------------------------------------------------------------------ */
+
+static void on_io_stop(sk_loop *l, int fd, void *data, int events)
+{
+    hits *h = data;
+    (void)fd;
+    (void)events;
+    h->n++;
+    sk_loop_stop(l);
+}
+
+static void test_loop_stop(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    tlog log = {.stop = true};
+    tctx t = {&log, 7};
+    int sv[2];
+    hits h = no_hits();
+
+    /* From a timer. */
+    assert_true(sk_loop_timer(l, 5, on_timer, &t) > 0);
+    assert_int_equal(sk_loop_run(l), 0);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.order[0], 7);
+
+    /* From an io callback; and run() can be entered again after a stop. */
+    make_pair(sv);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io_stop, &h), 0);
+    assert_int_equal(sk_loop_run(l), 0);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(sk_loop_run(l), 0);
+    assert_int_equal(h.n, 2);
+
+    sk_loop_watch(l, sv[0], 0, NULL, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
+/* Limits ---------------------------------------------------------------- */
+
+static void test_setsize_range(void **state)
+{
+    sk_loop *l = new_loop(state, 16);
+    hits h = no_hits();
+    int sv[2];
+
+    assert_int_equal(sk_loop_watch(l, 16, SK_READ, on_io, &h), -ERANGE);
+    assert_int_equal(sk_loop_watch(l, 1000, SK_READ, on_io, &h), -ERANGE);
+    assert_int_equal(sk_loop_watch(l, -1, SK_READ, on_io, &h), -ERANGE);
+    assert_int_equal(sk_loop_watched(l, 16), 0);
+    assert_int_equal(sk_loop_watched(l, -1), 0);
+
+    /* An fd that is really open but past setsize: refused, nothing breaks. */
+    make_pair(sv);
+    int high = fcntl(sv[0], F_DUPFD_CLOEXEC, 16);
+    assert_true(high >= 16);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(sk_loop_watch(l, high, SK_READ, on_io, &h), -ERANGE);
+    /* The fd below setsize still works. */
+    assert_true(sv[0] < 16);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.fd, sv[0]);
+
+    sk_loop_watch(l, sv[0], 0, NULL, NULL);
+    close(high);
+    close(sv[0]);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
+/* An fd past FD_SETSIZE (1024): select cannot hold it and must say so with
+ * SK_ETOOMANYFDS (never write outside its fd_set); the others serve it. */
+static void test_fd_past_fd_setsize(void **state)
+{
+    enum { HIGH = 1500 };
+    struct rlimit rl;
+    int sv[2];
+    hits h = no_hits();
+
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur <= HIGH) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max <= HIGH) {
+            skip(); /* cannot raise the limit unprivileged */
+            return;
+        }
+        rl.rlim_cur = HIGH + 1;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    sk_loop *l = new_loop(state, 2048);
+    make_pair(sv);
+    assert_int_equal(dup2(sv[0], HIGH), HIGH);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+
+    int rc = sk_loop_watch(l, HIGH, SK_READ, on_io, &h);
+    if (strcmp(*state, "select") == 0) {
+        assert_int_equal(rc, SK_ETOOMANYFDS);
+        assert_int_equal(sk_loop_watched(l, HIGH), 0);
+        assert_int_equal(sk_loop_watch(l, HIGH, SK_WRITE, on_io, &h), SK_ETOOMANYFDS);
+        /* The loop goes on, for a low fd and without touching the high one. */
+        assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+        assert_int_equal(sk_loop_once(l, 1000), 1);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(h.fd, sv[0]);
+        assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+        /* Unwatching the refused fd is fine. */
+        assert_int_equal(sk_loop_watch(l, HIGH, 0, NULL, NULL), 0);
+        assert_int_equal(sk_loop_once(l, 0), 0);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_int_equal(sk_loop_watched(l, HIGH), SK_READ);
+        assert_int_equal(sk_loop_once(l, 1000), 1);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(h.fd, HIGH);
+        assert_int_equal(sk_loop_watch(l, HIGH, 0, NULL, NULL), 0);
+    }
+    close(HIGH);
+    close(sv[0]);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
+/* Backend-independent ---------------------------------------------------- */
+
+static void test_backend_names(void **state)
+{
+    const char *const *names = sk_loop_backends();
+    int err = 0, n = 0;
+    bool epoll = false, poll = false, select = false;
+    (void)state;
+
+    for (; names[n]; n++) {
+        epoll = epoll || strcmp(names[n], "epoll") == 0;
+        poll = poll || strcmp(names[n], "poll") == 0;
+        select = select || strcmp(names[n], "select") == 0;
+    }
+    assert_true(epoll && poll && select);
+
+    /* NULL picks the best: the first one listed. */
+    sk_loop *l = sk_loop_new(NULL, 0, &err);
+    assert_non_null(l);
+    assert_string_equal(sk_loop_backend(l), names[0]);
+    sk_loop_free(l);
+
+    err = 0;
+    assert_null(sk_loop_new("no-such-backend", 0, &err));
+    assert_int_equal(err, -EINVAL);
+    err = 0;
+    assert_null(sk_loop_new("", 0, &err));
+    assert_int_equal(err, -EINVAL);
+    sk_loop_free(NULL);
+}
+
+int main(void)
+{
+    struct CMUnitTest per_backend[] = {
+        cmocka_unit_test(test_read_readiness),
+        cmocka_unit_test(test_pipe_readiness),
+        cmocka_unit_test(test_write_readiness),
+        cmocka_unit_test(test_watch_unwatch_replace),
+        cmocka_unit_test(test_unwatch_from_callback),
+        cmocka_unit_test(test_many_fds),
+        cmocka_unit_test(test_timers_in_order),
+        cmocka_unit_test(test_timer_rearm_and_cancel),
+        cmocka_unit_test(test_loop_stop),
+        cmocka_unit_test(test_setsize_range),
+        cmocka_unit_test(test_fd_past_fd_setsize),
+    };
+    const struct CMUnitTest common[] = {
+        cmocka_unit_test(test_backend_names),
+    };
+    int failed = cmocka_run_group_tests_name("loop", common, NULL, NULL);
+
+    enum { NTESTS = sizeof per_backend / sizeof per_backend[0] };
+    const char *bodies[NTESTS];
+    static char names[8][NTESTS][64];
+    int nb = 0;
+
+    for (size_t i = 0; i < NTESTS; i++)
+        bodies[i] = per_backend[i].name;
+    /* Name each twin "backend/test" so a failure says which backend. */
+    for (const char *const *be = sk_loop_backends(); *be && nb < 8; be++, nb++) {
+        for (size_t i = 0; i < NTESTS; i++) {
+            snprintf(names[nb][i], sizeof names[nb][i], "%s/%s", *be, bodies[i]);
+            per_backend[i].name = names[nb][i];
+            per_backend[i].initial_state = (void *)*be;
+        }
+        failed += _cmocka_run_group_tests(*be, per_backend, NTESTS, NULL, NULL);
+    }
+    return failed ? 1 : 0;
+}
