@@ -6,6 +6,7 @@
 #include <sockit/loop.h>
 
 #include "models.h"
+#include "pool.h"
 
 typedef struct sk__loop_worker {
     sk_server *srv;
@@ -15,6 +16,11 @@ typedef struct sk__loop_worker {
     sk__engine eng;
     int reserve_fd;
     int64_t drain_until;
+    bool accept_paused; /* fd exhaustion without a reserve: backing off */
+    /* Hybrid: deferred jobs go to pool and come back through jobq. NULL
+     * for the other models (deferred work runs inline). */
+    sk__pool *pool;
+    sk__jobq *jobq;
 } sk__loop_worker;
 
 /* Serve until the server is stopped and this worker drained. */
