@@ -3,8 +3,10 @@
 
   clients.py many HOST PORT N          N echo clients connected at once, each
                                        checks its own payload comes back
-  clients.py hold HOST PORT N SECS     N clients each send a line and hold the
-                                       connection SECS; prints "served=A closed=B"
+  clients.py hold HOST PORT N SECS [STAGGER]
+                                       N clients each send a line and hold the
+                                       connection SECS; prints "served=A closed=B";
+                                       STAGGER seconds between connection starts
   clients.py noread HOST PORT SECS     chargen client that reads nothing for
                                        SECS, then checks the RFC 864 pattern
   clients.py idle HOST PORT SECS       connect, send nothing; prints how long
@@ -50,8 +52,9 @@ async def many(host, port, n):
     print(f"many: {n} clients ok")
 
 
-async def hold(host, port, n, secs):
+async def hold(host, port, n, secs, stagger=0.0):
     async def one(i):
+        await asyncio.sleep(i * stagger)
         try:
             r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
         except Exception:  # noqa: BLE001
@@ -118,7 +121,8 @@ def main():
     if cmd == "many":
         asyncio.run(many(host, port, int(sys.argv[4])))
     elif cmd == "hold":
-        asyncio.run(hold(host, port, int(sys.argv[4]), float(sys.argv[5])))
+        stagger = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+        asyncio.run(hold(host, port, int(sys.argv[4]), float(sys.argv[5]), stagger))
     elif cmd == "noread":
         noread(host, port, float(sys.argv[4]))
     elif cmd == "idle":
