@@ -47,6 +47,7 @@ typedef struct sk_server_config {
     sk_model model;
     const char *backend;  /* event backend for loop/hybrid; NULL picks the best */
     int workers;          /* prefork / hybrid workers; 0 picks the core count */
+    int pool;             /* hybrid: threads for sk_conn_defer() work; 0 = workers */
     int backlog;          /* 0 means SOMAXCONN */
     int max_conns;        /* 0 means no limit but the fd limit */
     int idle_timeout_ms;  /* 0 means none */

@@ -48,6 +48,16 @@ size_t sk_conn_room(const sk_conn *c);
 /* Finish: stop reading, flush what is queued, half-close, then close. */
 void sk_conn_close(sk_conn *c);
 
+/* Run work(arg) away from the connection's event loop, then done(c, arg)
+ * back on the connection's own thread, where done may write, close or defer
+ * again. Under the hybrid model work runs on the worker pool (--pool); the
+ * other models run work and done inline (their thread or process serves one
+ * connection, or accepts the cost). While work runs the connection reads no
+ * input; queued output still flows. If the connection closes meanwhile,
+ * done runs with c == NULL so arg can be freed. Returns 0, -EBUSY when a
+ * job is already out for c, or -ENOMEM; on failure neither callback runs. */
+int sk_conn_defer(sk_conn *c, void (*work)(void *arg), void (*done)(sk_conn *c, void *arg), void *arg);
+
 /* The service's per-connection state (conn_state_size bytes). */
 void *sk_conn_state(sk_conn *c);
 

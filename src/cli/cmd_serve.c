@@ -72,7 +72,10 @@ static void on_event(void *ud, const sk_event *ev)
                 ev->addr ? sk_addr_format((const struct sockaddr *)&ev->addr->ss, a, sizeof a) : "?");
         break;
     case SK_EV_WARN:
-        fprintf(stderr, "sockit: %s: %s\n", ev->msg ? ev->msg : "warning", sk_strerror(ev->err));
+        if (ev->err == 0)
+            fprintf(stderr, "sockit: %s\n", ev->msg ? ev->msg : "warning");
+        else
+            fprintf(stderr, "sockit: %s: %s\n", ev->msg ? ev->msg : "warning", sk_strerror(ev->err));
         break;
     }
 }
@@ -97,6 +100,8 @@ static void usage(FILE *f)
         fprintf(f, " %s", *be);
     fprintf(f, "\n"
                "  -w, --workers N        workers for prefork and hybrid (default: cores)\n"
+               "      --pool N           hybrid: threads for blocking work services defer\n"
+               "                         (default: as many as --workers)\n"
                "      --max-conns N      refuse connections beyond N at once (default: no limit)\n"
                "      --idle-timeout S   close connections idle for S seconds (default: never)\n"
                "      --drain-timeout S  on stop, how long queued output may take (default 5)\n"
@@ -109,13 +114,14 @@ static void usage(FILE *f)
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE };
+    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL };
     static const struct option longopts[] = {
         {"service", required_argument, NULL, 's'},
         {"listen", required_argument, NULL, 'l'},
         {"model", required_argument, NULL, 'm'},
         {"backend", required_argument, NULL, 'b'},
         {"workers", required_argument, NULL, 'w'},
+        {"pool", required_argument, NULL, O_POOL},
         {"max-conns", required_argument, NULL, O_MAXCONNS},
         {"idle-timeout", required_argument, NULL, O_IDLE},
         {"drain-timeout", required_argument, NULL, O_DRAIN},
@@ -156,6 +162,11 @@ int cmd_serve(int argc, char **argv)
             if (!cli_parse_int(optarg, 1, 1024, &v))
                 return cli_usage_error("serve", "--workers wants a number from 1 to 1024, not '%s'", optarg);
             cfg.workers = (int)v;
+            break;
+        case O_POOL:
+            if (!cli_parse_int(optarg, 1, 1024, &v))
+                return cli_usage_error("serve", "--pool wants a number from 1 to 1024, not '%s'", optarg);
+            cfg.pool = (int)v;
             break;
         case O_MAXCONNS:
             if (!cli_parse_int(optarg, 1, 10000000, &v))

@@ -51,6 +51,52 @@ int sk_conn_fd(const sk_conn *c)
     return c->fd;
 }
 
+int sk_conn_defer(sk_conn *c, void (*work)(void *arg), void (*done)(sk_conn *c, void *arg), void *arg)
+{
+    sk__engine *e = c->eng;
+
+    if (c->flags & SK__C_DEFERRED)
+        return -EBUSY;
+    if (e->defer == NULL) {
+        /* No pool in this model: the work blocks this connection's own
+         * thread or process, which only serves this connection anyway
+         * (thread, fork) or accepts the cost (loop, prefork). */
+        work(arg);
+        done(c, arg);
+        return 0;
+    }
+    sk__job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return -ENOMEM;
+    j->c = c;
+    j->work = work;
+    j->done = done;
+    j->arg = arg;
+    c->job = j;
+    c->flags |= SK__C_DEFERRED;
+    int rc = e->defer(e, j);
+    if (rc < 0) {
+        c->job = NULL;
+        c->flags &= ~SK__C_DEFERRED;
+        free(j);
+    }
+    return rc;
+}
+
+sk_conn *sk__job_complete(sk__job *j)
+{
+    sk_conn *c = j->c;
+
+    if (c != NULL) {
+        c->job = NULL;
+        c->flags &= ~SK__C_DEFERRED;
+        c->active_ms = c->eng->now;
+    }
+    j->done(c, j->arg);
+    free(j);
+    return c;
+}
+
 /* Lifecycle ---------------------------------------------------------------- */
 
 sk_conn *sk__conn_open(sk__engine *e, int fd)
@@ -91,6 +137,8 @@ void sk__conn_free(sk_conn *c)
     const sk_service *svc = s->cfg.service;
     sk_event ev = {.kind = SK_EV_CLOSE, .tuple = &c->tuple, .bytes_in = c->bytes_in, .bytes_out = c->bytes_out};
 
+    if (c->job)
+        c->job->c = NULL; /* done() will learn the connection is gone */
     if (svc->on_close)
         svc->on_close(c);
     sk_buf_release(&c->in, &e->pool);
@@ -120,7 +168,7 @@ void sk__conn_finish(sk_conn *c)
 static bool wants_read(const sk_conn *c)
 {
     const sk__bufpool *p = &c->eng->pool;
-    if (c->flags & (SK__C_CLOSING | SK__C_EOF))
+    if (c->flags & (SK__C_CLOSING | SK__C_EOF | SK__C_DEFERRED))
         return false;
     /* Unconsumed input waits for output room: reading more would only grow
      * memory. Without pending output, the service is waiting for more
@@ -141,7 +189,7 @@ static int process(sk_conn *c)
     const sk_service *svc = c->eng->srv->cfg.service;
     sk__bufpool *p = &c->eng->pool;
 
-    while (sk_buf_used(&c->in) > 0 && !(c->flags & SK__C_CLOSING)) {
+    while (sk_buf_used(&c->in) > 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED))) {
         size_t used = sk_buf_used(&c->in);
         int n = svc->on_data(c, sk_buf_rptr(&c->in), used);
         if (n < 0)
@@ -156,7 +204,7 @@ static int process(sk_conn *c)
         sk_buf_release(&c->in, p);
     /* A full input buffer with nothing to flush can never move again: the
      * service refuses input it has room to answer. Drop it rather than hang. */
-    if (sk_buf_used(&c->in) == p->blocksize && sk_buf_used(&c->out) == 0)
+    if (sk_buf_used(&c->in) == p->blocksize && sk_buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED))
         return -EPROTO;
     return 0;
 }
@@ -271,12 +319,12 @@ int sk__conn_drive(sk_conn *c, int events)
     for (int round = 0; round < 8; round++) {
         if (flush(c) < 0)
             return SK__DONE;
-        if (c->flags & SK__C_CLOSING)
+        if (c->flags & (SK__C_CLOSING | SK__C_DEFERRED))
             break;
         size_t in_before = sk_buf_used(&c->in), out_before = sk_buf_used(&c->out);
         if (in_before > 0 && process(c) < 0)
             return SK__DONE;
-        if (svc->on_writable && sk_buf_used(&c->in) == 0 && !(c->flags & SK__C_CLOSING) &&
+        if (svc->on_writable && sk_buf_used(&c->in) == 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED)) &&
             sk_buf_room(&c->out, p) >= p->blocksize / 2) {
             if (svc->on_writable(c) < 0)
                 return SK__DONE;
@@ -287,7 +335,9 @@ int sk__conn_drive(sk_conn *c, int events)
             break;
     }
 
-    if ((c->flags & SK__C_CLOSING) && sk_buf_used(&c->out) == 0) {
+    /* A deferred job still owes output: closing waits for it (bounded by
+     * the drain and idle deadlines of the model). */
+    if ((c->flags & SK__C_CLOSING) && sk_buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {
         sk_buf_release(&c->in, p);
         if (c->flags & SK__C_EOF) {
             shutdown(c->fd, SHUT_WR);

@@ -16,6 +16,17 @@
 #define SK__MAX_LISTENERS 16
 #define SK__LINGER_MS 2000
 
+/* Blocking work a service handed off with sk_conn_defer(). Only the
+ * connection's own thread touches c; a pool thread touches work and arg. */
+typedef struct sk__job {
+    struct sk__job *next;
+    struct sk_conn *c; /* NULL once the connection is gone */
+    void (*work)(void *arg);
+    void (*done)(struct sk_conn *c, void *arg);
+    void *arg;
+    void *home; /* the completion queue of the connection's thread */
+} sk__job;
+
 /* One thread's share of a server: its buffer pool and its connections. A
  * loop thread owns many connections, a thread-per-connection worker one. */
 typedef struct sk__engine {
@@ -25,12 +36,16 @@ typedef struct sk__engine {
     int nconns;
     int64_t now; /* ms, refreshed by the model at each wakeup */
     bool draining;
+    /* Hand a job to a worker pool; NULL runs deferred work inline. */
+    int (*defer)(struct sk__engine *e, sk__job *j);
+    void *defer_ctx;
 } sk__engine;
 
 enum {
     SK__C_CLOSING = 1 << 0, /* finish: no more input, flush, then close */
     SK__C_EOF = 1 << 1,     /* the peer sent FIN */
     SK__C_LINGER = 1 << 2,  /* our FIN is out; waiting for the peer's */
+    SK__C_DEFERRED = 1 << 3, /* a job is out: no input until it is done */
 };
 
 struct sk_conn {
@@ -43,6 +58,7 @@ struct sk_conn {
     uint64_t bytes_in, bytes_out;
     struct sk_conn *prev, *next;
     void *model_data;
+    sk__job *job; /* the deferred job, while SK__C_DEFERRED */
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
 
@@ -55,7 +71,7 @@ struct sk_server {
     sk_addr laddrs[SK__MAX_LISTENERS];
     int nlisteners;
     int stop_fd;             /* eventfd: readable once stop was asked */
-    volatile sig_atomic_t stopping;
+    volatile sig_atomic_t stopping; /* read with SK__STOPPING() */
     sk_stats *stats;         /* MAP_SHARED, so forked children count too */
     const char *backend;
     size_t buf_size;
@@ -68,6 +84,9 @@ void sk__engine_destroy(sk__engine *e); /* closes every connection left */
 /* Counters, shared by threads and processes. */
 #define SK__STAT_ADD(srv, field, n) __atomic_fetch_add(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
 #define SK__STAT_SUB(srv, field, n) __atomic_fetch_sub(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
+
+/* Stop was asked (set by a signal handler, read by every thread). */
+#define SK__STOPPING(srv) __atomic_load_n(&(srv)->stopping, __ATOMIC_RELAXED)
 
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg);
 
@@ -99,6 +118,11 @@ void sk__conn_finish(sk_conn *c);
 
 /* Run on_close, close the fd, count and report. */
 void sk__conn_free(sk_conn *c);
+
+/* On the connection's own thread, after j->work ran: clear the deferral and
+ * call done. Frees j. Returns the connection, which the model must then
+ * drive with 0 events, or NULL when it closed meanwhile. */
+sk_conn *sk__job_complete(sk__job *j);
 
 /* Per-engine periodic check: idle timeout, linger and drain deadlines.
  * Calls done(c) for each connection that must be closed now. */

@@ -48,6 +48,32 @@ static void conn_cb(sk_loop *l, int fd, void *data, int events)
         rearm(w, c);
 }
 
+static void accept_cb(sk_loop *l, int lfd, void *data, int events);
+
+static int64_t resume_accept(sk_loop *l, void *data)
+{
+    sk__loop_worker *w = data;
+    if (w->reserve_fd < 0)
+        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    w->accept_paused = false;
+    for (int i = 0; i < w->nlfds && !w->eng.draining; i++)
+        sk_loop_watch(l, w->lfds[i], SK_READ, accept_cb, w);
+    return -1;
+}
+
+/* Out of fds and the reserve could not be had back (another thread or
+ * process holds them): the listeners stay readable, so stop watching them
+ * for a moment rather than spin. */
+static void pause_accept(sk__loop_worker *w)
+{
+    if (w->accept_paused)
+        return;
+    w->accept_paused = true;
+    for (int i = 0; i < w->nlfds; i++)
+        sk_loop_watch(w->loop, w->lfds[i], 0, NULL, NULL);
+    sk_loop_timer(w->loop, 100, resume_accept, w);
+}
+
 static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 {
     sk__loop_worker *w = data;
@@ -60,6 +86,8 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
      * starve the clients already connected. */
     for (int i = 0; i < 64 && !w->eng.draining; i++) {
         int fd = sk__server_accept(s, lfd, &w->reserve_fd);
+        if (fd == -EMFILE || fd == -ENFILE)
+            pause_accept(w);
         if (fd < 0)
             return;
         if (sk__server_full(s)) {
@@ -77,6 +105,36 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
         else
             rearm(w, c);
     }
+}
+
+/* Deferred jobs are back from the pool: finish each on this thread. */
+static void jobs_cb(sk_loop *l, int fd, void *data, int events)
+{
+    sk__loop_worker *w = data;
+    (void)l;
+    (void)fd;
+    (void)events;
+    w->eng.now = sk_now_ms();
+    sk__job *j = sk__jobq_take(w->jobq);
+    while (j) {
+        sk__job *next = j->next;
+        sk_conn *c = sk__job_complete(j);
+        if (c != NULL) {
+            if (sk__conn_drive(c, 0) == SK__DONE)
+                close_conn(c, w);
+            else
+                rearm(w, c);
+        }
+        j = next;
+    }
+}
+
+static int defer_to_pool(sk__engine *e, sk__job *j)
+{
+    sk__loop_worker *w = e->defer_ctx;
+    j->home = w->jobq;
+    sk__pool_submit(w->pool, j);
+    return 0;
 }
 
 static void start_drain(sk__loop_worker *w)
@@ -122,7 +180,7 @@ static int64_t sweep_cb(sk_loop *l, void *data)
     sk__loop_worker *w = data;
     (void)l;
     w->eng.now = sk_now_ms();
-    if (w->srv->stopping && !w->eng.draining)
+    if (SK__STOPPING(w->srv) && !w->eng.draining)
         start_drain(w);
     sk__engine_sweep(&w->eng, close_conn, w);
     if (w->eng.draining && w->eng.now >= w->drain_until) {
@@ -155,8 +213,15 @@ int sk__loop_worker_run(sk__loop_worker *w)
     rc = sk_loop_watch(w->loop, s->stop_fd, SK_READ, stop_cb, w);
     if (rc < 0)
         goto out;
+    if (w->pool && w->jobq) {
+        w->eng.defer = defer_to_pool;
+        w->eng.defer_ctx = w;
+        rc = sk_loop_watch(w->loop, w->jobq->efd, SK_READ, jobs_cb, w);
+        if (rc < 0)
+            goto out;
+    }
     sk_loop_timer(w->loop, 500, sweep_cb, w);
-    if (s->stopping)
+    if (SK__STOPPING(s))
         start_drain(w);
     rc = w->eng.draining && w->eng.nconns == 0 ? 0 : sk_loop_run(w->loop);
 out:

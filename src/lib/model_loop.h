@@ -8,6 +8,7 @@
 #include <sockit/loop.h>
 
 #include "models.h"
+#include "pool.h"
 
 typedef struct sk__loop_worker {
     sk_server *srv;
@@ -21,6 +22,11 @@ typedef struct sk__loop_worker {
      * so new clients are refused at once instead of waiting in the backlog
      * for a server that will never accept them. */
     bool owns_listeners;
+    bool accept_paused; /* fd exhaustion without a reserve: backing off */
+    /* Hybrid: deferred jobs go to pool and come back through jobq. NULL
+     * for the other models (deferred work runs inline). */
+    sk__pool *pool;
+    sk__jobq *jobq;
 } sk__loop_worker;
 
 /* Serve until the server is stopped and this worker drained. */

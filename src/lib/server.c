@@ -135,7 +135,7 @@ void sk_server_free(sk_server *s)
 void sk_server_stop(sk_server *s)
 {
     uint64_t one = 1;
-    s->stopping = 1;
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELAXED);
     /* write(2) is async-signal-safe; the eventfd stays readable so every
      * loop thread and the supervisor see it. */
     ssize_t rc = write(s->stop_fd, &one, sizeof one);
@@ -229,7 +229,7 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
         next = c->next;
         if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
             done(c, arg);
-        else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & SK__C_LINGER))
+        else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
             done(c, arg);
     }
 }
@@ -239,7 +239,14 @@ int sk_server_run(sk_server *s)
     switch (s->cfg.model) {
     case SK_MODEL_LOOP:
         return sk__model_loop(s);
-    default:
-        return sk__model_run(s);
+    case SK_MODEL_THREAD:
+        return sk__model_thread(s);
+    case SK_MODEL_FORK:
+        return sk__model_fork(s);
+    case SK_MODEL_PREFORK:
+        return sk__model_prefork(s);
+    case SK_MODEL_HYBRID:
+        return sk__model_hybrid(s);
     }
+    return -EINVAL;
 }

@@ -1,0 +1,25 @@
+/* A blocking acceptor for the models that accept on one thread and hand
+ * each connection away (thread, fork). */
+#ifndef SOCKIT_ACCEPTOR_H
+#define SOCKIT_ACCEPTOR_H
+
+#include "conn_int.h"
+
+typedef struct sk__acceptor {
+    sk_server *srv;
+    int reserve_fd;         /* given up to accept-and-close on EMFILE */
+    int extra_fd;           /* also wakes the wait (SIGCHLD pipe), or -1 */
+    unsigned ready;         /* listeners that were readable at the last poll */
+    int64_t paused_until;   /* fd exhaustion without a reserve: back off */
+    bool stopped;
+} sk__acceptor;
+
+void sk__acceptor_init(sk__acceptor *a, sk_server *s, int extra_fd);
+void sk__acceptor_destroy(sk__acceptor *a);
+
+/* Wait up to timeout_ms (< 0: forever) for a connection. Returns its fd
+ * (non-blocking, close-on-exec), -EAGAIN when woken by extra_fd or the
+ * timeout, or -ECANCELED once the server is stopping. */
+int sk__acceptor_next(sk__acceptor *a, int timeout_ms);
+
+#endif

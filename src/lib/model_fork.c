@@ -1,0 +1,60 @@
+/* The fork model: the parent accepts, one child process per connection
+ * runs the blocking single-connection loop (sk__serve_one) and exits. The
+ * counters live in MAP_SHARED memory, so the children's counts add up. */
+#include "acceptor.h"
+#include "models.h"
+#include "procs.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+typedef struct child_arg {
+    int fd;
+    int reserve_fd;
+} child_arg;
+
+static int child_body(sk_server *s, void *arg)
+{
+    child_arg *a = arg;
+    if (a->reserve_fd >= 0)
+        close(a->reserve_fd);
+    return sk__serve_one(s, a->fd);
+}
+
+int sk__model_fork(sk_server *s)
+{
+    sk__procs procs;
+    sk__acceptor acc;
+    int rc = sk__procs_init(&procs);
+
+    if (rc < 0)
+        return rc;
+    sk__acceptor_init(&acc, s, sk__procs_fd(&procs));
+    for (;;) {
+        int fd = sk__acceptor_next(&acc, -1);
+        sk__procs_reap(&procs, NULL, 0);
+        if (fd == -ECANCELED)
+            break;
+        if (fd < 0)
+            continue;
+        if (s->cfg.max_conns > 0 && procs.n >= s->cfg.max_conns) {
+            close(fd);
+            SK__STAT_ADD(s, rejected, 1);
+            sk__server_event(s, SK_EV_REJECT, NULL, -EBUSY, "max-conns reached");
+            continue;
+        }
+        child_arg a = {.fd = fd, .reserve_fd = acc.reserve_fd};
+        pid_t pid = sk__procs_spawn(&procs, s, false, child_body, &a);
+        close(fd); /* the child has it now */
+        if (pid < 0) {
+            SK__STAT_ADD(s, rejected, 1);
+            sk__server_event(s, SK_EV_REJECT, NULL, pid, "cannot fork for a new connection");
+        }
+    }
+    sk__acceptor_destroy(&acc);
+    /* Children drain their connection on SIGTERM within drain_timeout_ms;
+     * a second of slack before SIGKILL. */
+    sk__procs_stop_all(&procs, s->cfg.drain_timeout_ms + 1000);
+    sk__procs_destroy(&procs);
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* One connection served to its end in a blocking poll loop: the body of a
+ * thread of the thread model and of a child of the fork model. */
+#include "models.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+static void mark_done(sk_conn *c, void *arg)
+{
+    (void)c;
+    *(bool *)arg = true;
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* How long poll may sleep: until the next idle, linger or drain deadline,
+ * or forever. */
+static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
+{
+    int idle = e->srv->cfg.idle_timeout_ms;
+    int64_t when = -1;
+
+    if (c->flags & SK__C_LINGER)
+        when = c->linger_until;
+    else if (idle > 0)
+        when = c->active_ms + idle;
+    if (e->draining)
+        when = earliest(when, drain_until);
+    if (when < 0)
+        return -1;
+    when -= e->now;
+    return when < 0 ? 0 : when > 60000 ? 60000 : (int)when;
+}
+
+int sk__serve_one(sk_server *s, int fd)
+{
+    sk__engine e;
+    int64_t drain_until = 0;
+    bool done, stop = false;
+    int rc;
+
+    /* One connection needs at most its two blocks: cache nothing more. */
+    rc = sk__engine_init(&e, s, 2);
+    if (rc < 0) {
+        close(fd);
+        SK__STAT_ADD(s, rejected, 1);
+        sk__server_event(s, SK_EV_REJECT, NULL, rc, "out of memory for a new connection");
+        return rc;
+    }
+    sk_conn *c = sk__conn_open(&e, fd);
+    if (c == NULL) {
+        sk__engine_destroy(&e);
+        return -ENOMEM;
+    }
+    done = sk__conn_drive(c, 0) == SK__DONE;
+    while (!done) {
+        if ((stop || SK__STOPPING(s)) && !e.draining) {
+            e.draining = true;
+            drain_until = e.now + s->cfg.drain_timeout_ms;
+            sk__conn_finish(c);
+            if (sk__conn_drive(c, 0) == SK__DONE)
+                break;
+        }
+        int want = sk__conn_interest(c);
+        struct pollfd p[2] = {
+            {.fd = fd, .events = (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0))},
+            /* The stop eventfd stays readable once stop was asked, so
+             * watch it only until the drain starts. */
+            {.fd = e.draining ? -1 : s->stop_fd, .events = POLLIN},
+        };
+        int n = poll(p, 2, wait_ms(&e, c, drain_until));
+        e.now = sk_now_ms();
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && p[1].revents)
+            stop = true;
+        int ev = 0;
+        if (n > 0 && (p[0].revents & (POLLIN | POLLRDHUP)))
+            ev |= SK_READ;
+        if (n > 0 && (p[0].revents & POLLOUT))
+            ev |= SK_WRITE;
+        if (n > 0 && (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
+            ev |= SK_READ | SK_WRITE;
+        if (ev && sk__conn_drive(c, ev) == SK__DONE)
+            break;
+        sk__engine_sweep(&e, mark_done, &done);
+        if (e.draining && e.now >= drain_until)
+            break;
+    }
+    sk__engine_destroy(&e); /* frees c */
+    return 0;
+}

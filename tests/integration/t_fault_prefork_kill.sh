@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Prefork supervision: kill -9 a worker while clients are being served; the
+# service keeps answering and the master has a new worker within a second.
+. "$(dirname "$0")/lib.sh"
+CLIENTS=(python3 "$(dirname "$0")/clients.py")
+
+workers() { pgrep -P "$SERVER_PID" | sort; }
+
+for backend in epoll uring; do
+    start_server "prefork-$backend" --model prefork --backend "$backend" --workers 3 --service echo -v \
+        --listen 127.0.0.1:0
+    pid=$SERVER_PID
+    for ((i = 0; i < 40; i++)); do
+        [[ $(workers | wc -l) -eq 3 ]] && break
+        sleep 0.05
+    done
+    before=$(workers)
+    [[ $(wc -l <<<"$before") -eq 3 ]] || fail "$backend: wanted 3 workers, have: $before"
+
+    # Load in the background: rounds of 50 concurrent clients for ~3 s.
+    (
+        end=$((SECONDS + 3))
+        while ((SECONDS < end)); do
+            "${CLIENTS[@]}" many "$SERVER_HOST" "$SERVER_PORT" 50 >/dev/null 2>&1 || true
+        done
+    ) &
+    load=$!
+    PIDS+=("$load")
+    sleep 0.5
+    victim=$(head -n1 <<<"$before")
+    kill -KILL "$victim"
+    t0=$(date +%s%N)
+    for ((i = 0; i < 40; i++)); do
+        now=$(workers)
+        if [[ $(wc -l <<<"$now") -eq 3 ]] && ! grep -qx "$victim" <<<"$now"; then break; fi
+        sleep 0.025
+    done
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    now=$(workers)
+    grep -qx "$victim" <<<"$now" && fail "$backend: killed worker $victim still listed"
+    [[ $(wc -l <<<"$now") -eq 3 ]] || fail "$backend: no replacement worker after ${ms} ms: $now"
+    ((ms <= 1000)) || fail "$backend: replacement took ${ms} ms"
+
+    # The service answers during and after the kill.
+    "${CLIENTS[@]}" many "$SERVER_HOST" "$SERVER_PORT" 100 >/dev/null || fail "$backend: clients failed after the kill"
+    wait "$load" || true
+    got=$(printf 'still here' | timeout 10 "$SOCKIT" connect "$SERVER_ADDR")
+    [[ $got == "still here" ]] || fail "$backend: echo after kill: '$got'"
+    grep -q 'worker exited; starting another' "$TMP/prefork-$backend.log" || fail "$backend: no restart line in the log"
+    stop_server "$pid"
+    # No worker left behind (stop_server waited for the master).
+    for w in $now; do
+        kill -0 "$w" 2>/dev/null && fail "$backend: worker $w still running after stop"
+    done
+    pass "$backend: worker $victim killed, replaced in ${ms} ms, service kept answering"
+done
