@@ -24,5 +24,8 @@ bool cli_parse_seconds(const char *s, int64_t *ms);
 
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_connect_udp(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif
