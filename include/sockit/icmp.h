@@ -91,6 +91,7 @@ typedef struct sk_icmp_qerr {
     uint8_t type, code;
     struct sockaddr_storage offender; /* who sent the ICMP error */
     int ttl;        /* hop limit of the error packet, -1 if unknown */
+    struct sockaddr_storage orig_dst; /* where the failed packet was going (UDP: with its port) */
 } sk_icmp_qerr;
 
 /* Ask for ICMP errors on fd's error queue and for the TTL / hop limit of

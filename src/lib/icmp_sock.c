@@ -102,6 +102,8 @@ long sk_icmp_read_error(int fd, void *buf, size_t cap, sk_icmp_qerr *out)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (m.msg_namelen > 0 && m.msg_namelen <= sizeof out->orig_dst)
+        memcpy(&out->orig_dst, &name, m.msg_namelen);
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
         if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
             (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
