@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,8 +246,9 @@ int cmd_connect_udp(int argc, char **argv)
     sk_addr_format((struct sockaddr *)&u.dst.ss, a, sizeof a);
     u.name = a;
     int family = u.dst.ss.ss_family;
-    bool mcast = sk_addr_is_multicast((struct sockaddr *)&u.dst.ss);
-    u.group = bcast || mcast;
+    bool group = sk_addr_is_multicast((struct sockaddr *)&u.dst.ss); /* multicast or 255.255.255.255 */
+    bool mcast = group && !(family == AF_INET && ((struct sockaddr_in *)&u.dst.ss)->sin_addr.s_addr == INADDR_BROADCAST);
+    u.group = bcast || group;
 
     rc = sk_udp_socket(&u.dst, 0);
     if (rc < 0) {
