@@ -17,6 +17,10 @@ enum {
     SK_ERESOLVER,     /* other resolver failure */
     SK_ENOADDR,       /* name resolves, but to no address of the asked family */
     SK_ETOOMANYFDS,   /* fd does not fit the backend (select and FD_SETSIZE) */
+    SK_EICMPSHORT,    /* ICMP packet truncated */
+    SK_EICMPSUM,      /* ICMP checksum does not match */
+    SK_EICMPBAD,      /* ICMP packet malformed (IP header, protocol) */
+    SK_ENOICMP,       /* neither a raw nor an ICMP datagram socket is allowed */
     SK_ELAST
 };
 

@@ -13,6 +13,13 @@ typedef enum sk_model {
     SK_MODEL_HYBRID,
 } sk_model;
 
+/* Transport: TCP connections, or UDP datagrams (one reply per request,
+ * through sk_service.on_datagram; models loop and hybrid). */
+typedef enum sk_proto {
+    SK_PROTO_TCP,
+    SK_PROTO_UDP,
+} sk_proto;
+
 /* Model by name ("loop", "fork", ...): >= 0 or -EINVAL. */
 int sk_model_parse(const char *name);
 const char *sk_model_name(sk_model m);
@@ -55,6 +62,8 @@ typedef struct sk_server_config {
     size_t buf_size;      /* per direction, per connection; 0 = 64 KiB */
     void (*on_event)(void *userdata, const sk_event *ev);
     void *userdata;
+    sk_proto proto;           /* SK_PROTO_TCP (default) or SK_PROTO_UDP */
+    const char *const *joins; /* UDP: NULL-terminated multicast groups "GROUP[@IF]" to join */
 } sk_server_config;
 
 typedef struct sk_server sk_server;

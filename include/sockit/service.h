@@ -35,6 +35,13 @@ typedef struct sk_service {
 
     /* The connection is gone; release what on_open took. Optional. */
     void (*on_close)(sk_conn *c);
+
+    /* UDP: one request datagram arrived (len bytes, possibly 0). Write at
+     * most one reply into reply (cap bytes, SK_UDP_MAX_PAYLOAD) and return
+     * its length (0 sends an empty datagram), or < 0 for no reply. config
+     * is the server's service_config. Never blocks. Optional: a service
+     * without it is served over TCP only. */
+    int (*on_datagram)(const void *req, size_t len, void *reply, size_t cap, const void *config);
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,

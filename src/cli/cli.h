@@ -3,6 +3,7 @@
 #define SOCKIT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -23,7 +24,17 @@ int cli_exit_for(int err);
 bool cli_parse_int(const char *s, long min, long max, long *out);
 bool cli_parse_seconds(const char *s, int64_t *ms);
 
+struct sockaddr;
+struct sk_addr;
+/* Resolve a bare host name or address (no port) for ICMP. 0 or < 0. */
+int cli_resolve_host(const char *host, int flags, struct sk_addr *out);
+/* The address alone, without port or brackets. Returns buf. */
+char *cli_format_host(const struct sockaddr *sa, char *buf, size_t len);
+
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_connect_udp(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

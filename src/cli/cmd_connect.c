@@ -28,6 +28,7 @@ static void usage(FILE *f)
                "Options:\n"
                "  -t, --timeout S   give up a connection attempt after S seconds (default 10)\n"
                "  -4, -6            only IPv4 / only IPv6\n"
+               "  -u, --udp         datagrams instead (see 'sockit connect --udp --help')\n"
                "  -v, --verbose     say which address answered, and the byte counts at the end\n"
                "  -h, --help        this text\n");
 }
@@ -132,6 +133,10 @@ int cmd_connect(int argc, char **argv)
     bool verbose = false;
     static char a[SK_ADDRSTRLEN];
 
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--udp") == 0 || strcmp(argv[i], "-u") == 0)
+            return cmd_connect_udp(argc, argv);
+    }
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":t:46vh", longopts, NULL)) != -1) {

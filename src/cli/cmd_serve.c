@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <sockit/sockit.h>
+#include <sockit/udp.h>
 
 static sk_server *g_server;
 
@@ -107,6 +108,10 @@ static void usage(FILE *f)
                "      --drain-timeout S  on stop, how long queued output may take (default 5)\n"
                "      --backlog N        listen backlog (default SOMAXCONN)\n"
                "      --buffer-size N    per-connection buffer bytes per direction (default 65536)\n"
+               "  -p, --proto tcp|udp    transport (default tcp); udp answers each request\n"
+               "                         datagram with one reply (echo, daytime; models loop, hybrid)\n"
+               "      --join GROUP[@IF]  udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
+               "                         repeatable; listen on the wildcard (:PORT) to receive it\n"
                "  -v, --verbose          one line per connection open and close, counters on exit\n"
                "      --json             events as JSON lines on stdout\n"
                "  -h, --help             this text\n");
@@ -114,7 +119,7 @@ static void usage(FILE *f)
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL };
+    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
     static const struct option longopts[] = {
         {"service", required_argument, NULL, 's'},
         {"listen", required_argument, NULL, 'l'},
@@ -129,19 +134,23 @@ int cmd_serve(int argc, char **argv)
         {"buffer-size", required_argument, NULL, O_BUFSIZE},
         {"verbose", no_argument, NULL, 'v'},
         {"json", no_argument, NULL, O_JSON},
+        {"proto", required_argument, NULL, 'p'},
+        {"join", required_argument, NULL, O_JOIN},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
     const char *service = "echo";
+    static const char *joins[17];
+    int njoins = 0;
     long v;
     int64_t ms;
     int opt, rc;
 
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":s:l:m:b:w:vh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":s:l:m:b:w:p:vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 's':
             service = optarg;
@@ -193,6 +202,18 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--buffer-size wants 256 to 67108864 bytes, not '%s'", optarg);
             cfg.buf_size = (size_t)v;
             break;
+        case 'p':
+            if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "udp") != 0)
+                return cli_usage_error("serve", "--proto wants tcp or udp, not '%s'", optarg);
+            cfg.proto = optarg[0] == 'u' ? SK_PROTO_UDP : SK_PROTO_TCP;
+            break;
+        case O_JOIN:
+            if (njoins == 16)
+                return cli_usage_error("serve", "at most 16 --join groups");
+            if (sk_udp_group_family(optarg) < 0)
+                return cli_usage_error("serve", "--join wants GROUP[@IF] with a numeric group, not '%s'", optarg);
+            joins[njoins++] = optarg;
+            break;
         case 'v':
             o.verbose = true;
             break;
@@ -213,6 +234,13 @@ int cmd_serve(int argc, char **argv)
     cfg.service = sk_service_find(service);
     if (cfg.service == NULL)
         return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime)", service);
+    if (njoins > 0 && cfg.proto != SK_PROTO_UDP)
+        return cli_usage_error("serve", "--join needs --proto udp");
+    if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
+        return cli_usage_error("serve", "service '%s' has no UDP form (udp: echo, daytime)", service);
+    if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
+        return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
+    cfg.joins = joins;
     cfg.on_event = on_event;
     cfg.userdata = &o;
 
@@ -240,8 +268,9 @@ int cmd_serve(int argc, char **argv)
         printf("{\"event\":\"listen\",\"addr\":\"%s\",\"service\":\"%s\",\"model\":\"%s\",\"backend\":\"%s\"}\n", a,
                cfg.service->name, sk_model_name(cfg.model), backend);
     else
-        fprintf(stderr, "sockit: serving %s on %s (model %s%s%s)\n", cfg.service->name, a, sk_model_name(cfg.model),
-                backend[0] ? ", backend " : "", backend);
+        fprintf(stderr, "sockit: serving %s%s on %s (model %s%s%s)\n", cfg.service->name,
+                cfg.proto == SK_PROTO_UDP ? "/udp" : "", a, sk_model_name(cfg.model), backend[0] ? ", backend " : "",
+                backend);
     fflush(stdout);
 
     rc = sk_server_run(g_server);

@@ -16,6 +16,8 @@ typedef struct command {
 static const command commands[] = {
     {"serve", cmd_serve, "run a TCP server (echo, discard, chargen, daytime) under a concurrency model"},
     {"connect", cmd_connect, "connect to a TCP server: stdin to the socket, the socket to stdout"},
+    {"ping", cmd_ping, "ICMP echo to a host (raw socket, or unprivileged datagram socket), IPv4 and IPv6"},
+    {"trace-route", cmd_trace, "the routers on the way to a host, by increasing TTL (UDP or ICMP probes)"},
 };
 
 static void usage(FILE *f)

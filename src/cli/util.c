@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
+#include <sockit/addr.h>
 #include <sockit/error.h>
 
 void cli_error(const char *fmt, ...)
@@ -67,4 +70,36 @@ bool cli_parse_seconds(const char *s, int64_t *ms)
         return false;
     *ms = (int64_t)(v * 1000.0 + 0.5);
     return true;
+}
+
+int cli_resolve_host(const char *host, int flags, sk_addr *out)
+{
+    char text[SK_HOST_MAX + 8];
+    size_t n = strlen(host);
+
+    if (n == 0 || n >= SK_HOST_MAX)
+        return SK_EADDRSYNTAX;
+    /* The library resolves "host:port" text; ICMP has no port. */
+    if (host[0] == '[' || strchr(host, ':') == NULL)
+        snprintf(text, sizeof text, "%s:0", host);
+    else
+        snprintf(text, sizeof text, "[%s]:0", host);
+    int rc = sk_addr_resolve(text, SOCK_DGRAM, flags, out, 1);
+    return rc < 0 ? rc : 0;
+}
+
+char *cli_format_host(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char a[SK_ADDRSTRLEN];
+    sk_addr_format(sa, a, sizeof a);
+    char *colon = strrchr(a, ':');
+    if (colon)
+        *colon = '\0';
+    if (a[0] == '[') {
+        a[strlen(a) - 1] = '\0';
+        snprintf(buf, len, "%s", a + 1);
+    } else {
+        snprintf(buf, len, "%s", a);
+    }
+    return buf;
 }

@@ -14,6 +14,11 @@ static const char *const sk_messages[] = {
     [SK_ERESOLVER - SK_EBASE] = "name resolution failed",
     [SK_ENOADDR - SK_EBASE] = "no address of the requested family",
     [SK_ETOOMANYFDS - SK_EBASE] = "file descriptor too large for the select backend (FD_SETSIZE is 1024)",
+    [SK_EICMPSHORT - SK_EBASE] = "ICMP packet truncated",
+    [SK_EICMPSUM - SK_EBASE] = "ICMP checksum mismatch",
+    [SK_EICMPBAD - SK_EBASE] = "malformed ICMP packet",
+    [SK_ENOICMP - SK_EBASE] = "no ICMP socket allowed: a raw socket needs root or CAP_NET_RAW, an ICMP datagram "
+                              "socket needs the group in sysctl net.ipv4.ping_group_range",
 };
 
 const char *sk_strerror(int err)

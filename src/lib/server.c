@@ -2,6 +2,7 @@
  * sockets to the chosen model. */
 #include "conn_int.h"
 #include "models.h"
+#include "udp_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,9 +42,11 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
 
     if (cfg->service == NULL || cfg->service->on_data == NULL)
         return -EINVAL;
+    if (cfg->proto == SK_PROTO_UDP && cfg->service->on_datagram == NULL)
+        return -EPROTONOSUPPORT;
     if (sk_model_name(cfg->model)[0] == '?')
         return -EINVAL;
-    n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007", SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
+    n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007", cfg->proto == SK_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
                         SK__MAX_LISTENERS);
     if (n < 0)
         return n;
@@ -89,7 +92,8 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         int flags = SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0);
         if (cfg->model == SK_MODEL_HYBRID)
             flags |= SK_LISTEN_REUSEPORT;
-        int fd = sk_tcp_listen(&addrs[i], cfg->backlog, flags);
+        int fd = cfg->proto == SK_PROTO_UDP ? sk__udp_listen(&addrs[i], flags)
+                                            : sk_tcp_listen(&addrs[i], cfg->backlog, flags);
         if (fd < 0) {
             err = fd;
             s->laddrs[0] = addrs[i]; /* so the caller can name it */
@@ -100,6 +104,8 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         getsockname(fd, (struct sockaddr *)&s->laddrs[s->nlisteners].ss, &s->laddrs[s->nlisteners].len);
         s->nlisteners++;
     }
+    if (cfg->proto == SK_PROTO_UDP && (err = sk__udp_join_all(s)) < 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -236,6 +242,8 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
 
 int sk_server_run(sk_server *s)
 {
+    if (s->cfg.proto == SK_PROTO_UDP)
+        return sk__udp_serve(s);
     switch (s->cfg.model) {
     case SK_MODEL_LOOP:
         return sk__model_loop(s);

@@ -1,6 +1,8 @@
 /* echo (RFC 862): every byte received is sent back. */
 #include <sockit/service.h>
 
+#include <string.h>
+
 static int echo_data(sk_conn *c, const void *buf, size_t len)
 {
     /* Echo what fits; the rest waits for room (backpressure), so a client
@@ -12,8 +14,19 @@ static int echo_data(sk_conn *c, const void *buf, size_t len)
     return (int)n;
 }
 
+/* Over UDP the reply is the request itself. */
+static int echo_datagram(const void *req, size_t len, void *reply, size_t cap, const void *config)
+{
+    (void)config;
+    if (len > cap)
+        return -1;
+    memcpy(reply, req, len);
+    return (int)len;
+}
+
 const sk_service sk__service_echo = {
     .name = "echo",
     .summary = "send back every byte received (RFC 862)",
     .on_data = echo_data,
+    .on_datagram = echo_datagram,
 };

@@ -1,0 +1,316 @@
+/* UDP serving: each worker owns one event loop and reads request datagrams
+ * in batches (recvmmsg), asks the service for one reply each and sends the
+ * replies in one call (sendmmsg). The loop model is one worker over every
+ * socket; hybrid runs N workers in threads, each with its own SO_REUSEPORT
+ * sockets so the kernel spreads datagrams by source address and port. */
+#include "udp_server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sockit/error.h>
+#include <sockit/udp.h>
+
+#define BATCH 16
+#define RX_SIZE 65536 /* more than any payload, so MSG_TRUNC means garbage */
+#define ROUNDS 8      /* batches per wakeup before the loop looks at stop */
+
+typedef union ctlbuf {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    struct cmsghdr align;
+} ctlbuf;
+
+typedef struct udp_worker {
+    sk_server *srv;
+    int fds[SK__MAX_LISTENERS];
+    int nfds;
+    bool primary; /* answers broadcast and multicast; hybrid's others drop them */
+    bool own_fds;
+    sk_loop *loop;
+    pthread_t tid;
+    int rc;
+    unsigned char *rx, *tx;
+    struct mmsghdr rmsg[BATCH], smsg[BATCH];
+    struct iovec riov[BATCH], siov[BATCH];
+    struct sockaddr_storage peer[BATCH];
+    ctlbuf rctl[BATCH], sctl[BATCH];
+} udp_worker;
+
+int sk__udp_listen(const sk_addr *a, int flags)
+{
+    int uflags = SK_UDP_BIND | SK_UDP_PKTINFO;
+    if (flags & SK_LISTEN_REUSEPORT)
+        uflags |= SK_UDP_REUSEPORT;
+    if (flags & SK_LISTEN_V6ONLY)
+        uflags |= SK_UDP_V6ONLY;
+    if (flags & SK_LISTEN_NONBLOCK)
+        uflags |= SK_UDP_NONBLOCK;
+    int fd = sk_udp_socket(a, uflags);
+    if (fd >= 0) {
+        /* Bursts of large datagrams overflow the default receive buffer
+         * quickly; ask for more (the kernel caps it at rmem_max). */
+        int sz = 4 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    }
+    return fd;
+}
+
+int sk__udp_join_all(sk_server *s)
+{
+    for (const char *const *g = s->cfg.joins; g && *g; g++) {
+        int fam = sk_udp_group_family(*g), joined = 0;
+        if (fam < 0)
+            return fam;
+        for (int i = 0; i < s->nlisteners; i++) {
+            if (s->laddrs[i].ss.ss_family != fam)
+                continue;
+            int rc = sk_udp_join(s->lfds[i], fam, *g);
+            if (rc < 0)
+                return rc;
+            joined++;
+        }
+        if (joined == 0)
+            return -EAFNOSUPPORT; /* no socket of the group's family */
+    }
+    return 0;
+}
+
+/* Where a datagram was sent: whether to a unicast address of ours, and the
+ * control message that makes the reply leave from that address (a
+ * wildcard-bound socket would otherwise let the route pick the source). */
+static bool reply_ctl(const struct msghdr *in, struct msghdr *out, ctlbuf *ctl)
+{
+    out->msg_control = NULL;
+    out->msg_controllen = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            /* For a broadcast or multicast datagram the header's
+             * destination differs from the local address it came in on. */
+            if (pi.ipi_addr.s_addr != pi.ipi_spec_dst.s_addr)
+                return false;
+            struct in_pktinfo rp = {.ipi_spec_dst = pi.ipi_addr};
+            out->msg_control = ctl->buf;
+            out->msg_controllen = CMSG_SPACE(sizeof rp);
+            struct cmsghdr *oc = CMSG_FIRSTHDR(out);
+            oc->cmsg_level = IPPROTO_IP;
+            oc->cmsg_type = IP_PKTINFO;
+            oc->cmsg_len = CMSG_LEN(sizeof rp);
+            memcpy(CMSG_DATA(oc), &rp, sizeof rp);
+            return true;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            const uint8_t *b = pi.ipi6_addr.s6_addr;
+            if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr))
+                return false;
+            if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr) && (b[12] >= 224 || (b[12] & b[13] & b[14] & b[15]) == 255))
+                return false;
+            out->msg_control = ctl->buf;
+            out->msg_controllen = CMSG_SPACE(sizeof pi);
+            struct cmsghdr *oc = CMSG_FIRSTHDR(out);
+            oc->cmsg_level = IPPROTO_IPV6;
+            oc->cmsg_type = IPV6_PKTINFO;
+            oc->cmsg_len = CMSG_LEN(sizeof pi);
+            memcpy(CMSG_DATA(oc), &pi, sizeof pi);
+            return true;
+        }
+    }
+    return true;
+}
+
+static void send_replies(udp_worker *w, int fd, int n)
+{
+    int off = 0;
+    while (off < n) {
+        int k = sendmmsg(fd, w->smsg + off, (unsigned)(n - off), MSG_DONTWAIT);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            /* UDP promises nothing: a reply that cannot go now (full send
+             * buffer, unreachable peer) is dropped, the rest still go. */
+            sk__server_event(w->srv, SK_EV_WARN, NULL, -errno, "udp reply dropped");
+            off++;
+            continue;
+        }
+        for (int i = off; i < off + k; i++)
+            SK__STAT_ADD(w->srv, bytes_out, w->smsg[i].msg_len);
+        off += k;
+    }
+}
+
+static void on_readable(sk_loop *l, int fd, void *data, int events)
+{
+    udp_worker *w = data;
+    const sk_service *svc = w->srv->cfg.service;
+    (void)l;
+    (void)events;
+
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            w->riov[i] = (struct iovec){w->rx + (size_t)i * RX_SIZE, RX_SIZE};
+            w->rmsg[i].msg_hdr = (struct msghdr){.msg_name = &w->peer[i],
+                                                 .msg_namelen = sizeof w->peer[i],
+                                                 .msg_iov = &w->riov[i],
+                                                 .msg_iovlen = 1,
+                                                 .msg_control = w->rctl[i].buf,
+                                                 .msg_controllen = sizeof w->rctl[i].buf};
+        }
+        int n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                sk__server_event(w->srv, SK_EV_WARN, NULL, -errno, "udp receive");
+            return;
+        }
+        int nout = 0;
+        for (int i = 0; i < n; i++) {
+            struct msghdr *in = &w->rmsg[i].msg_hdr;
+            struct msghdr *out = &w->smsg[nout].msg_hdr;
+            if (in->msg_flags & MSG_TRUNC)
+                continue;
+            if (!reply_ctl(in, out, &w->sctl[nout])) {
+                if (!w->primary)
+                    continue; /* every reuseport socket sees it; one answer is enough */
+                out->msg_control = NULL;
+                out->msg_controllen = 0;
+            }
+            SK__STAT_ADD(w->srv, accepted, 1);
+            SK__STAT_ADD(w->srv, bytes_in, w->rmsg[i].msg_len);
+            unsigned char *reply = w->tx + (size_t)nout * SK_UDP_MAX_PAYLOAD;
+            int rlen = svc->on_datagram(w->riov[i].iov_base, w->rmsg[i].msg_len, reply, SK_UDP_MAX_PAYLOAD,
+                                        w->srv->cfg.service_config);
+            if (rlen < 0)
+                continue;
+            w->siov[nout] = (struct iovec){reply, (size_t)rlen};
+            out->msg_name = &w->peer[i];
+            out->msg_namelen = in->msg_namelen;
+            out->msg_iov = &w->siov[nout];
+            out->msg_iovlen = 1;
+            out->msg_flags = 0;
+            nout++;
+        }
+        send_replies(w, fd, nout);
+        if (n < BATCH)
+            return;
+    }
+}
+
+static void on_stop(sk_loop *l, int fd, void *data, int events)
+{
+    (void)fd;
+    (void)data;
+    (void)events;
+    sk_loop_stop(l);
+}
+
+static int worker_run(udp_worker *w)
+{
+    int rc;
+
+    w->rx = malloc((size_t)BATCH * RX_SIZE);
+    w->tx = malloc((size_t)BATCH * SK_UDP_MAX_PAYLOAD);
+    w->loop = sk_loop_new(w->srv->cfg.backend, 0, &rc);
+    if (w->rx == NULL || w->tx == NULL)
+        rc = -ENOMEM;
+    if (w->rx == NULL || w->tx == NULL || w->loop == NULL)
+        goto out;
+    for (int i = 0; i < w->nfds; i++) {
+        rc = sk_loop_watch(w->loop, w->fds[i], SK_READ, on_readable, w);
+        if (rc < 0)
+            goto out;
+    }
+    /* The stop eventfd is never read, so it wakes every worker's loop. */
+    rc = sk_loop_watch(w->loop, w->srv->stop_fd, SK_READ, on_stop, w);
+    if (rc < 0)
+        goto out;
+    rc = w->srv->stopping ? 0 : sk_loop_run(w->loop);
+out:
+    if (w->loop)
+        sk_loop_free(w->loop);
+    free(w->rx);
+    free(w->tx);
+    w->loop = NULL;
+    w->rx = w->tx = NULL;
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    udp_worker *w = arg;
+    w->rc = worker_run(w);
+    return NULL;
+}
+
+static void close_own(udp_worker *w)
+{
+    if (!w->own_fds)
+        return;
+    for (int i = 0; i < w->nfds; i++)
+        close(w->fds[i]);
+    w->nfds = 0;
+}
+
+int sk__udp_serve(sk_server *s)
+{
+    int nworkers, started = 1, rc = 0;
+    udp_worker *ws;
+
+    if (s->cfg.model != SK_MODEL_LOOP && s->cfg.model != SK_MODEL_HYBRID)
+        return -ENOTSUP;
+    nworkers = s->cfg.model == SK_MODEL_HYBRID ? s->cfg.workers : 1;
+    ws = calloc((size_t)nworkers, sizeof *ws);
+    if (ws == NULL)
+        return -ENOMEM;
+    for (int k = 0; k < nworkers; k++) {
+        udp_worker *w = &ws[k];
+        w->srv = s;
+        w->primary = k == 0;
+        w->nfds = s->nlisteners;
+        if (k == 0) {
+            memcpy(w->fds, s->lfds, sizeof w->fds);
+            continue;
+        }
+        /* Every other worker binds its own sockets to the same resolved
+         * addresses; SO_REUSEPORT was set on the first ones too. */
+        w->own_fds = true;
+        for (int i = 0; i < s->nlisteners; i++) {
+            int flags = SK_LISTEN_REUSEPORT | SK_LISTEN_NONBLOCK | (s->nlisteners > 1 ? SK_LISTEN_V6ONLY : 0);
+            int fd = sk__udp_listen(&s->laddrs[i], flags);
+            if (fd < 0) {
+                w->nfds = i;
+                rc = fd;
+                goto out;
+            }
+            w->fds[i] = fd;
+        }
+    }
+    for (; started < nworkers; started++) {
+        int err = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
+        if (err != 0) {
+            rc = -err;
+            sk_server_stop(s);
+            break;
+        }
+    }
+    ws[0].rc = worker_run(&ws[0]);
+    /* One worker ending (stop or failure) ends them all. */
+    sk_server_stop(s);
+    for (int k = 1; k < started; k++)
+        pthread_join(ws[k].tid, NULL);
+    for (int k = 0; k < started && rc == 0; k++)
+        rc = ws[k].rc;
+out:
+    for (int k = 0; k < nworkers; k++)
+        close_own(&ws[k]);
+    free(ws);
+    return rc;
+}

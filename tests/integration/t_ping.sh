@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# sockit ping on loopback: counts agree with iputils ping for 127.0.0.1 and
+# ::1, JSON summary, SIGINT prints the summary, foreign replies (another
+# ping's) are ignored and counted with -v, and - inside a network namespace
+# this test creates - the unprivileged ICMP datagram socket and the message
+# when no ICMP socket is allowed.
+. "$(dirname "$0")/lib.sh"
+command -v ping >/dev/null || fail "iputils ping is missing (tests/install-deps.sh installs iputils-ping)"
+
+counts() { sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$1"; }
+
+for host in 127.0.0.1 ::1; do
+    expect_rc 0 "$SOCKIT" ping -c 5 -i 0.2 "$host"
+    cp "$TMP/last.out" "$TMP/ours"
+    grep -q 'raw ICMP socket\|datagram socket' "$TMP/last.err" || fail "ping did not say which socket: $(cat "$TMP/last.err")"
+    [[ $(grep -c "bytes from $host: icmp_seq=" "$TMP/ours") == 5 ]] || fail "ping $host: $(cat "$TMP/ours")"
+    grep -q '^rtt min/avg/max/mdev = [0-9.]*/[0-9.]*/[0-9.]*/[0-9.]* ms$' "$TMP/ours" || fail "no rtt line: $(cat "$TMP/ours")"
+    timeout 20 ping -c 5 -i 0.2 "$host" >"$TMP/theirs" 2>&1 || fail "iputils ping $host failed: $(cat "$TMP/theirs")"
+    [[ $(counts "$TMP/ours") == "$(counts "$TMP/theirs")" ]] ||
+        fail "ping $host: sockit '$(counts "$TMP/ours")' vs iputils '$(counts "$TMP/theirs")'"
+    pass "ping -c 5 $host: $(counts "$TMP/ours") (transmitted received), same as iputils"
+done
+
+expect_rc 0 "$SOCKIT" ping -c 3 -i 0.1 -s 1000 --json 127.0.0.1
+python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+s = lines[-1]
+assert s["event"] == "summary" and s["transmitted"] == 3 and s["received"] == 3, s
+assert sum(1 for l in lines if l["event"] == "reply" and l["bytes"] == 1008) == 3, lines
+' "$TMP/last.out" || fail "ping --json: $(cat "$TMP/last.out")"
+pass "ping --json, -s 1000"
+
+# SIGINT: the summary is printed and the exit code says replies came.
+"$SOCKIT" ping -i 0.1 127.0.0.1 >"$TMP/int.out" 2>&1 &
+pid=$!
+PIDS+=("$pid")
+sleep 0.6
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+((rc == 0)) || fail "ping after SIGINT exited $rc"
+grep -q 'packets transmitted' "$TMP/int.out" || fail "no summary after SIGINT: $(cat "$TMP/int.out")"
+pass "SIGINT prints the summary"
+
+# Two raw pings at once: each sees the other's replies and ignores them.
+"$SOCKIT" ping -c 10 -i 0.05 -v 127.0.0.1 >"$TMP/a.out" 2>"$TMP/a.err" &
+pa=$!
+"$SOCKIT" ping -c 10 -i 0.05 -v 127.0.0.1 >"$TMP/b.out" 2>"$TMP/b.err" || fail "second ping failed"
+wait "$pa" || fail "first ping failed"
+for x in a b; do
+    [[ $(counts "$TMP/$x.out") == "10 10" ]] || fail "concurrent ping $x: $(cat "$TMP/$x.out")"
+done
+if grep -q 'raw ICMP' "$TMP/a.err"; then
+    grep -q 'ignored [0-9]* malformed and [1-9][0-9]* foreign' "$TMP/a.err" "$TMP/b.err" ||
+        fail "foreign replies not counted: $(cat "$TMP/a.err" "$TMP/b.err")"
+fi
+pass "concurrent pings: foreign replies ignored and counted with -v"
+
+# Unprivileged, in a namespace of our own (ping_group_range is per netns).
+NS=sk-$$-ping
+if ! ip netns add "$NS" 2>/dev/null; then
+    echo "skip [$TEST_NAME]: 'ip netns add' is not permitted here; unprivileged ping not tested"
+    exit 0
+fi
+trap 'ip netns del "$NS" 2>/dev/null || true; cleanup' EXIT
+ip -n "$NS" link set lo up
+NOBODY=(ip netns exec "$NS" setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all)
+ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+for host in 127.0.0.1 ::1; do
+    expect_rc 0 "${NOBODY[@]}" "$SOCKIT" ping -c 3 -i 0.1 "$host"
+    grep -q 'unprivileged ICMP datagram socket' "$TMP/last.err" || fail "unprivileged $host: $(cat "$TMP/last.err")"
+    [[ $(counts "$TMP/last.out") == "3 3" ]] || fail "unprivileged ping $host: $(cat "$TMP/last.out")"
+done
+pass "unprivileged ping over ICMP datagram sockets (127.0.0.1, ::1)"
+ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="1 0"
+expect_rc 1 "${NOBODY[@]}" "$SOCKIT" ping -c 1 127.0.0.1
+grep -q 'CAP_NET_RAW' "$TMP/last.err" && grep -q 'ping_group_range' "$TMP/last.err" ||
+    fail "no advice when nothing is allowed: $(cat "$TMP/last.err")"
+pass "without any ICMP socket: says what to change"
