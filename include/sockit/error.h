@@ -17,6 +17,11 @@ enum {
     SK_ERESOLVER,     /* other resolver failure */
     SK_ENOADDR,       /* name resolves, but to no address of the asked family */
     SK_ETOOMANYFDS,   /* fd does not fit the backend (select and FD_SETSIZE) */
+    SK_EHTTP_BAD,     /* malformed HTTP request (400) */
+    SK_EHTTP_URI,     /* HTTP request-target too long (414) */
+    SK_EHTTP_HEADERS, /* HTTP header section too large or too many headers (431) */
+    SK_EHTTP_VERSION, /* HTTP version not supported (505) */
+    SK_EHTTP_NOTIMPL, /* HTTP feature not implemented: Transfer-Encoding (501) */
     SK_ELAST
 };
 

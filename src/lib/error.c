@@ -14,6 +14,11 @@ static const char *const sk_messages[] = {
     [SK_ERESOLVER - SK_EBASE] = "name resolution failed",
     [SK_ENOADDR - SK_EBASE] = "no address of the requested family",
     [SK_ETOOMANYFDS - SK_EBASE] = "file descriptor too large for the select backend (FD_SETSIZE is 1024)",
+    [SK_EHTTP_BAD - SK_EBASE] = "malformed HTTP request",
+    [SK_EHTTP_URI - SK_EBASE] = "HTTP request-target too long",
+    [SK_EHTTP_HEADERS - SK_EBASE] = "HTTP header section too large",
+    [SK_EHTTP_VERSION - SK_EBASE] = "HTTP version not supported",
+    [SK_EHTTP_NOTIMPL - SK_EBASE] = "HTTP Transfer-Encoding not implemented",
 };
 
 const char *sk_strerror(int err)
