@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sockit/http.h>
 #include <sockit/sockit.h>
 
 static sk_server *g_server;
@@ -102,6 +103,9 @@ static void usage(FILE *f)
                "      --drain-timeout S  on stop, how long queued output may take (default 5)\n"
                "      --backlog N        listen backlog (default SOMAXCONN)\n"
                "      --buffer-size N    per-connection buffer bytes per direction (default 65536)\n"
+               "      --body-size N      http: bytes of the GET / body (default: \"hello\\n\")\n"
+               "      --head-timeout S   http: a request head must arrive within S seconds, else 408\n"
+               "                         (default 10; 0 turns it off)\n"
                "  -v, --verbose          one line per connection open and close, counters on exit\n"
                "      --json             events as JSON lines on stdout\n"
                "  -h, --help             this text\n");
@@ -109,7 +113,7 @@ static void usage(FILE *f)
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE };
+    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_BODYSIZE, O_HEADTIMEOUT };
     static const struct option longopts[] = {
         {"service", required_argument, NULL, 's'},
         {"listen", required_argument, NULL, 'l'},
@@ -121,6 +125,8 @@ int cmd_serve(int argc, char **argv)
         {"drain-timeout", required_argument, NULL, O_DRAIN},
         {"backlog", required_argument, NULL, O_BACKLOG},
         {"buffer-size", required_argument, NULL, O_BUFSIZE},
+        {"body-size", required_argument, NULL, O_BODYSIZE},
+        {"head-timeout", required_argument, NULL, O_HEADTIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, 'h'},
@@ -128,6 +134,8 @@ int cmd_serve(int argc, char **argv)
     };
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
+    sk_http_config http = {.body_size = -1};
+    bool http_opts = false;
     const char *service = "echo";
     long v;
     int64_t ms;
@@ -182,6 +190,18 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--buffer-size wants 256 to 67108864 bytes, not '%s'", optarg);
             cfg.buf_size = (size_t)v;
             break;
+        case O_BODYSIZE:
+            if (!cli_parse_int(optarg, 0, 1L << 40, &v))
+                return cli_usage_error("serve", "--body-size wants 0 to 1099511627776 bytes, not '%s'", optarg);
+            http.body_size = v;
+            http_opts = true;
+            break;
+        case O_HEADTIMEOUT:
+            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
+                return cli_usage_error("serve", "--head-timeout wants seconds, not '%s'", optarg);
+            http.head_timeout_ms = ms > 0 ? (int)ms : -1;
+            http_opts = true;
+            break;
         case 'v':
             o.verbose = true;
             break;
@@ -201,7 +221,11 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     cfg.service = sk_service_find(service);
     if (cfg.service == NULL)
-        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime)", service);
+        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime, http)", service);
+    if (strcmp(cfg.service->name, "http") == 0)
+        cfg.service_config = &http;
+    else if (http_opts)
+        return cli_usage_error("serve", "--body-size and --head-timeout apply to --service http");
     cfg.on_event = on_event;
     cfg.userdata = &o;
 
