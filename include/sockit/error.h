@@ -21,6 +21,11 @@ enum {
     SK_EICMPSUM,      /* ICMP checksum does not match */
     SK_EICMPBAD,      /* ICMP packet malformed (IP header, protocol) */
     SK_ENOICMP,       /* neither a raw nor an ICMP datagram socket is allowed */
+    SK_EHTTP_BAD,     /* malformed HTTP request (400) */
+    SK_EHTTP_URI,     /* HTTP request-target too long (414) */
+    SK_EHTTP_HEADERS, /* HTTP header section too large or too many headers (431) */
+    SK_EHTTP_VERSION, /* HTTP version not supported (505) */
+    SK_EHTTP_NOTIMPL, /* HTTP feature not implemented: Transfer-Encoding (501) */
     SK_ELAST
 };
 

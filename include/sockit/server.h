@@ -90,6 +90,29 @@ void sk_server_stop(sk_server *s);
 /* A consistent-enough snapshot of the counters (each one is atomic). */
 void sk_server_stats(const sk_server *s, sk_stats *out);
 
+/* One live connection as sk_server_conns() sees it. */
+typedef struct sk_conn_info {
+    sk_tuple tuple;
+    int64_t age_ms;
+    uint64_t bytes_in, bytes_out;
+    /* From TCP_INFO; tcp_state is -1 when the kernel did not answer. */
+    int tcp_state;        /* TCP_ESTABLISHED, ... (see sk_tcp_state_name) */
+    uint32_t rtt_us, rttvar_us;
+    uint32_t retransmits; /* segments retransmitted over the connection's life */
+    uint32_t snd_cwnd;    /* congestion window, in segments */
+} sk_conn_info;
+
+/* The live connection table: fills at most max entries of out (out may be
+ * NULL when max is 0) and returns how many connections there are, which
+ * may exceed max. Safe from any thread, including a service callback. It
+ * sees the connections of every engine in this process: all of them for the
+ * loop, thread and hybrid models, only the answering process's own for
+ * fork and prefork. */
+int sk_server_conns(const sk_server *s, sk_conn_info *out, int max);
+
+/* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP_INFO state, "?" if unknown. */
+const char *sk_tcp_state_name(int state);
+
 void sk_server_free(sk_server *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sockit/sock.h>
 
 typedef struct sk_conn sk_conn;
+typedef struct sk_server sk_server;
 
 typedef struct sk_service {
     const char *name;
@@ -42,6 +43,11 @@ typedef struct sk_service {
      * is the server's service_config. Never blocks. Optional: a service
      * without it is served over TCP only. */
     int (*on_datagram)(const void *req, size_t len, void *reply, size_t cap, const void *config);
+    /* The deadline set with sk_conn_set_timeout() passed (checked about
+     * every 500 ms by every model). May queue a last answer and call
+     * sk_conn_close(). Returns 0, or < 0 to drop at once. Optional: without
+     * it the connection finishes. */
+    int (*on_timeout)(sk_conn *c);
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,
@@ -77,6 +83,14 @@ const sk_tuple *sk_conn_tuple(const sk_conn *c);
 /* The socket, for read-only queries such as TCP_INFO. Never read or write
  * it directly: the model owns it. */
 int sk_conn_fd(const sk_conn *c);
+
+/* The server the connection belongs to (for sk_server_stats() and
+ * sk_server_conns()). */
+sk_server *sk_conn_server(const sk_conn *c);
+
+/* Call on_timeout once ms milliseconds from now (the model's clock at the
+ * current event); replaces any earlier deadline. ms <= 0 cancels. */
+void sk_conn_set_timeout(sk_conn *c, int64_t ms);
 
 /* Built-in services, by name ("echo", "discard", "chargen", "daytime", ...).
  * Returns NULL when unknown. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sockit/http.h>
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 
@@ -112,6 +113,9 @@ static void usage(FILE *f)
                "                         datagram with one reply (echo, daytime; models loop, hybrid)\n"
                "      --join GROUP[@IF]  udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
                "                         repeatable; listen on the wildcard (:PORT) to receive it\n"
+               "      --body-size N      http: bytes of the GET / body (default: \"hello\\n\")\n"
+               "      --head-timeout S   http: a request head must arrive within S seconds, else 408\n"
+               "                         (default 10; 0 turns it off)\n"
                "  -v, --verbose          one line per connection open and close, counters on exit\n"
                "      --json             events as JSON lines on stdout\n"
                "  -h, --help             this text\n");
@@ -119,7 +123,7 @@ static void usage(FILE *f)
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
+    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN, O_BODYSIZE, O_HEADTIMEOUT };
     static const struct option longopts[] = {
         {"service", required_argument, NULL, 's'},
         {"listen", required_argument, NULL, 'l'},
@@ -132,6 +136,8 @@ int cmd_serve(int argc, char **argv)
         {"drain-timeout", required_argument, NULL, O_DRAIN},
         {"backlog", required_argument, NULL, O_BACKLOG},
         {"buffer-size", required_argument, NULL, O_BUFSIZE},
+        {"body-size", required_argument, NULL, O_BODYSIZE},
+        {"head-timeout", required_argument, NULL, O_HEADTIMEOUT},
         {"verbose", no_argument, NULL, 'v'},
         {"json", no_argument, NULL, O_JSON},
         {"proto", required_argument, NULL, 'p'},
@@ -141,6 +147,8 @@ int cmd_serve(int argc, char **argv)
     };
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
+    sk_http_config http = {.body_size = -1};
+    bool http_opts = false;
     const char *service = "echo";
     static const char *joins[17];
     int njoins = 0;
@@ -214,6 +222,18 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--join wants GROUP[@IF] with a numeric group, not '%s'", optarg);
             joins[njoins++] = optarg;
             break;
+        case O_BODYSIZE:
+            if (!cli_parse_int(optarg, 0, 1L << 40, &v))
+                return cli_usage_error("serve", "--body-size wants 0 to 1099511627776 bytes, not '%s'", optarg);
+            http.body_size = v;
+            http_opts = true;
+            break;
+        case O_HEADTIMEOUT:
+            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
+                return cli_usage_error("serve", "--head-timeout wants seconds, not '%s'", optarg);
+            http.head_timeout_ms = ms > 0 ? (int)ms : -1;
+            http_opts = true;
+            break;
         case 'v':
             o.verbose = true;
             break;
@@ -233,7 +253,7 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     cfg.service = sk_service_find(service);
     if (cfg.service == NULL)
-        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime)", service);
+        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime, http)", service);
     if (njoins > 0 && cfg.proto != SK_PROTO_UDP)
         return cli_usage_error("serve", "--join needs --proto udp");
     if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
@@ -241,6 +261,10 @@ int cmd_serve(int argc, char **argv)
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
     cfg.joins = joins;
+    if (strcmp(cfg.service->name, "http") == 0)
+        cfg.service_config = &http;
+    else if (http_opts)
+        return cli_usage_error("serve", "--body-size and --head-timeout apply to --service http");
     cfg.on_event = on_event;
     cfg.userdata = &o;
 

@@ -97,6 +97,16 @@ sk_conn *sk__job_complete(sk__job *j)
     return c;
 }
 
+sk_server *sk_conn_server(const sk_conn *c)
+{
+    return c->eng->srv;
+}
+
+void sk_conn_set_timeout(sk_conn *c, int64_t ms)
+{
+    c->deadline_ms = ms > 0 ? c->eng->now + ms : 0;
+}
+
 /* Lifecycle ---------------------------------------------------------------- */
 
 sk_conn *sk__conn_open(sk__engine *e, int fd)
@@ -115,11 +125,13 @@ sk_conn *sk__conn_open(sk__engine *e, int fd)
     c->eng = e;
     c->opened_ms = c->active_ms = e->now;
     sk_tuple_get(fd, &c->tuple);
+    pthread_mutex_lock(&e->lock);
     c->next = e->head;
     if (e->head)
         e->head->prev = c;
     e->head = c;
     e->nconns++;
+    pthread_mutex_unlock(&e->lock);
     SK__STAT_ADD(s, accepted, 1);
     SK__STAT_ADD(s, active, 1);
     sk__server_event(s, SK_EV_OPEN, &c->tuple, 0, NULL);
@@ -143,6 +155,9 @@ void sk__conn_free(sk_conn *c)
         svc->on_close(c);
     sk_buf_release(&c->in, &e->pool);
     sk_buf_release(&c->out, &e->pool);
+    /* Unlink and close under the lock: sk_server_conns() must never query
+     * an fd number that was closed and reused. */
+    pthread_mutex_lock(&e->lock);
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -151,6 +166,7 @@ void sk__conn_free(sk_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     e->nconns--;
+    pthread_mutex_unlock(&e->lock);
     SK__STAT_SUB(s, active, 1);
     SK__STAT_ADD(s, closed, 1);
     if (s->cfg.on_event)
@@ -232,7 +248,9 @@ static int read_some(sk_conn *c)
         ssize_t n = recv(c->fd, sk_buf_wptr(&c->in), space, MSG_DONTWAIT);
         if (n > 0) {
             sk_buf_commit(&c->in, (size_t)n);
-            c->bytes_in += (uint64_t)n;
+            /* Atomic stores: sk_server_conns() may read them from another
+             * thread; only this one writes. */
+            __atomic_store_n(&c->bytes_in, c->bytes_in + (uint64_t)n, __ATOMIC_RELAXED);
             SK__STAT_ADD(s, bytes_in, (uint64_t)n);
             rc = process(c);
             if (rc < 0)
@@ -267,7 +285,7 @@ static long flush(sk_conn *c)
         ssize_t n = send(c->fd, sk_buf_rptr(&c->out), sk_buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             sk_buf_consume(&c->out, p, (size_t)n);
-            c->bytes_out += (uint64_t)n;
+            __atomic_store_n(&c->bytes_out, c->bytes_out + (uint64_t)n, __ATOMIC_RELAXED);
             total += n;
             continue;
         }

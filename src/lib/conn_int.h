@@ -3,6 +3,7 @@
 #ifndef SOCKIT_CONN_INT_H
 #define SOCKIT_CONN_INT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +40,13 @@ typedef struct sk__engine {
     /* Hand a job to a worker pool; NULL runs deferred work inline. */
     int (*defer)(struct sk__engine *e, sk__job *j);
     void *defer_ctx;
+    /* Set by event models: re-evaluate what c waits for after the engine
+     * advanced it outside an event (a deadline fired in the sweep). */
+    void (*rearm)(struct sk_conn *c);
+    /* Guards head (linking and closing) against sk_server_conns() run from
+     * another engine's thread; the owner reads its own list without it. */
+    pthread_mutex_t lock;
+    struct sk__engine *next_engine; /* the server's registry of engines */
 } sk__engine;
 
 enum {
@@ -55,6 +63,7 @@ struct sk_conn {
     sk_buf in, out;
     sk_tuple tuple;
     int64_t opened_ms, active_ms, linger_until;
+    int64_t deadline_ms; /* 0 or when on_timeout is due (sk_conn_set_timeout) */
     uint64_t bytes_in, bytes_out;
     struct sk_conn *prev, *next;
     void *model_data;
@@ -75,11 +84,19 @@ struct sk_server {
     sk_stats *stats;         /* MAP_SHARED, so forked children count too */
     const char *backend;
     size_t buf_size;
+    /* Every engine of this process, for sk_server_conns(). Engines of
+     * other processes (fork, prefork) are not visible here. */
+    pthread_mutex_t engines_lock;
+    struct sk__engine *engines;
 };
 
 /* Engine -------------------------------------------------------------- */
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks);
 void sk__engine_destroy(sk__engine *e); /* closes every connection left */
+
+/* In a forked child: forget the parent's engines (copies of another
+ * process's state), so sk_server_conns() lists only this process's. */
+void sk__server_forget_engines(sk_server *s);
 
 /* Counters, shared by threads and processes. */
 #define SK__STAT_ADD(srv, field, n) __atomic_fetch_add(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
@@ -126,6 +143,11 @@ sk_conn *sk__job_complete(sk__job *j);
 
 /* Per-engine periodic check: idle timeout, linger and drain deadlines.
  * Calls done(c) for each connection that must be closed now. */
+/* Per-engine periodic check: idle timeout, linger and drain deadlines, and
+ * service deadlines (sk_conn_set_timeout): those run on_timeout and advance
+ * the connection, then call e->rearm (if set) so the model waits for what
+ * it needs next. Calls done(c) for each connection that must be closed now.
+ * Models call it at least every 500 ms; deadlines are that coarse. */
 void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg);
 
 #endif

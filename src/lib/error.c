@@ -19,6 +19,11 @@ static const char *const sk_messages[] = {
     [SK_EICMPBAD - SK_EBASE] = "malformed ICMP packet",
     [SK_ENOICMP - SK_EBASE] = "no ICMP socket allowed: a raw socket needs root or CAP_NET_RAW, an ICMP datagram "
                               "socket needs the group in sysctl net.ipv4.ping_group_range",
+    [SK_EHTTP_BAD - SK_EBASE] = "malformed HTTP request",
+    [SK_EHTTP_URI - SK_EBASE] = "HTTP request-target too long",
+    [SK_EHTTP_HEADERS - SK_EBASE] = "HTTP header section too large",
+    [SK_EHTTP_VERSION - SK_EBASE] = "HTTP version not supported",
+    [SK_EHTTP_NOTIMPL - SK_EBASE] = "HTTP Transfer-Encoding not implemented",
 };
 
 const char *sk_strerror(int err)

@@ -35,6 +35,11 @@ static void rearm(sk__loop_worker *w, sk_conn *c)
     }
 }
 
+static void rearm_conn(sk_conn *c)
+{
+    rearm(c->model_data, c);
+}
+
 static void conn_cb(sk_loop *l, int fd, void *data, int events)
 {
     sk_conn *c = data;
@@ -198,6 +203,7 @@ int sk__loop_worker_run(sk__loop_worker *w)
     rc = sk__engine_init(&w->eng, s, 256);
     if (rc < 0)
         return rc;
+    w->eng.rearm = rearm_conn;
     w->loop = sk_loop_new(s->cfg.backend, 0, &rc);
     if (w->loop == NULL) {
         sk__engine_destroy(&w->eng);

@@ -108,6 +108,8 @@ pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*bod
     pid = fork();
     if (pid == 0) {
         child_setup(p, s, keep_listeners, &old);
+        /* The child's connection table is its own engines only. */
+        sk__server_forget_engines(s);
         int rc = s->stop_fd < 0 ? -errno : body(s, arg);
         fflush(NULL);
         _exit(rc < 0 ? 1 : 0);

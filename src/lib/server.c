@@ -56,6 +56,7 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         return -ENOMEM;
     s->cfg = *cfg;
     s->stop_fd = -1;
+    pthread_mutex_init(&s->engines_lock, NULL);
     s->buf_size = cfg->buf_size ? cfg->buf_size : (size_t)64 * 1024;
     if (s->cfg.drain_timeout_ms <= 0)
         s->cfg.drain_timeout_ms = 5000;
@@ -135,6 +136,7 @@ void sk_server_free(sk_server *s)
         close(s->stop_fd);
     if (s->stats)
         munmap(s->stats, sizeof *s->stats);
+    pthread_mutex_destroy(&s->engines_lock);
     free(s);
 }
 
@@ -216,14 +218,58 @@ int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
     memset(e, 0, sizeof *e);
     e->srv = srv;
     e->now = sk_now_ms();
-    return sk__bufpool_init(&e->pool, srv->buf_size, cached_blocks);
+    int rc = sk__bufpool_init(&e->pool, srv->buf_size, cached_blocks);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_lock(&srv->engines_lock);
+    e->next_engine = srv->engines;
+    srv->engines = e;
+    pthread_mutex_unlock(&srv->engines_lock);
+    return 0;
 }
 
 void sk__engine_destroy(sk__engine *e)
 {
+    sk_server *s = e->srv;
     while (e->head)
         sk__conn_free(e->head);
+    pthread_mutex_lock(&s->engines_lock);
+    for (sk__engine **pp = &s->engines; *pp; pp = &(*pp)->next_engine) {
+        if (*pp == e) {
+            *pp = e->next_engine;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->engines_lock);
+    pthread_mutex_destroy(&e->lock);
     sk__bufpool_destroy(&e->pool);
+}
+
+void sk__server_forget_engines(sk_server *s)
+{
+    /* The parent's threads do not exist in the child, so the lock may be
+     * held by nobody who can release it: start afresh. */
+    pthread_mutex_init(&s->engines_lock, NULL);
+    s->engines = NULL;
+}
+
+/* A service deadline passed: let the service act (a 408, a close), then
+ * advance the connection so queued output goes out. */
+static void deadline_due(sk__engine *e, sk_conn *c, void (*done)(sk_conn *c, void *arg), void *arg)
+{
+    const sk_service *svc = e->srv->cfg.service;
+    c->deadline_ms = 0;
+    if (svc->on_timeout == NULL)
+        sk__conn_finish(c);
+    else if (svc->on_timeout(c) < 0) {
+        done(c, arg);
+        return;
+    }
+    if (sk__conn_drive(c, 0) == SK__DONE)
+        done(c, arg);
+    else if (e->rearm)
+        e->rearm(c);
 }
 
 void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg)
@@ -237,6 +283,8 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
             done(c, arg);
         else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
             done(c, arg);
+        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & SK__C_LINGER))
+            deadline_due(e, c, done, arg);
     }
 }
 

@@ -7,12 +7,14 @@ extern const sk_service sk__service_echo;
 extern const sk_service sk__service_discard;
 extern const sk_service sk__service_chargen;
 extern const sk_service sk__service_daytime;
+extern const sk_service sk__service_http;
 
 static const sk_service *const services[] = {
     &sk__service_echo,
     &sk__service_discard,
     &sk__service_chargen,
     &sk__service_daytime,
+    &sk__service_http,
     NULL,
 };
 

@@ -1,0 +1,378 @@
+/* HTTP/1.x request-head parser: one pass over the caller's bytes, views
+ * instead of copies, bounds checked before every read (see http.h). */
+#include <sockit/http.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <sockit/error.h>
+
+/* Character classes, one table so each byte costs one load. */
+enum { C_TCHAR = 1, C_TARGET = 2, C_VALUE = 4, C_DIGIT = 8 };
+
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+#define TV (C_TCHAR | C_TARGET | C_VALUE)
+#define PV (C_TARGET | C_VALUE)
+#define DV (C_TCHAR | C_TARGET | C_VALUE | C_DIGIT)
+static const unsigned char cls[256] = {
+    /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, C_VALUE, 0, 0, 0, 0, 0, 0,
+    /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20  SP ! " # $ % & ' ( ) * + , - . / */
+    C_VALUE, TV, PV, TV, TV, TV, TV, TV, PV, PV, TV, TV, PV, TV, TV, PV,
+    /* 0x30  0-9 : ; < = > ? */
+    DV, DV, DV, DV, DV, DV, DV, DV, DV, DV, PV, PV, PV, PV, PV, PV,
+    /* 0x40  @ A-O */
+    PV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV,
+    /* 0x50  P-Z [ \ ] ^ _ */
+    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, PV, PV, PV, TV, TV,
+    /* 0x60  ` a-o */
+    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV,
+    /* 0x70  p-z { | } ~ DEL */
+    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, PV, TV, PV, TV, 0,
+    /* 0x80-0xff obs-text: allowed in targets and values, not in tokens */
+    R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV),
+};
+
+typedef const unsigned char *ucp;
+
+/* Case-insensitive compare of n bytes against a lower-case literal. */
+static bool ieq(ucp s, size_t n, const char *lower, size_t ln)
+{
+    if (n != ln)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch + 32);
+        if (ch != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+#define IEQ(s, n, lit) ieq(s, n, lit, sizeof(lit) - 1)
+
+static int method_id(ucp m, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (memcmp(m, "GET", 3) == 0)
+            return SK_HTTP_GET;
+        if (memcmp(m, "PUT", 3) == 0)
+            return SK_HTTP_PUT;
+        break;
+    case 4:
+        if (memcmp(m, "HEAD", 4) == 0)
+            return SK_HTTP_HEAD;
+        if (memcmp(m, "POST", 4) == 0)
+            return SK_HTTP_POST;
+        break;
+    case 6:
+        if (memcmp(m, "DELETE", 6) == 0)
+            return SK_HTTP_DELETE;
+        break;
+    case 7:
+        if (memcmp(m, "OPTIONS", 7) == 0)
+            return SK_HTTP_OPTIONS;
+        break;
+    }
+    return SK_HTTP_OTHER;
+}
+
+/* Content-Length: "N" or a comma list of equal Ns (RFC 9110 8.6). Returns
+ * 0 and the value, or SK_EHTTP_BAD. */
+static int parse_length(ucp v, size_t n, uint64_t *out)
+{
+    ucp p = v, end = v + n;
+    bool have = false;
+    uint64_t first = 0;
+
+    for (;;) {
+        uint64_t x = 0;
+        ucp digits = p;
+        while (p < end && (cls[*p] & C_DIGIT)) {
+            unsigned d = (unsigned)(*p - '0');
+            if (x > (UINT64_C(0x7fffffffffffffff) - d) / 10)
+                return SK_EHTTP_BAD;
+            x = x * 10 + d;
+            p++;
+        }
+        if (p == digits)
+            return SK_EHTTP_BAD;
+        if (have && x != first)
+            return SK_EHTTP_BAD;
+        first = x;
+        have = true;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == end)
+            break;
+        if (*p++ != ',')
+            return SK_EHTTP_BAD;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+    }
+    *out = first;
+    return 0;
+}
+
+/* Connection: a comma list of tokens; only close and keep-alive matter. */
+static void parse_connection(ucp v, size_t n, bool *close, bool *keep)
+{
+    ucp p = v, end = v + n;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        ucp tok = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+        if (IEQ(tok, (size_t)(p - tok), "close"))
+            *close = true;
+        else if (IEQ(tok, (size_t)(p - tok), "keep-alive"))
+            *keep = true;
+    }
+}
+
+/* After a line's content: CRLF or LF. Returns bytes of the line end (1 or
+ * 2), 0 when more input is needed, < 0 when it is not a line end. */
+static int line_end(ucp p, ucp end)
+{
+    if (*p == '\n')
+        return 1;
+    if (*p != '\r')
+        return SK_EHTTP_BAD;
+    if (p + 1 == end)
+        return 0;
+    return p[1] == '\n' ? 2 : SK_EHTTP_BAD;
+}
+
+/* What the headers said that the request as a whole needs. */
+typedef struct head_facts {
+    int hosts;
+    bool te, close, keep;
+} head_facts;
+
+static int header_semantics(sk_http_request *req, head_facts *f, ucp name, size_t nlen, ucp val, size_t vlen)
+{
+    switch (nlen) {
+    case 4:
+        if (IEQ(name, nlen, "host"))
+            f->hosts++;
+        break;
+    case 10:
+        if (IEQ(name, nlen, "connection"))
+            parse_connection(val, vlen, &f->close, &f->keep);
+        break;
+    case 14:
+        if (IEQ(name, nlen, "content-length")) {
+            uint64_t x;
+            if (parse_length(val, vlen, &x) < 0)
+                return SK_EHTTP_BAD;
+            if ((req->flags & SK_HTTP_HAS_LENGTH) && x != req->content_length)
+                return SK_EHTTP_BAD;
+            req->content_length = x;
+            req->flags |= SK_HTTP_HAS_LENGTH;
+        }
+        break;
+    case 17:
+        if (IEQ(name, nlen, "transfer-encoding"))
+            f->te = true;
+        break;
+    }
+    return 0;
+}
+
+#define NEED_MORE (-EAGAIN)
+
+int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, const sk_http_limits *lim)
+{
+    size_t max_target = lim && lim->max_target ? lim->max_target : SK_HTTP_MAX_TARGET;
+    size_t max_head = lim && lim->max_head ? lim->max_head : SK_HTTP_MAX_HEAD;
+    ucp start = (ucp)buf, p = start, end = start + len, mark, head;
+    head_facts f = {0};
+    int rc;
+
+    req->num_headers = 0;
+    req->content_length = 0;
+    req->flags = 0;
+
+    /* RFC 9112 2.2: ignore empty lines before the request line (some
+     * clients send a CRLF after a body). Bounded like the header section. */
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        if ((size_t)(p - start) >= max_head)
+            return SK_EHTTP_BAD;
+        rc = line_end(p, end);
+        if (rc <= 0)
+            return rc < 0 ? rc : NEED_MORE;
+        p += rc;
+    }
+
+    /* method SP */
+    mark = p;
+    while (p < end && (cls[*p] & C_TCHAR))
+        p++;
+    if ((size_t)(p - mark) > SK_HTTP_MAX_METHOD)
+        return SK_EHTTP_BAD;
+    if (p == end)
+        return NEED_MORE;
+    if (*p != ' ' || p == mark)
+        return SK_EHTTP_BAD;
+    req->method = (const char *)mark;
+    req->method_len = (size_t)(p - mark);
+    req->method_id = method_id(mark, req->method_len);
+    p++;
+
+    /* request-target SP */
+    mark = p;
+    while (p < end && (cls[*p] & C_TARGET)) {
+        p++;
+        if ((size_t)(p - mark) > max_target)
+            return SK_EHTTP_URI;
+    }
+    if (p == end)
+        return NEED_MORE;
+    if (*p != ' ' || p == mark)
+        return SK_EHTTP_BAD;
+    req->target = (const char *)mark;
+    req->target_len = (size_t)(p - mark);
+    p++;
+
+    /* HTTP-version: checked byte by byte so garbage fails before it is
+     * complete, not only once 8 bytes arrived. */
+    static const char proto[] = "HTTP/";
+    for (size_t i = 0; i < 8; i++) {
+        if (p + i == end)
+            return NEED_MORE;
+        unsigned char ch = p[i];
+        bool ok = i < 5 ? ch == (unsigned char)proto[i] : i == 6 ? ch == '.' : (cls[ch] & C_DIGIT) != 0;
+        if (!ok)
+            return SK_EHTTP_BAD;
+    }
+    int major = p[5] - '0', minor = p[7] - '0';
+    p += 8;
+    if (p == end)
+        return NEED_MORE;
+    rc = line_end(p, end);
+    if (rc <= 0)
+        return rc < 0 ? rc : NEED_MORE;
+    p += rc;
+    if (major != 1)
+        return SK_EHTTP_VERSION;
+    req->minor_version = minor > 1 ? 1 : minor;
+
+    /* header fields, up to the empty line */
+    head = p;
+    for (;;) {
+        if ((size_t)(p - head) > max_head)
+            return SK_EHTTP_HEADERS;
+        if (p == end)
+            return NEED_MORE;
+        if (*p == '\r' || *p == '\n') {
+            rc = line_end(p, end);
+            if (rc <= 0)
+                return rc < 0 ? rc : NEED_MORE;
+            p += rc;
+            break;
+        }
+        mark = p;
+        while (p < end && (cls[*p] & C_TCHAR))
+            p++;
+        if ((size_t)(p - head) > max_head)
+            return SK_EHTTP_HEADERS;
+        if (p == end)
+            return NEED_MORE;
+        /* No name (obs-fold, stray bytes) or whitespace before the colon:
+         * both are smuggling vectors RFC 9112 5.1/5.2 let a server refuse. */
+        if (*p != ':' || p == mark)
+            return SK_EHTTP_BAD;
+        ucp name = mark;
+        size_t nlen = (size_t)(p - mark);
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        mark = p;
+        ucp last = p; /* one past the last non-blank byte of the value */
+        while (p < end && (cls[*p] & C_VALUE)) {
+            if (*p != ' ' && *p != '\t')
+                last = p + 1;
+            p++;
+        }
+        if ((size_t)(p - head) > max_head)
+            return SK_EHTTP_HEADERS;
+        if (p == end)
+            return NEED_MORE;
+        rc = line_end(p, end);
+        if (rc <= 0)
+            return rc < 0 ? rc : NEED_MORE;
+        if (req->num_headers == req->max_headers)
+            return SK_EHTTP_HEADERS;
+        sk_http_header *h = &req->headers[req->num_headers++];
+        h->name = (const char *)name;
+        h->name_len = nlen;
+        h->value = (const char *)mark;
+        h->value_len = (size_t)(last - mark);
+        p += rc;
+        rc = header_semantics(req, &f, name, nlen, mark, h->value_len);
+        if (rc < 0)
+            return rc;
+    }
+    if ((size_t)(p - head) > max_head)
+        return SK_EHTTP_HEADERS;
+
+    /* RFC 9112 3.2: a 1.1 request needs exactly one Host, more is 400. */
+    if (f.hosts > 1 || (f.hosts == 0 && req->minor_version == 1))
+        return SK_EHTTP_BAD;
+    if (f.hosts == 1)
+        req->flags |= SK_HTTP_HAS_HOST;
+    if (f.te)
+        return SK_EHTTP_NOTIMPL;
+    if (!f.close && (req->minor_version == 1 || f.keep))
+        req->flags |= SK_HTTP_KEEPALIVE;
+    return (int)(p - start);
+}
+
+int sk_http_error_status(int err)
+{
+    switch (err) {
+    case SK_EHTTP_URI:
+        return 414;
+    case SK_EHTTP_HEADERS:
+        return 431;
+    case SK_EHTTP_VERSION:
+        return 505;
+    case SK_EHTTP_NOTIMPL:
+        return 501;
+    default:
+        return 400;
+    }
+}
+
+const char *sk_http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "";
+    }
+}

@@ -1,0 +1,471 @@
+/* http: a small HTTP/1.1 server. GET / answers a fixed body, GET /stats the
+ * server's counters and live connection table as JSON; keep-alive,
+ * pipelining, HTTP/1.0 and HEAD. Bad input gets its status and a close. */
+#include <sockit/http.h>
+#include <sockit/server.h>
+#include <sockit/service.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_HEAD_TIMEOUT_MS 10000
+#define INLINE_BODY 1024 /* bodies up to this go out with their head in one write */
+#define PATTERN_CHUNK 4096
+#define MAX_HEADERS 64
+
+static const char hello[] = "hello\n";
+
+typedef struct http_state {
+    uint64_t body_off, body_len; /* pattern body still to stream: [off, len) */
+    char *blob;                  /* /stats JSON still to stream */
+    size_t blob_off, blob_len;
+    uint64_t skip;    /* request body bytes still to discard */
+    bool close_after; /* close once the pending response is queued */
+    bool served;      /* at least one response went out */
+    bool partial;     /* part of the next request head has arrived */
+} http_state;
+
+/* Configuration -------------------------------------------------------- */
+
+static int64_t body_size(const sk_conn *c)
+{
+    const sk_http_config *cfg = sk_conn_config(c);
+    return cfg && cfg->body_size >= 0 ? cfg->body_size : -1;
+}
+
+static uint64_t body_len(int64_t size)
+{
+    return size < 0 ? sizeof hello - 1 : (uint64_t)size;
+}
+
+static int head_timeout(const sk_conn *c)
+{
+    const sk_http_config *cfg = sk_conn_config(c);
+    if (cfg == NULL || cfg->head_timeout_ms == 0)
+        return DEFAULT_HEAD_TIMEOUT_MS;
+    return cfg->head_timeout_ms < 0 ? 0 : cfg->head_timeout_ms;
+}
+
+/* The body of --body-size N: letters a-z repeating, the last byte '\n'.
+ * Any slice is a memcpy from this table. */
+static char pattern[26 + PATTERN_CHUNK];
+static pthread_once_t pattern_once = PTHREAD_ONCE_INIT;
+
+static void pattern_init(void)
+{
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (char)('a' + i % 26);
+}
+
+/* Copy body bytes [off, off + n) of a body of total bytes (size as
+ * configured) to dst. */
+static void body_copy(char *dst, int64_t size, uint64_t off, size_t n)
+{
+    if (size < 0) {
+        memcpy(dst, hello + off, n);
+        return;
+    }
+    while (n > 0) {
+        size_t k = n < PATTERN_CHUNK ? n : PATTERN_CHUNK;
+        memcpy(dst, pattern + off % 26, k);
+        if (off + k == (uint64_t)size)
+            dst[k - 1] = '\n';
+        dst += k;
+        off += k;
+        n -= k;
+    }
+}
+
+/* Per-thread response cache ---------------------------------------------
+ * The common answer (GET / over HTTP/1.1 keep-alive) is built once per
+ * second per thread (the Date header changes) and copied out whole. Being
+ * per thread, it needs no lock under any model. */
+typedef struct resp_cache {
+    time_t sec;
+    int64_t size;
+    bool valid;
+    char date[48]; /* "Date: ...\r\n" */
+    size_t date_len;
+    size_t head_len; /* the whole head, blank line included */
+    size_t full_len; /* head and body, when the body is inlined */
+    char buf[512 + INLINE_BODY];
+} resp_cache;
+
+static _Thread_local resp_cache tcache;
+
+static const resp_cache *cache_get(int64_t size)
+{
+    time_t now = time(NULL);
+    resp_cache *rc = &tcache;
+
+    if (rc->valid && rc->sec == now && rc->size == size)
+        return rc;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    rc->date_len = strftime(rc->date, sizeof rc->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    uint64_t blen = body_len(size);
+    int n = snprintf(rc->buf, 512,
+                     "HTTP/1.1 200 OK\r\nServer: sockit\r\n%sContent-Type: text/plain\r\nContent-Length: %" PRIu64
+                     "\r\n\r\n",
+                     rc->date, blen);
+    rc->head_len = (size_t)n;
+    rc->full_len = 0;
+    if (blen <= INLINE_BODY) {
+        body_copy(rc->buf + n, size, 0, (size_t)blen);
+        rc->full_len = (size_t)n + (size_t)blen;
+    }
+    rc->sec = now;
+    rc->size = size;
+    rc->valid = true;
+    return rc;
+}
+
+/* Responses --------------------------------------------------------------- */
+
+enum { R_KEEP = 0, R_CLOSE = 1, R_KEEP10 = 2 }; /* the Connection header to send */
+
+/* Write a head (and an inline body) in one piece. Returns 0, or -ENOBUFS
+ * when it does not fit now (nothing written). */
+static int write_head(sk_conn *c, int status, const char *ctype, uint64_t clen, int conn, const char *extra,
+                      const char *body, size_t blen)
+{
+    const resp_cache *rc = cache_get(body_size(c));
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %d %s\r\nServer: sockit\r\n%.*sContent-Type: %s\r\nContent-Length: %" PRIu64
+                     "\r\n%s%s\r\n",
+                     status, sk_http_reason(status), (int)rc->date_len, rc->date, ctype, clen,
+                     conn == R_CLOSE    ? "Connection: close\r\n"
+                     : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
+                                        : "",
+                     extra ? extra : "");
+    if (n < 0 || (size_t)n + blen > sizeof buf)
+        return -EINVAL;
+    if (blen > 0)
+        memcpy(buf + n, body, blen);
+    if ((size_t)n + blen > sk_conn_room(c))
+        return -ENOBUFS;
+    return sk_conn_write(c, buf, (size_t)n + blen);
+}
+
+/* An error answer; the connection closes after it. */
+static int answer_error(sk_conn *c, http_state *st, int status)
+{
+    char body[64];
+    int n = snprintf(body, sizeof body, "%s\n", sk_http_reason(status));
+    int rc = write_head(c, status, "text/plain", (uint64_t)n, R_CLOSE,
+                        status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
+    if (rc == 0) {
+        st->served = true;
+        sk_conn_close(c);
+    }
+    return rc;
+}
+
+static bool pending(const http_state *st)
+{
+    return st->body_off < st->body_len || st->blob != NULL;
+}
+
+/* Queue as much of the pending body as fits. When it is all queued, close
+ * if asked to, else start waiting for the next request head. */
+static void pump(sk_conn *c, http_state *st)
+{
+    int64_t size = body_size(c);
+
+    while (st->body_off < st->body_len) {
+        size_t room = sk_conn_room(c);
+        uint64_t left = st->body_len - st->body_off;
+        size_t n = left < PATTERN_CHUNK ? (size_t)left : PATTERN_CHUNK;
+        if (n > room)
+            n = room;
+        if (n == 0)
+            return;
+        if (size >= 0 && st->body_off + n == st->body_len) {
+            if (n > 1 && sk_conn_write(c, pattern + st->body_off % 26, n - 1) < 0)
+                return;
+            if (sk_conn_write(c, "\n", 1) < 0)
+                return;
+        } else if (sk_conn_write(c, pattern + st->body_off % 26, n) < 0) {
+            return;
+        }
+        st->body_off += n;
+    }
+    while (st->blob) {
+        size_t room = sk_conn_room(c), n = st->blob_len - st->blob_off;
+        if (n > room)
+            n = room;
+        if (n == 0)
+            return;
+        if (sk_conn_write(c, st->blob + st->blob_off, n) < 0)
+            return;
+        st->blob_off += n;
+        if (st->blob_off == st->blob_len) {
+            free(st->blob);
+            st->blob = NULL;
+        }
+    }
+    st->body_off = st->body_len = 0;
+    if (st->close_after)
+        sk_conn_close(c);
+    else
+        sk_conn_set_timeout(c, head_timeout(c));
+}
+
+/* /stats ------------------------------------------------------------------ */
+
+typedef struct jbuf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} jbuf;
+
+__attribute__((format(printf, 2, 3))) static void jprintf(jbuf *j, const char *fmt, ...)
+{
+    va_list ap;
+    for (int tries = 0; tries < 2 && !j->failed; tries++) {
+        va_start(ap, fmt);
+        int n = vsnprintf(j->p ? j->p + j->len : NULL, j->p ? j->cap - j->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            j->failed = true;
+            return;
+        }
+        if (j->p && j->len + (size_t)n < j->cap) {
+            j->len += (size_t)n;
+            return;
+        }
+        size_t cap = (j->cap ? j->cap : 4096);
+        while (cap <= j->len + (size_t)n)
+            cap *= 2;
+        char *np = realloc(j->p, cap);
+        if (np == NULL) {
+            j->failed = true;
+            return;
+        }
+        j->p = np;
+        j->cap = cap;
+    }
+}
+
+/* The JSON for /stats into a malloc'd buffer (this is not the hot path).
+ * Returns 0 or -ENOMEM. */
+static int stats_json(sk_conn *c, char **out, size_t *len)
+{
+    sk_server *s = sk_conn_server(c);
+    sk_stats st;
+    jbuf j = {0};
+    char peer[SK_ADDRSTRLEN], local[SK_ADDRSTRLEN];
+
+    sk_server_stats(s, &st);
+    /* Room for connections that open between counting and listing. */
+    int cap = sk_server_conns(s, NULL, 0) + 16;
+    sk_conn_info *info = malloc((size_t)cap * sizeof *info);
+    if (info == NULL)
+        return -ENOMEM;
+    int n = sk_server_conns(s, info, cap);
+    int shown = n < cap ? n : cap;
+
+    jprintf(&j,
+            "{\"stats\":{\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64 ",\"rejected\":%" PRIu64
+            ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "},\n\"connections_total\":%d,\n\"connections\":[",
+            st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out, n);
+    for (int i = 0; i < shown; i++) {
+        const sk_conn_info *ci = &info[i];
+        sk_addr_format((const struct sockaddr *)&ci->tuple.peer.ss, peer, sizeof peer);
+        sk_addr_format((const struct sockaddr *)&ci->tuple.local.ss, local, sizeof local);
+        jprintf(&j,
+                "%s\n{\"peer\":\"%s\",\"local\":\"%s\",\"age_ms\":%" PRId64 ",\"bytes_in\":%" PRIu64
+                ",\"bytes_out\":%" PRIu64 ",\"state\":\"%s\",\"rtt_us\":%" PRIu32 ",\"rttvar_us\":%" PRIu32
+                ",\"retransmits\":%" PRIu32 ",\"snd_cwnd\":%" PRIu32 "}",
+                i ? "," : "", peer, local, ci->age_ms, ci->bytes_in, ci->bytes_out, sk_tcp_state_name(ci->tcp_state),
+                ci->rtt_us, ci->rttvar_us, ci->retransmits, ci->snd_cwnd);
+    }
+    jprintf(&j, "\n]}\n");
+    free(info);
+    if (j.failed) {
+        free(j.p);
+        return -ENOMEM;
+    }
+    *out = j.p;
+    *len = j.len;
+    return 0;
+}
+
+/* Requests ---------------------------------------------------------------- */
+
+static bool target_is(const sk_http_request *r, const char *path)
+{
+    size_t n = strlen(path), tl = r->target_len;
+    const char *q = memchr(r->target, '?', tl);
+    if (q)
+        tl = (size_t)(q - r->target);
+    return tl == n && memcmp(r->target, path, n) == 0;
+}
+
+/* Answer one parsed request. Returns 0, or -ENOBUFS to retry the same
+ * request once output room frees up. */
+static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
+{
+    bool keep = (r->flags & SK_HTTP_KEEPALIVE) != 0;
+    bool head = r->method_id == SK_HTTP_HEAD;
+    int conn = !keep ? R_CLOSE : r->minor_version == 0 ? R_KEEP10 : R_KEEP;
+    int rc;
+
+    if (r->method_id != SK_HTTP_GET && !head)
+        return answer_error(c, st, 405);
+
+    if (target_is(r, "/")) {
+        int64_t size = body_size(c);
+        const resp_cache *rcache = cache_get(size);
+        uint64_t blen = body_len(size);
+        if (conn == R_KEEP) {
+            /* The hot path: one copy of a prebuilt answer. */
+            size_t n = head ? rcache->head_len : rcache->full_len;
+            if (n > 0) {
+                if (n > sk_conn_room(c))
+                    return -ENOBUFS;
+                rc = sk_conn_write(c, rcache->buf, n);
+                goto done;
+            }
+        }
+        if (head || blen <= INLINE_BODY) {
+            char body[INLINE_BODY];
+            size_t n = head ? 0 : (size_t)blen;
+            body_copy(body, size, 0, n);
+            rc = write_head(c, 200, "text/plain", blen, conn, NULL, body, n);
+            goto done;
+        }
+        /* A large body streams: the head now, the body as room appears. */
+        rc = write_head(c, 200, "text/plain", blen, conn, NULL, NULL, 0);
+        if (rc == 0) {
+            st->body_off = 0;
+            st->body_len = blen;
+        }
+        goto done;
+    }
+    if (target_is(r, "/stats")) {
+        char *json;
+        size_t jlen;
+        if (sk_conn_room(c) < 1024)
+            return -ENOBUFS;
+        if (stats_json(c, &json, &jlen) < 0)
+            return answer_error(c, st, 500);
+        rc = write_head(c, 200, "application/json", jlen, conn, "Cache-Control: no-store\r\n", NULL, 0);
+        if (rc < 0 || head) {
+            free(json);
+        } else {
+            st->blob = json;
+            st->blob_off = 0;
+            st->blob_len = jlen;
+        }
+        goto done;
+    }
+    rc = write_head(c, 404, "text/plain", 10, conn, NULL, head ? NULL : "Not Found\n", head ? 0 : 10);
+done:
+    if (rc < 0)
+        return rc;
+    st->served = true;
+    st->close_after = !keep;
+    if (pending(st))
+        sk_conn_set_timeout(c, 0); /* a slow reader is idle-timeout's business */
+    pump(c, st);
+    return 0;
+}
+
+static int http_data(sk_conn *c, const void *data, size_t len)
+{
+    http_state *st = sk_conn_state(c);
+    const char *buf = data;
+    size_t off = 0;
+    sk_http_header hdrs[MAX_HEADERS];
+    sk_http_request req = {.headers = hdrs, .max_headers = MAX_HEADERS};
+
+    for (;;) {
+        if (st->skip > 0) {
+            size_t k = len - off < st->skip ? len - off : (size_t)st->skip;
+            off += k;
+            st->skip -= k;
+        }
+        if (pending(st)) {
+            pump(c, st);
+            if (pending(st))
+                break; /* pipelined requests wait for this answer to finish */
+        }
+        if (off == len || st->close_after)
+            break;
+        int rc = sk_http_parse_request(buf + off, len - off, &req, NULL);
+        if (rc == -EAGAIN)
+            break;
+        if (rc < 0) {
+            if (answer_error(c, st, sk_http_error_status(rc)) == -ENOBUFS)
+                break;
+            return (int)len;
+        }
+        if (answer(c, st, &req) == -ENOBUFS)
+            break;
+        off += (size_t)rc;
+        st->skip = req.content_length;
+    }
+    st->partial = off < len && st->skip == 0;
+    if (st->close_after && !pending(st))
+        return (int)len;
+    return (int)off;
+}
+
+static int http_writable(sk_conn *c)
+{
+    http_state *st = sk_conn_state(c);
+    if (pending(st))
+        pump(c, st);
+    return 0;
+}
+
+/* The head deadline passed: 408 for a request that started or was never
+ * sent on a fresh connection; an idle keep-alive connection just closes. */
+static int http_timeout(sk_conn *c)
+{
+    http_state *st = sk_conn_state(c);
+    if (pending(st))
+        return 0;
+    if (st->served && !st->partial)
+        sk_conn_close(c);
+    else if (answer_error(c, st, 408) < 0)
+        sk_conn_close(c);
+    return 0;
+}
+
+static int http_open(sk_conn *c)
+{
+    pthread_once(&pattern_once, pattern_init);
+    /* Answers are whole and written once per batch: Nagle could only hold
+     * back the tail of a large body waiting for an ACK. */
+    sk_set_nodelay(sk_conn_fd(c), true);
+    sk_conn_set_timeout(c, head_timeout(c));
+    return 0;
+}
+
+static void http_close(sk_conn *c)
+{
+    http_state *st = sk_conn_state(c);
+    free(st->blob);
+    st->blob = NULL;
+}
+
+const sk_service sk__service_http = {
+    .name = "http",
+    .summary = "HTTP/1.1: GET / answers a body, GET /stats the connection table as JSON",
+    .conn_state_size = sizeof(http_state),
+    .on_open = http_open,
+    .on_data = http_data,
+    .on_writable = http_writable,
+    .on_close = http_close,
+    .on_timeout = http_timeout,
+};
