@@ -46,7 +46,7 @@ for host in 127.0.0.1 '[::1]'; do
     exec 3>"$TMP/fifo.$name"
     lport=
     for ((i = 0; i < 100; i++)); do
-        lport=$(ss -Htn state established "( dport = :$SERVER_PORT )" | awk '{print $3}' | sed 's/.*://' | head -n1)
+        lport=$(ss -Htn state established "( dport = :$SERVER_PORT )" | awk 'NR == 1 {sub(/.*:/, "", $3); print $3}')
         [[ -n $lport ]] && break
         sleep 0.05
     done
