@@ -97,4 +97,17 @@ wait "$stuck_pid" || rc=$?
 echo "chargen: RSS ${rss0} kB before, max ${max} kB over 4 s with $STUCK non-reading clients"
 ((growth < 20)) || fail "server RSS grew by $growth MiB with $STUCK non-reading clients"
 pass "server RSS growth ${growth} MiB (< 20) over 4 s with $STUCK non-reading clients"
+
+# Every client is gone now: the server noticed each one (chargen never ends
+# on its own, only a client's close ends it) and holds no connection.
+log="$TMP/chargen.log"
+for ((i = 0; i < 100; i++)); do
+    (($(grep -c 'sockit: open' "$log") == $(grep -c 'sockit: close' "$log"))) && break
+    sleep 0.05
+done
+opens=$(grep -c 'sockit: open' "$log" || true)
+closes=$(grep -c 'sockit: close' "$log" || true)
+((opens == STUCK + 5 && closes == opens)) || fail "server log: $opens opens, $closes closes, wanted $((STUCK + 5)) each"
 stop_server "$SERVER_PID"
+grep -q "stats accepted=$opens active=0 closed=$opens " "$log" || fail "counters: $(grep stats "$log")"
+pass "every chargen connection ended when its client closed ($closes)"
