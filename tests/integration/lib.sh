@@ -86,3 +86,8 @@ expect_rc() {
 }
 
 sha() { sha256sum | cut -d' ' -f1; }
+
+# Python for raw-socket clients: the system one when there is one, since a
+# version manager's shim (pyenv) can cost seconds per start on a busy host.
+PYTHON=python3
+[[ -x /usr/bin/python3 ]] && PYTHON=/usr/bin/python3

@@ -12,7 +12,7 @@ backends=$("$SOCKIT" serve --help | sed -n 's/.*event backend for loop models: /
 # concurrent_clients: $CLIENTS python clients against SERVER_HOST:SERVER_PORT,
 # all connected before any sends, with a deadline.
 concurrent_clients() {
-    timeout 90 python3 - "$SERVER_HOST" "$SERVER_PORT" "$CLIENTS" <<'PY' || fail "python echo clients failed"
+    timeout 90 "$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$CLIENTS" <<'PY' || fail "python echo clients failed"
 import os, selectors, socket, sys, time
 host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 deadline = time.monotonic() + 60
@@ -100,7 +100,7 @@ pass "$PAR parallel sockit connect clients each got their own data back"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
 STUCK=20
 rss0=$(rss_kb)
-timeout 30 python3 - "$SERVER_HOST" "$SERVER_PORT" "$STUCK" "$TMP/stuck.ready" "$TMP/stuck.done" <<'PY' &
+timeout 30 "$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$STUCK" "$TMP/stuck.ready" "$TMP/stuck.done" <<'PY' &
 import os, socket, sys, time
 host, port, n, ready, done = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 socks = [socket.create_connection((host, port), timeout=10) for _ in range(n)]

@@ -19,7 +19,7 @@ SERVER_PORT=$(sed -n 's/^sockit: serving .* on 127.0.0.1:\([0-9]*\) .*/\1/p' "$l
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 
 cpu0=$(cpu_ticks)
-timeout 60 python3 - "$SERVER_PORT" "$CLIENTS" >"$TMP/result" <<'PY' || fail "clients failed"
+timeout 60 "$PYTHON" - "$SERVER_PORT" "$CLIENTS" >"$TMP/result" <<'PY' || fail "clients failed"
 import socket, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
