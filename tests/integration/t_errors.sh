@@ -151,6 +151,15 @@ ms2=$((($(date +%s%N) - start) / 1000000))
 touch "$TMP/full.done"
 pass "connect timeout: exit 1, '$(cat "$TMP/last.err")' after $ms ms (--timeout 1), $ms2 ms (0.3)"
 
+# A family filter that leaves no address: a runtime failure, not usage.
+expect_rc 1 "$SOCKIT" connect -6 127.0.0.1:7
+[[ $(cat "$TMP/last.err") == "sockit: resolve 127.0.0.1:7: no address of the requested family" ]] ||
+    fail "-6 on an IPv4 address: '$(cat "$TMP/last.err")'"
+expect_rc 1 "$SOCKIT" connect -4 '[::1]:7'
+[[ $(cat "$TMP/last.err") == "sockit: resolve [::1]:7: no address of the requested family" ]] ||
+    fail "-4 on an IPv6 address: '$(cat "$TMP/last.err")'"
+pass "-4/-6 with no address of that family: exit 1 with one line"
+
 # Address in use, on both families.
 for host in 127.0.0.1 '[::1]'; do
     start_server "busy-${host//[^0-9a-z]/}" --service echo --listen "$host:0"
@@ -251,3 +260,24 @@ wait "$SERVER_PID" || rc=$?
 ((rc == 0)) || fail "server exited $rc after the drain deadline"
 ((ms >= 900 && ms < 4000)) || fail "--drain-timeout 1 took $ms ms"
 pass "drain deadline: a stalled client is dropped after --drain-timeout 1 ($ms ms), exit 0"
+
+# A second signal during a long drain ends the server at once (^C^C).
+start_server drain-twice --service chargen --listen 127.0.0.1:0 --drain-timeout 60
+"$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$TMP/twice.ready" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+open(sys.argv[3], "w").close()
+time.sleep(15)
+PY
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [[ -e $TMP/twice.ready ]] && break; sleep 0.05; done
+sleep 0.3
+kill -INT "$SERVER_PID"
+sleep 0.3
+kill -0 "$SERVER_PID" 2>/dev/null || fail "server did not drain its stalled client after one SIGINT"
+kill -INT "$SERVER_PID"
+wait_gone "$SERVER_PID" 5 || fail "a second SIGINT did not end a draining server"
+rc=0
+wait "$SERVER_PID" || rc=$?
+((rc == 130)) || fail "server ended with $rc after a second SIGINT, wanted 130 (killed by SIGINT)"
+pass "a second SIGINT during the drain ends the server at once"
