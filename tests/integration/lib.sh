@@ -10,8 +10,12 @@ TMP=$(mktemp -d "/tmp/sockit-${TEST_NAME}.XXXXXX")
 PIDS=()
 
 cleanup() {
-    local rc=$?
+    local rc=$? running
+    # Only children still running: a PID that already exited may have been
+    # reused by some other process on the machine.
+    running=" $(jobs -pr | tr '\n' ' ') "
     for pid in "${PIDS[@]}"; do
+        [[ $running == *" $pid "* ]] || continue
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
