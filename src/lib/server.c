@@ -193,8 +193,6 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
              * the listener stays readable: a level-triggered loop would spin.
              * Free the reserved fd, take the connection, close it (the
              * client sees a clean close), then take the reserve back. */
-            SK__STAT_ADD(s, rejected, 1);
-            sk__server_event(s, SK_EV_REJECT, NULL, fd, "out of file descriptors");
             if (*reserve_fd >= 0) {
                 close(*reserve_fd);
                 *reserve_fd = -1;
@@ -202,9 +200,19 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
                 if (victim >= 0)
                     close(victim);
                 *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (victim >= 0)
+                /* accept() fails with EMFILE before it looks at the queue,
+                 * so after the last victim one more EMFILE comes with
+                 * nothing pending: nobody was refused then. */
+                if (victim == -EAGAIN)
+                    return victim;
+                if (victim >= 0) {
+                    SK__STAT_ADD(s, rejected, 1);
+                    sk__server_event(s, SK_EV_REJECT, NULL, fd, "out of file descriptors");
                     continue;
+                }
             }
+            SK__STAT_ADD(s, rejected, 1);
+            sk__server_event(s, SK_EV_REJECT, NULL, fd, "out of file descriptors");
             return fd;
         default:
             sk__server_event(s, SK_EV_WARN, NULL, fd, "accept");

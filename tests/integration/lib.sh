@@ -10,8 +10,12 @@ TMP=$(mktemp -d "/tmp/sockit-${TEST_NAME}.XXXXXX")
 PIDS=()
 
 cleanup() {
-    local rc=$?
+    local rc=$? running
+    # Only children still running: a PID that already exited may have been
+    # reused by some other process on the machine.
+    running=" $(jobs -pr | tr '\n' ' ') "
     for pid in "${PIDS[@]}"; do
+        [[ $running == *" $pid "* ]] || continue
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -86,3 +90,8 @@ expect_rc() {
 }
 
 sha() { sha256sum | cut -d' ' -f1; }
+
+# Python for raw-socket clients: the system one when there is one, since a
+# version manager's shim (pyenv) can cost seconds per start on a busy host.
+PYTHON=python3
+[[ -x /usr/bin/python3 ]] && PYTHON=/usr/bin/python3

@@ -11,7 +11,7 @@ start_server chargen --service chargen --listen 127.0.0.1:0 -v
 # RFC 864: line k is the 72 characters starting at printable character
 # (32 + k mod 95), each next one following in the 95-character ring ' '..'~',
 # ended by CR LF.
-python3 - "$LINES" >"$TMP/want" <<'PY'
+"$PYTHON" - "$LINES" >"$TMP/want" <<'PY'
 import sys
 ring = bytes(range(32, 127))
 out = bytearray()
@@ -39,7 +39,7 @@ pass "socat: first $LINES lines match RFC 864 exactly"
 
 # A long read: every line of 20000 has the right shape and start character.
 timeout 30 "$SOCKIT" connect "$SERVER_ADDR" </dev/null 2>/dev/null | head -c $((20000 * 74)) >"$TMP/long" || true
-python3 - "$TMP/long" <<'PY' || fail "long chargen stream is malformed"
+"$PYTHON" - "$TMP/long" <<'PY' || fail "long chargen stream is malformed"
 import sys
 data = open(sys.argv[1], "rb").read()
 assert len(data) == 20000 * 74, len(data)
@@ -58,7 +58,7 @@ pass "20000 lines all well formed and rotating"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
 STUCK=20
 rss0=$(rss_kb)
-python3 - "$SERVER_HOST" "$SERVER_PORT" "$STUCK" "$TMP/stuck.ready" "$TMP/stuck.done" <<'PY' &
+"$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$STUCK" "$TMP/stuck.ready" "$TMP/stuck.done" <<'PY' &
 import os, socket, sys, time
 host, port, n, ready, done = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 socks = []
@@ -97,4 +97,17 @@ wait "$stuck_pid" || rc=$?
 echo "chargen: RSS ${rss0} kB before, max ${max} kB over 4 s with $STUCK non-reading clients"
 ((growth < 20)) || fail "server RSS grew by $growth MiB with $STUCK non-reading clients"
 pass "server RSS growth ${growth} MiB (< 20) over 4 s with $STUCK non-reading clients"
+
+# Every client is gone now: the server noticed each one (chargen never ends
+# on its own, only a client's close ends it) and holds no connection.
+log="$TMP/chargen.log"
+for ((i = 0; i < 100; i++)); do
+    (($(grep -c 'sockit: open' "$log") == $(grep -c 'sockit: close' "$log"))) && break
+    sleep 0.05
+done
+opens=$(grep -c 'sockit: open' "$log" || true)
+closes=$(grep -c 'sockit: close' "$log" || true)
+((opens == STUCK + 5 && closes == opens)) || fail "server log: $opens opens, $closes closes, wanted $((STUCK + 5)) each"
 stop_server "$SERVER_PID"
+grep -q "stats accepted=$opens active=0 closed=$opens " "$log" || fail "counters: $(grep stats "$log")"
+pass "every chargen connection ended when its client closed ($closes)"

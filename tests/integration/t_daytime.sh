@@ -19,7 +19,7 @@ check_reply() {
     line=${line%$'\r'}
     [[ $line =~ $RE ]] || fail "$who: '$line' is not 'Www Mmm dd hh:mm:ss yyyy'"
     # Same form as ctime(3)/date's %c in the C locale, day padded with a space.
-    python3 - "$line" <<'PY' || fail "$who: '$line' is not the current local time"
+    "$PYTHON" - "$line" <<'PY' || fail "$who: '$line' is not the current local time"
 import sys, time
 t = time.mktime(time.strptime(sys.argv[1].rstrip("\r"), "%a %b %d %H:%M:%S %Y"))
 assert abs(t - time.time()) < 5, (t, time.time())
@@ -59,7 +59,7 @@ pass "sockit connect with stdin still open exits when the server closes (${ms} m
 
 # A raw client: the FIN follows the line at once; and a client that never
 # closes its side is dropped by the server after a short linger (< 5 s).
-python3 - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "raw client: server did not half-close after one line"
+"$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "raw client: server did not half-close after one line"
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
 data = b""
@@ -73,8 +73,8 @@ assert data.endswith(b"\r\n") and data.count(b"\n") == 1, data
 time.sleep(3)
 PY
 log="$TMP/daytime.log"
-opens=$(grep -c 'sockit: open' "$log")
-closes=$(grep -c 'sockit: close' "$log")
+opens=$(grep -c 'sockit: open' "$log" || true)
+closes=$(grep -c 'sockit: close' "$log" || true)
 ((opens == 6 && closes == 6)) || fail "server log: $opens opens, $closes closes, wanted 6 each"
 pass "server closed all 6 connections, including one whose client never closed"
 

@@ -26,7 +26,7 @@ best=$("$SOCKIT" serve --help | sed -n 's/.*event backend for loop models: \([a-
 grep -qx "sockit: serving echo on 127.0.0.1:7007 (model loop, backend $best)" "$TMP/default.log" ||
     fail "default serve line: $(head -n1 "$TMP/default.log")"
 # Loopback only: not on the wildcard address.
-ss -Hltn 'sport = :7007' | awk '{print $4}' | grep -qx '127.0.0.1:7007' || fail "not bound to 127.0.0.1:7007"
+[[ $(ss -Hltn 'sport = :7007' | awk '{print $4}') == 127.0.0.1:7007 ]] || fail "not bound to 127.0.0.1:7007 alone"
 expect_rc 0 sh -c "printf 'default\n' | '$SOCKIT' connect 127.0.0.1:7007"
 [[ $(cat "$TMP/last.out") == default ]] || fail "echo on the default address gave '$(cat "$TMP/last.out")'"
 expect_rc 0 sh -c "printf 'nc default\n' | nc -N 127.0.0.1 7007"

@@ -39,3 +39,17 @@ for host in 127.0.0.1 '[::1]'; do
         fail "server $host counters: $(grep stats "$log")"
 done
 pass "server counted every byte in and out on both families"
+
+# The same payload through every backend and through tiny buffers, where
+# backpressure kicks in on nearly every read.
+backends=$("$SOCKIT" serve --help | sed -n 's/.*event backend for loop models: //p')
+for variant in $backends "buffer-size 256" "buffer-size 4097"; do
+    case $variant in
+    buffer-size*) args=(--buffer-size "${variant#* }") ;;
+    *) args=(--backend "$variant") ;;
+    esac
+    start_server "v-${variant// /}" --service echo "${args[@]}" --listen 127.0.0.1:0
+    check sockit "$SERVER_HOST"
+    stop_server "$SERVER_PID"
+done
+pass "16 MiB byte-identical on every backend (${backends// /, }) and with 256 and 4097-byte buffers"

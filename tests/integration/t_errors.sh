@@ -5,19 +5,22 @@
 . "$(dirname "$0")/lib.sh"
 
 # one_line WHO: stderr of the last command is exactly one "sockit: " line.
+# (Bash tests only, no extra processes: this runs for dozens of commands.)
 one_line() {
-    (($(wc -l <"$TMP/last.err") == 1)) || fail "$1: stderr is not one line: $(cat "$TMP/last.err")"
-    grep -q '^sockit: ' "$TMP/last.err" || fail "$1: stderr does not start with 'sockit: ': $(cat "$TMP/last.err")"
+    local err
+    err=$(<"$TMP/last.err")
+    [[ $err == "sockit: "* && $err != *$'\n'* && $(tail -c 1 "$TMP/last.err") == "" ]] ||
+        fail "$1: stderr is not one 'sockit: ' line: $err"
 }
 
 # usage_error PATTERN CMD...: exit 2, one line on stderr matching PATTERN
-# (grep -E), nothing on stdout.
+# (an extended regex), nothing on stdout.
 usage_error() {
     local pat=$1
     shift
     expect_rc 2 "$@"
     one_line "$*"
-    grep -Eq -- "$pat" "$TMP/last.err" || fail "'$*': stderr '$(cat "$TMP/last.err")' lacks /$pat/"
+    [[ $(<"$TMP/last.err") =~ $pat ]] || fail "'$*': stderr '$(cat "$TMP/last.err")' lacks /$pat/"
     [[ ! -s $TMP/last.out ]] || fail "'$*' wrote to stdout on a usage error"
 }
 
@@ -86,7 +89,7 @@ pass "unknown flags, missing arguments, unknown names and bad addresses exit 2 w
 # --- runtime failures: exit 1 --------------------------------------------------
 # Refused: a port held by a socket that is bound but not listening, so the
 # kernel answers a SYN with RST and nobody else can take the port meanwhile.
-python3 - "$TMP/hold.port" "$TMP/hold.done" <<'PY' &
+"$PYTHON" - "$TMP/hold.port" "$TMP/hold.done" <<'PY' &
 import os, socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
@@ -112,7 +115,7 @@ pass "connection refused: exit 1, 'sockit: connect 127.0.0.1:$port: Connection r
 # Timeout: a listener with backlog 0 that never accepts; once its one queue
 # slot is taken the kernel drops further SYNs, so a connect can only time out.
 # All on loopback: nothing leaves the machine.
-python3 - "$TMP/full.port" "$TMP/full.done" <<'PY' &
+"$PYTHON" - "$TMP/full.port" "$TMP/full.done" <<'PY' &
 import os, socket, sys, time
 l = socket.socket()
 l.bind(("127.0.0.1", 0))
@@ -148,6 +151,15 @@ ms2=$((($(date +%s%N) - start) / 1000000))
 touch "$TMP/full.done"
 pass "connect timeout: exit 1, '$(cat "$TMP/last.err")' after $ms ms (--timeout 1), $ms2 ms (0.3)"
 
+# A family filter that leaves no address: a runtime failure, not usage.
+expect_rc 1 "$SOCKIT" connect -6 127.0.0.1:7
+[[ $(cat "$TMP/last.err") == "sockit: resolve 127.0.0.1:7: no address of the requested family" ]] ||
+    fail "-6 on an IPv4 address: '$(cat "$TMP/last.err")'"
+expect_rc 1 "$SOCKIT" connect -4 '[::1]:7'
+[[ $(cat "$TMP/last.err") == "sockit: resolve [::1]:7: no address of the requested family" ]] ||
+    fail "-4 on an IPv6 address: '$(cat "$TMP/last.err")'"
+pass "-4/-6 with no address of that family: exit 1 with one line"
+
 # Address in use, on both families.
 for host in 127.0.0.1 '[::1]'; do
     start_server "busy-${host//[^0-9a-z]/}" --service echo --listen "$host:0"
@@ -175,7 +187,7 @@ pass "idle server exits 0 on SIGTERM and on SIGINT"
 for sig in TERM INT; do
     start_server "drain-$sig" --service chargen --listen 127.0.0.1:0 -v
     log="$TMP/drain-$sig.log"
-    timeout 30 python3 - "$SERVER_HOST" "$SERVER_PORT" "$TMP/drain.ready" "$TMP/drain.go" >"$TMP/drain.count" <<'PY' &
+    timeout 30 "$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$TMP/drain.ready" "$TMP/drain.go" >"$TMP/drain.count" <<'PY' &
 import os, socket, sys, time
 s = socket.socket()
 # A small window: the kernel holds little, so the server's own buffer fills
@@ -230,7 +242,7 @@ done
 
 # Drain deadline: a client that never reads cannot hold the server forever.
 start_server drain-deadline --service chargen --listen 127.0.0.1:0 --drain-timeout 1
-python3 - "$SERVER_HOST" "$SERVER_PORT" "$TMP/stall.ready" <<'PY' &
+"$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$TMP/stall.ready" <<'PY' &
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 open(sys.argv[3], "w").close()
@@ -248,3 +260,24 @@ wait "$SERVER_PID" || rc=$?
 ((rc == 0)) || fail "server exited $rc after the drain deadline"
 ((ms >= 900 && ms < 4000)) || fail "--drain-timeout 1 took $ms ms"
 pass "drain deadline: a stalled client is dropped after --drain-timeout 1 ($ms ms), exit 0"
+
+# A second signal during a long drain ends the server at once (^C^C).
+start_server drain-twice --service chargen --listen 127.0.0.1:0 --drain-timeout 60
+"$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" "$TMP/twice.ready" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+open(sys.argv[3], "w").close()
+time.sleep(15)
+PY
+PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [[ -e $TMP/twice.ready ]] && break; sleep 0.05; done
+sleep 0.3
+kill -INT "$SERVER_PID"
+sleep 0.3
+kill -0 "$SERVER_PID" 2>/dev/null || fail "server did not drain its stalled client after one SIGINT"
+kill -INT "$SERVER_PID"
+wait_gone "$SERVER_PID" 5 || fail "a second SIGINT did not end a draining server"
+rc=0
+wait "$SERVER_PID" || rc=$?
+((rc == 130)) || fail "server ended with $rc after a second SIGINT, wanted 130 (killed by SIGINT)"
+pass "a second SIGINT during the drain ends the server at once"

@@ -19,7 +19,7 @@ for host in 127.0.0.1 '[::1]'; do
     pass "sockit connect with empty stdin exits 0"
 
     # Binary-safe: every byte value, NUL and CR LF included.
-    python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 64)' >"$TMP/bin"
+    "$PYTHON" -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 64)' >"$TMP/bin"
     expect_rc 0 sh -c "'$SOCKIT' connect '$SERVER_ADDR' <'$TMP/bin'"
     cmp -s "$TMP/bin" "$TMP/last.out" || fail "binary data changed in transit"
     pass "all 256 byte values survive the round trip"
@@ -27,7 +27,7 @@ for host in 127.0.0.1 '[::1]'; do
     # A raw client that half-closes right after sending 8 MiB (more than the
     # socket buffers and the server's bounded buffer hold), then reads until
     # EOF: every byte must come back, in order, then a clean FIN.
-    timeout 60 python3 - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "half-closed client did not get all its data back"
+    timeout 60 "$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "half-closed client did not get all its data back"
 import os, socket, sys, threading
 data = os.urandom(8 << 20)
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
@@ -50,7 +50,7 @@ PY
 
     # FIN before any byte comes back: send, shut down at once, sleep, then
     # read. The server must not drop what it already queued.
-    timeout 30 python3 - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "early-FIN client lost data"
+    timeout 30 "$PYTHON" - "$SERVER_HOST" "$SERVER_PORT" <<'PY' || fail "early-FIN client lost data"
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 msg = b"half-close me\n" * 1000

@@ -7,7 +7,7 @@
 # python_clients HOST PORT N: N echo round trips, printing each client's own
 # "ip port" as the kernel bound it (getsockname), one per line.
 python_clients() {
-    timeout 30 python3 - "$@" <<'PY'
+    timeout 30 "$PYTHON" - "$@" <<'PY'
 import socket, sys
 host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(n):
@@ -46,7 +46,7 @@ for host in 127.0.0.1 '[::1]'; do
     exec 3>"$TMP/fifo.$name"
     lport=
     for ((i = 0; i < 100; i++)); do
-        lport=$(ss -Htn state established "( dport = :$SERVER_PORT )" | awk '{print $3}' | sed 's/.*://' | head -n1)
+        lport=$(ss -Htn state established "( dport = :$SERVER_PORT )" | awk 'NR == 1 {sub(/.*:/, "", $3); print $3}')
         [[ -n $lport ]] && break
         sleep 0.05
     done
@@ -85,7 +85,7 @@ jport=$(sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p' "$TMP/json.out")
 [[ -n $jport ]] || fail "--json gave no listen event: $(cat "$TMP/json.out")"
 python_clients 127.0.0.1 "$jport" 3 >"$TMP/jclients" || fail "python clients failed against --json server"
 stop_server "$jpid"
-python3 - "$TMP/json.out" "$TMP/jclients" "$jport" <<'PY' || fail "--json events wrong: $(cat "$TMP/json.out")"
+"$PYTHON" - "$TMP/json.out" "$TMP/jclients" "$jport" <<'PY' || fail "--json events wrong: $(cat "$TMP/json.out")"
 import json, sys
 events = [json.loads(l) for l in open(sys.argv[1])]
 clients = [l.split() for l in open(sys.argv[2])]
