@@ -95,3 +95,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 # version manager's shim (pyenv) can cost seconds per start on a busy host.
 PYTHON=python3
 [[ -x /usr/bin/python3 ]] && PYTHON=/usr/bin/python3
+# Tests run the system's tools: Debian's python3 is the one apt's python3-*
+# modules belong to, and a version manager's shim in front of it would also
+# cost seconds per start.
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
