@@ -24,5 +24,6 @@ bool cli_parse_seconds(const char *s, int64_t *ms);
 
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"serve", cmd_serve, "run a TCP server (echo, discard, chargen, daytime) under a concurrency model"},
     {"connect", cmd_connect, "connect to a TCP server: stdin to the socket, the socket to stdout"},
+    {"bench", cmd_bench, "load a server (echo, discard, HTTP): requests/s, latency percentiles; --sweep"},
 };
 
 static void usage(FILE *f)
