@@ -67,18 +67,24 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* The last non-empty line of a file, for saying why a server failed. */
+/* Why a server failed, from its log: the last "sockit: ..." message
+ * (not the "serving" line), else the last line. */
 static void last_line(const char *path, char *out, size_t len)
 {
     char line[512];
+    bool have_msg = false;
     FILE *f = fopen(path, "r");
     out[0] = '\0';
     if (f == NULL)
         return;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (line[0])
+        bool msg = strncmp(line, "sockit: ", 8) == 0 && strncmp(line, "sockit: serving ", 16) != 0;
+        if (msg)
+            snprintf(out, len, "%.*s", (int)(len - 1), line + 8);
+        else if (line[0] && !have_msg)
             snprintf(out, len, "%.*s", (int)(len - 1), line);
+        have_msg |= msg;
     }
     fclose(f);
 }
