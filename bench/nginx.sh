@@ -3,7 +3,9 @@
 # Source it:  . "$(dirname "$0")/nginx.sh"
 
 # nginx_start DIR PORT WORKERS [CONNS]: start nginx in the foreground
-# (daemon off) in the background; sets NGINX_PID.
+# (daemon off) in the background; sets NGINX_PID. NGINX_PREFIX_CMD (e.g. a
+# valgrind command line) runs in front of nginx; NGINX_MAIN_EXTRA adds
+# main-context directives (e.g. "master_process off;").
 nginx_start() {
     local dir=$1 port=$2 workers=${3:-1} conns=${4:-20000}
     mkdir -p "$dir/logs" "$dir/tmp"
@@ -12,7 +14,8 @@ worker_processes $workers;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
-worker_rlimit_nofile 30000;
+worker_rlimit_nofile 20000;
+${NGINX_MAIN_EXTRA:-}
 events { worker_connections $conns; }
 http {
     access_log off;
@@ -28,10 +31,11 @@ http {
     }
 }
 CONF
-    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" &
+    # shellcheck disable=SC2086
+    ${NGINX_PREFIX_CMD:-} nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" &
     NGINX_PID=$!
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do
         curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
         kill -0 "$NGINX_PID" 2>/dev/null || { echo "nginx failed: $(cat "$dir/logs/error.log")" >&2; return 1; }
         sleep 0.05
