@@ -397,7 +397,12 @@ int bench_sweep(const sweep_opts *o)
             const char *be = nb ? backends[b] : NULL;
             server sv = {0};
             if (server_start(o, models[m], be, &sv, why, sizeof why) < 0) {
-                add_skip(&sw, models[m], be, why);
+                /* A failure that is not about the backend (a model not
+                 * built yet, a missing service) holds for every backend. */
+                bool model_wide = nb > 1 && strstr(why, "backend") == NULL;
+                add_skip(&sw, models[m], model_wide ? "all" : be, why);
+                if (model_wide)
+                    break;
                 continue;
             }
             if (sv.backend[0] == '\0' && seen_plain++) {
