@@ -57,6 +57,7 @@ static bool header_done(sk__httpresp *r)
         r->left = v;
     } else if (r->nlen == 10 && memcmp(r->name, "connection", 10) == 0) {
         r->close = contains(r->val, r->vlen, "close");
+        r->keep_alive = contains(r->val, r->vlen, "keep-alive");
     } else if (r->nlen == 17 && memcmp(r->name, "transfer-encoding", 17) == 0) {
         r->chunked = contains(r->val, r->vlen, "chunked");
     }
@@ -67,6 +68,9 @@ static bool header_done(sk__httpresp *r)
  * response is already complete. */
 static bool head_done(sk__httpresp *r)
 {
+    /* HTTP/1.0 closes after the response unless it says otherwise. */
+    if (r->http10 && !r->keep_alive)
+        r->close = true;
     if (r->status < 200 || r->status == 204 || r->status == 304) {
         r->left = 0;
         return true;
@@ -104,10 +108,15 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
         case R_PROTO:
             if (r->nlen == 0 && ch != 'H')
                 return -1;
-            if (ch == ' ')
+            if (ch == ' ') {
+                r->http10 = r->nlen == 8 && memcmp(r->name, "HTTP/1.0", 8) == 0;
+                r->nlen = 0;
                 r->st = R_CODE;
-            else if (++r->nlen > 16)
+            } else if (r->nlen >= 16) {
                 return -1;
+            } else {
+                r->name[r->nlen++] = ch;
+            }
             i++;
             break;
         case R_CODE:

@@ -55,6 +55,33 @@ assert sum(r["errors"].values()) == 0, r["errors"]
 PY
 pass "discard"
 
+# HTTP against another implementation: python3's http.server answers
+# HTTP/1.0 and closes after each response, so every request also tests the
+# reconnect path; a missing path is a 404, counted as bad status.
+mkdir -p "$TMP/www" && echo hello >"$TMP/www/hello.txt"
+(cd "$TMP/www" && exec python3 -u -m http.server 0 --bind 127.0.0.1) >"$TMP/pyhttp.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+    grep -q 'Serving HTTP' "$TMP/pyhttp.log" && break
+    sleep 0.05
+done
+hport=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$TMP/pyhttp.log" | head -n1)
+[[ -n $hport ]] || fail "python3 http.server did not start: $(cat "$TMP/pyhttp.log")"
+expect_rc 0 "$SOCKIT" bench "127.0.0.1:$hport" --proto http --path /hello.txt -c 2 -d 1 --json
+python3 - "$TMP/last.out" <<'PY' || fail "HTTP bench: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 5 and r["connects"] >= r["requests"], r
+assert sum(r["errors"].values()) == 0, r["errors"]
+PY
+expect_rc 0 "$SOCKIT" bench "127.0.0.1:$hport" --proto http --path /nope -c 1 -d 0.5 --json
+python3 - "$TMP/last.out" <<'PY' || fail "HTTP 404 bench: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 0 and r["errors"]["status"] == r["requests"], r
+PY
+pass "http against python3 http.server: keep-alive off, 404 counted as bad status"
+
 # 3. Nothing listening: connect errors counted, a clear message, exit 1.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 expect_rc 1 "$SOCKIT" bench "127.0.0.1:$port" -c 3 -d 2 --json

@@ -59,6 +59,9 @@ static void test_content_length(void **state)
                       200, false);
     check_every_split("HTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n", 1, 404, false);
     check_every_split("HTTP/1.0 200 OK\r\nCONTENT-LENGTH: 2\r\nConnection: Close\r\n\r\nhi", 1, 200, true);
+    /* HTTP/1.0 closes unless it asks for keep-alive. */
+    check_every_split("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi", 1, 200, true);
+    check_every_split("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nhi", 1, 200, false);
     /* Bare LF line ends. */
     check_every_split("HTTP/1.1 200 OK\nContent-Length: 3\n\nabc", 1, 200, false);
 }
