@@ -44,6 +44,28 @@ n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])
 ((n >= 700 && n <= 1200)) || fail "--rate 500 for 2 s gave $n requests"
 pass "--rate 500 for 2 s: $n requests"
 
+# Coordinated omission: stop the server for 0.5 s during a fixed-rate run.
+# Requests due during the stall keep their intended send times, so about a
+# quarter of them show up to 0.5 s of latency; a client that measured from
+# its actual (delayed) send would report only a couple of slow requests.
+"$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 2 --rate 200 --json >"$TMP/co.out" 2>"$TMP/co.err" &
+bpid=$!
+PIDS+=("$bpid")
+sleep 0.6
+kill -STOP "$SERVER_PID"
+sleep 0.5
+kill -CONT "$SERVER_PID"
+wait "$bpid" || fail "rate run during a stall failed: $(cat "$TMP/co.err")"
+python3 - "$TMP/co.out" <<'PY' || fail "coordinated-omission run: $(cat "$TMP/co.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+l = r["latency_us"]
+assert 300 <= r["requests"] <= 450, r["requests"]
+assert l["max"] >= 350000, l
+assert l["p90"] >= 100000, l
+PY
+pass "--rate with a 0.5 s server stall: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latency_us"]; print(r["requests"], "requests, p90", l["p90"], "us, max", l["max"], "us")' "$TMP/co.out")"
+
 # Discard: requests end when written; bytes flow.
 start_server discard --service discard --listen 127.0.0.1:0
 expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" --proto discard --size 16384 -c 2 -d 1 --json
