@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmark scripts (not part of make test): find the sockit
 # binary, start servers by PID, alternate runs, print medians and ratios.
 # Source it:  . "$(dirname "$0")/lib.sh"
@@ -37,6 +38,7 @@ sockit_start() {
     local i
     for ((i = 0; i < 100; i++)); do
         if grep -q 'sockit: serving .* on ' "$log"; then
+            # shellcheck disable=SC2034 # read by the scripts
             SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log" | head -n1)
             sleep 0.2
             kill -0 "$SK_PID" 2>/dev/null && return 0

@@ -7,7 +7,7 @@
 N=${N:-10000}
 svc=http
 if ! have_http_service; then
-    svc=echo
+    svc="echo"
     echo "# NOTE: this build has no '--service http'; sockit is measured with --service echo (an idle"
     echo "#       connection holds the same state either way: no buffer until data arrives)."
 fi
@@ -31,7 +31,8 @@ measure() {
     read -r _ _ <&"${IDLE[0]}"
     sleep 1 # let the server accept them all
     after=$(rss_kb "$pid")
-    exec {IDLE[1]}>&-
+    local wfd=${IDLE[1]}
+    exec {wfd}>&- # EOF on its stdin: it drops the connections and exits
     wait "$cpid" 2>/dev/null || true
     awk -v a="$after" -v b="$before" -v n="$N" 'BEGIN { printf "%.0f", (a-b)*1024/n }'
 }

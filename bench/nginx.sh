@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the benchmarks that use nginx (Debian nginx-light) as the
 # reference: a private config under a temp prefix, started and stopped by PID.
 # Source it:  . "$(dirname "$0")/nginx.sh"
