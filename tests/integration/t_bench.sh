@@ -66,6 +66,25 @@ assert l["p90"] >= 100000, l
 PY
 pass "--rate with a 0.5 s server stall: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latency_us"]; print(r["requests"], "requests, p90", l["p90"], "us, max", l["max"], "us")' "$TMP/co.out")"
 
+# --timeout: a server stopped for longer than the timeout costs timeout
+# errors (the connections are reopened and the run goes on).
+"$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 2 --timeout 0.3 --json >"$TMP/to.out" 2>"$TMP/to.err" &
+bpid=$!
+PIDS+=("$bpid")
+sleep 0.5
+kill -STOP "$SERVER_PID"
+sleep 0.8
+kill -CONT "$SERVER_PID"
+wait "$bpid" || fail "timeout run failed: $(cat "$TMP/to.err")"
+python3 - "$TMP/to.out" <<'PY' || fail "timeout run: $(cat "$TMP/to.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+e = r["errors"]
+assert e["timeout"] >= 2 and e["connect"] == 0 and e["read"] == 0 and e["write"] == 0, e
+assert r["requests"] > 100, r["requests"]
+PY
+pass "--timeout 0.3 across a 0.8 s stall: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["errors"]["timeout"])' "$TMP/to.out") timeouts"
+
 # Discard: requests end when written; bytes flow.
 start_server discard --service discard --listen 127.0.0.1:0
 expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" --proto discard --size 16384 -c 2 -d 1 --json
