@@ -88,6 +88,11 @@ static bool head_done(sk__httpresp *r)
     return false;
 }
 
+static char lower(char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
+}
+
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -138,6 +143,33 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
             break;
         }
         case R_HSTART:
+            if (ch != '\r' && ch != '\n') {
+                /* Fast path: the whole line is here. Find its end and the
+                 * colon with memchr and look closer only at the three
+                 * headers that matter (by length first). */
+                const char *nl = memchr(p + i, '\n', n - i);
+                if (nl != NULL) {
+                    const char *line = p + i;
+                    const char *colon = memchr(line, ':', (size_t)(nl - line));
+                    if (colon == NULL)
+                        return -1;
+                    size_t klen = (size_t)(colon - line);
+                    if (klen == 10 || klen == 14 || klen == 17) {
+                        r->nlen = (uint8_t)klen;
+                        for (size_t k = 0; k < klen; k++)
+                            r->name[k] = lower(line[k]);
+                        r->vlen = 0;
+                        for (const char *q = colon + 1; q < nl && r->vlen < sizeof r->val; q++) {
+                            if (*q != '\r')
+                                r->val[r->vlen++] = lower(*q);
+                        }
+                        if (!header_done(r))
+                            return -1;
+                    }
+                    i = (size_t)(nl - p) + 1;
+                    break;
+                }
+            }
             i++;
             if (ch == '\r') {
                 r->st = R_HEND;
@@ -145,7 +177,7 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
                 goto head_end;
             } else {
                 r->nlen = 1;
-                r->name[0] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+                r->name[0] = lower(ch);
                 r->vlen = 0;
                 r->st = R_HNAME;
             }
@@ -157,7 +189,7 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
             } else if (ch == '\n') {
                 return -1;
             } else if (r->nlen < sizeof r->name) {
-                r->name[r->nlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+                r->name[r->nlen++] = lower(ch);
             } else {
                 r->nlen = sizeof r->name; /* too long to be one we want */
             }
@@ -169,7 +201,7 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
                     return -1;
                 r->st = R_HSTART;
             } else if (ch != '\r' && r->vlen < sizeof r->val) {
-                r->val[r->vlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+                r->val[r->vlen++] = lower(ch);
             }
             break;
         case R_HEND:
