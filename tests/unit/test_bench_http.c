@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench_int.h"
@@ -116,12 +117,60 @@ static void test_malformed(void **state)
                      -1);
 }
 
+/* Mutated valid responses and random bytes: the reader must only ever
+ * return -1 or a count within what it was given (ASan checks the reads). */
+static void test_mutations(void **state)
+{
+    static const char base[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello"
+                               "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    static const char alphabet[] = "HTP/1.0 2\r\n:;aZ9fF-";
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    (void)state;
+    for (int iter = 0; iter < 20000; iter++) {
+        char buf[sizeof base];
+        size_t len = sizeof base - 1;
+        memcpy(buf, base, len);
+        for (int m = 0; m < 4; m++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[x % len] = (iter & 1) ? alphabet[(x >> 20) % (sizeof alphabet - 1)] : (char)(x >> 32);
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t step = 1 + x % 16;
+        /* Exact-size heap copies so ASan sees any read past the end. */
+        sk__httpresp r;
+        sk__httpresp_reset(&r);
+        for (size_t off = 0; off < len; off += step) {
+            size_t n = len - off < step ? len - off : step;
+            char *piece = malloc(n);
+            assert_non_null(piece);
+            memcpy(piece, buf + off, n);
+            const char *p = piece;
+            size_t left = n;
+            long k = 0;
+            while (left > 0) {
+                bool done;
+                k = sk__httpresp_feed(&r, p, left, &done);
+                if (k < 0)
+                    break;
+                assert_true(k >= 1 && (size_t)k <= left);
+                p += k;
+                left -= (size_t)k;
+                if (done)
+                    sk__httpresp_reset(&r);
+            }
+            free(piece);
+            if (k < 0)
+                break;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_content_length), cmocka_unit_test(test_pipelined),
         cmocka_unit_test(test_chunked),        cmocka_unit_test(test_close_delimited),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed),      cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
