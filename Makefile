@@ -37,6 +37,10 @@ test: test-deps
 test-deps:
 	@bash tests/install-deps.sh
 
+# Benchmarks against nginx, wrk and iperf3 (minutes; not part of make test).
+bench: build
+	bash bench/run-all.sh
+
 install: build
 	cmake --install $(BUILD)
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in cmake gcc make pkg-config libcmocka-dev liburing-dev netcat-openbsd socat curl netbase \
+for pkg in cmake gcc make pkg-config libcmocka-dev liburing-dev netcat-openbsd socat curl netbase libxml2-utils \
            iproute2 procps python3 iputils-ping nftables util-linux wrk; do
     have_pkg "$pkg" || need+=("$pkg")
 done

@@ -3,7 +3,9 @@
 #define SOCKIT_SOCKIT_H
 
 #include <sockit/addr.h>
+#include <sockit/bench.h>
 #include <sockit/error.h>
+#include <sockit/hist.h>
 #include <sockit/loop.h>
 #include <sockit/server.h>
 #include <sockit/service.h>

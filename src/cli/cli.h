@@ -36,5 +36,6 @@ int cmd_connect(int argc, char **argv);
 int cmd_connect_udp(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"connect", cmd_connect, "connect to a TCP server: stdin to the socket, the socket to stdout"},
     {"ping", cmd_ping, "ICMP echo to a host (raw socket, or unprivileged datagram socket), IPv4 and IPv6"},
     {"trace-route", cmd_trace, "the routers on the way to a host, by increasing TTL (UDP or ICMP probes)"},
+    {"bench", cmd_bench, "load a server (echo, discard, HTTP): requests/s, latency percentiles; --sweep"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts (not part of make test): find the sockit
+# binary, start servers by PID, alternate runs, print medians and ratios.
+# Source it:  . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SOCKIT=${SOCKIT:-$BENCH_DIR/../build/sockit}
+RUNS=${RUNS:-5}
+DUR=${DUR:-5}
+WORK=$(mktemp -d /tmp/sockit-bench.XXXXXX)
+BG_PIDS=()
+. "$BENCH_DIR/nginx.sh"
+
+bench_cleanup() {
+    nginx_stop || true
+    for pid in "${BG_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+
+[[ -x $SOCKIT ]] || { echo "bench: $SOCKIT not built (run make)" >&2; exit 1; }
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# sockit_start NAME ARGS...: `sockit serve ARGS --listen 127.0.0.1:0` in the
+# background; sets SK_PID and SK_ADDR. Returns 1 (with the reason on
+# stderr) when the server does not come up.
+sockit_start() {
+    local name=$1 log
+    shift
+    log="$WORK/$name.log"
+    "$SOCKIT" serve "$@" --listen 127.0.0.1:0 2>"$log" >/dev/null &
+    SK_PID=$!
+    BG_PIDS+=("$SK_PID")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if grep -q 'sockit: serving .* on ' "$log"; then
+            # shellcheck disable=SC2034 # read by the scripts
+            SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log" | head -n1)
+            sleep 0.2
+            kill -0 "$SK_PID" 2>/dev/null && return 0
+            break
+        fi
+        kill -0 "$SK_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "bench: sockit serve $* did not start: $(grep -v '^Try' "$log" | tail -n1)" >&2
+    return 1
+}
+
+# stop_pid PID: SIGTERM, wait (bounded), then SIGKILL.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# Does this build have `--service http`?
+have_http_service() {
+    "$SOCKIT" serve --help 2>/dev/null | grep -qE '^ +http '
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 == 0) print "n/a"; else printf "%.2f", a/b }'; }
+
+# wrk_rps URL ARGS...: requests/s from one wrk run.
+wrk_rps() {
+    local url=$1
+    shift
+    wrk "$@" "$url" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+# sockit_rps ADDR ARGS...: requests/s from one sockit bench --json run.
+sockit_rps() {
+    local addr=$1
+    shift
+    "$SOCKIT" bench "$addr" "$@" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_s"])'
+}
+
+# report TITLE NAME_A FILE_A NAME_B FILE_B: medians of two columns of
+# numbers and A/B.
+report() {
+    local title=$1 na=$2 fa=$3 nb=$4 fb=$5 ma mb
+    ma=$(median <"$fa")
+    mb=$(median <"$fb")
+    printf '%-44s %-10s median %14s   %-10s median %14s   ratio %s/%s = %s\n' "$title" "$na" "$ma" "$nb" "$mb" \
+        "$na" "$nb" "$(ratio "$ma" "$mb")"
+    echo "RESULT|$title|$na|$ma|$nb|$mb|$(ratio "$ma" "$mb")" >>"${BENCH_RESULTS:-/dev/null}"
+}

@@ -1,0 +1,70 @@
+/* Load generator: many non-blocking client connections spread over threads,
+ * each thread its own epoll loop, measuring request latency into a
+ * histogram. No allocation per request: everything is sized at start. */
+#ifndef SOCKIT_BENCH_H
+#define SOCKIT_BENCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sockit/addr.h>
+#include <sockit/hist.h>
+
+typedef enum sk_bench_proto {
+    SK_BENCH_ECHO,    /* send size bytes, wait for the same number back */
+    SK_BENCH_HTTP,    /* GET path, parse status line, headers, body */
+    SK_BENCH_DISCARD, /* send size bytes; a request ends when written */
+} sk_bench_proto;
+
+/* Protocol by name ("echo", "http", "discard"): >= 0 or -EINVAL. */
+int sk_bench_proto_parse(const char *name);
+const char *sk_bench_proto_name(sk_bench_proto p);
+
+typedef struct sk_bench_counts {
+    uint64_t requests;  /* completed within the run */
+    uint64_t bytes_in, bytes_out;
+    uint64_t connects;  /* successful connection setups */
+    uint64_t err_connect, err_read, err_write, err_timeout, err_status;
+} sk_bench_counts;
+
+typedef struct sk_bench_config {
+    sk_addr addr;
+    sk_bench_proto proto;
+    int conns;          /* >= 1 */
+    int threads;        /* >= 1; more than conns is cut to conns */
+    int pipeline;       /* requests in flight per connection, >= 1 */
+    int64_t duration_ms;
+    int64_t timeout_ms; /* per request and per connect; 0 = 5000 */
+    size_t size;        /* echo/discard message bytes */
+    const char *path;   /* HTTP request target; NULL = "/" */
+    const char *host;   /* HTTP Host header; NULL = "localhost" */
+    double rate;        /* total requests/s; 0 = as fast as possible. With a
+                           rate, latency runs from each request's intended
+                           send time (coordinated-omission correction). */
+    /* Called about once a second from the caller's thread with the totals
+     * so far. Optional. */
+    void (*on_progress)(void *userdata, const sk_bench_counts *sofar, int64_t elapsed_ms);
+    void *userdata;
+    /* Set (for example from a SIGINT handler) to end the run early. */
+    const volatile sig_atomic_t *stop;
+} sk_bench_config;
+
+typedef struct sk_bench_result {
+    sk_bench_counts n;
+    int64_t elapsed_ms;
+    int last_connect_err; /* -errno of the last failed connect, 0 if none */
+    sk_hist latency;      /* microseconds */
+} sk_bench_result;
+
+/* Largest latency the histogram keeps apart (1 hour, in microseconds). */
+#define SK_BENCH_HIST_MAX (UINT64_C(3600) * 1000000)
+
+/* Run the load for cfg->duration_ms (or until *cfg->stop, or until every
+ * connection failed its first connect without any succeeding). Fills out;
+ * free it with sk_bench_result_free. Returns 0 (look at out->n for errors)
+ * or < 0 when the run could not start (-EINVAL, -ENOMEM, thread errors). */
+int sk_bench_run(const sk_bench_config *cfg, sk_bench_result *out);
+void sk_bench_result_free(sk_bench_result *r);
+
+#endif

@@ -1,0 +1,431 @@
+/* sockit bench --sweep: start `sockit serve` (this same binary, through
+ * /proc/self/exe) under each model and backend, bench it at several
+ * connection counts, and write results.md, results.json and SVG charts. */
+#include "bench_cli.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sockit/sockit.h>
+
+#define MAX_ITEMS 16
+#define MAX_RUNS (MAX_ITEMS * MAX_ITEMS * MAX_ITEMS)
+
+typedef struct run {
+    char model[16], backend[16];
+    int conns;
+    bool ok;
+    sk_bench_config cfg;
+    sk_bench_result r; /* counts and the summary; the histogram is freed */
+    bench_summary s;
+    char addr[SK_ADDRSTRLEN];
+} run;
+
+typedef struct skipped {
+    char model[16], backend[16];
+    char why[200];
+} skipped;
+
+typedef struct sweep {
+    const sweep_opts *o;
+    run runs[MAX_RUNS];
+    int nruns;
+    skipped skips[MAX_ITEMS * MAX_ITEMS];
+    int nskips;
+} sweep;
+
+static int split(const char *list, char items[][16], int max)
+{
+    int n = 0;
+    const char *p = list;
+    while (*p && n < max) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= 16)
+            return -1;
+        memcpy(items[n], p, len);
+        items[n][len] = '\0';
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return *p ? -1 : n;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Why a server failed, from its log: the last "sockit: ..." message
+ * (not the "serving" line), else the last line. */
+static void last_line(const char *path, char *out, size_t len)
+{
+    char line[512];
+    bool have_msg = false;
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        bool msg = strncmp(line, "sockit: ", 8) == 0 && strncmp(line, "sockit: serving ", 16) != 0;
+        if (msg)
+            snprintf(out, len, "%.*s", (int)(len - 1), line + 8);
+        else if (line[0] && !have_msg)
+            snprintf(out, len, "%.*s", (int)(len - 1), line);
+        have_msg |= msg;
+    }
+    fclose(f);
+}
+
+typedef struct server {
+    pid_t pid;
+    char addr[SK_ADDRSTRLEN];
+    char backend[16];
+    char log[1024];
+} server;
+
+static void server_stop(server *sv)
+{
+    int status;
+    if (sv->pid <= 0)
+        return;
+    kill(sv->pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(sv->pid, &status, WNOHANG) == sv->pid) {
+            sv->pid = 0;
+            return;
+        }
+        nap_ms(50);
+    }
+    kill(sv->pid, SIGKILL);
+    waitpid(sv->pid, &status, 0);
+    sv->pid = 0;
+}
+
+static bool server_alive(server *sv)
+{
+    int status;
+    if (sv->pid <= 0)
+        return false;
+    if (waitpid(sv->pid, &status, WNOHANG) == sv->pid) {
+        sv->pid = 0;
+        return false;
+    }
+    return true;
+}
+
+/* Start the server and wait for its "serving ... on ADDR (...)" line.
+ * Returns 0, or -1 with why filled in. */
+static int server_start(const sweep_opts *o, const char *model, const char *backend, server *sv, char *why,
+                        size_t wlen)
+{
+    char *argv[16];
+    int a = 0;
+    snprintf(sv->log, sizeof sv->log, "%s/logs/server-%s-%s.log", o->out, model, backend ? backend : "default");
+    argv[a++] = "sockit";
+    argv[a++] = "serve";
+    argv[a++] = "--service";
+    argv[a++] = (char *)o->service;
+    argv[a++] = "--model";
+    argv[a++] = (char *)model;
+    if (backend) {
+        argv[a++] = "--backend";
+        argv[a++] = (char *)backend;
+    }
+    argv[a++] = "--listen";
+    argv[a++] = "127.0.0.1:0";
+    argv[a] = NULL;
+
+    int logfd = open(sv->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        snprintf(why, wlen, "cannot write %.120s: %s", sv->log, strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    sv->pid = fork();
+    if (sv->pid < 0) {
+        snprintf(why, wlen, "fork: %s", strerror(errno));
+        close(logfd);
+        return -1;
+    }
+    if (sv->pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(logfd, STDERR_FILENO);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(logfd);
+    for (int i = 0; i < 100; i++) {
+        char line[512] = "";
+        FILE *f = fopen(sv->log, "r");
+        bool found = false;
+        while (f && fgets(line, sizeof line, f)) {
+            char *on = strstr(line, " on ");
+            if (strncmp(line, "sockit: serving ", 16) == 0 && on) {
+                sscanf(on + 4, "%79s", sv->addr);
+                char *be = strstr(line, "backend ");
+                sv->backend[0] = '\0';
+                if (be)
+                    sscanf(be + 8, "%15[^)\n]", sv->backend);
+                found = true;
+                break;
+            }
+        }
+        if (f)
+            fclose(f);
+        if (found) {
+            /* Models still being built bind first and fail at run time:
+             * give them a moment to show it. */
+            nap_ms(200);
+            if (server_alive(sv))
+                return 0;
+            break;
+        }
+        if (!server_alive(sv))
+            break;
+        nap_ms(50);
+    }
+    last_line(sv->log, why, wlen);
+    if (why[0] == '\0')
+        snprintf(why, wlen, "server did not start within 5 s");
+    server_stop(sv);
+    return -1;
+}
+
+static void add_skip(sweep *sw, const char *model, const char *backend, const char *why)
+{
+    if (sw->nskips >= MAX_ITEMS * MAX_ITEMS)
+        return;
+    skipped *s = &sw->skips[sw->nskips++];
+    snprintf(s->model, sizeof s->model, "%s", model);
+    snprintf(s->backend, sizeof s->backend, "%s", backend ? backend : "default");
+    snprintf(s->why, sizeof s->why, "%s", why);
+    fprintf(stderr, "sockit: sweep: skipping model %s backend %s: %s\n", model, s->backend, why);
+}
+
+static void bench_server(sweep *sw, const char *model, server *sv, const int *conns, int nconns)
+{
+    const sweep_opts *o = sw->o;
+    for (int i = 0; i < nconns && !*o->stop && sw->nruns < MAX_RUNS; i++) {
+        run *r = &sw->runs[sw->nruns++];
+        snprintf(r->model, sizeof r->model, "%s", model);
+        snprintf(r->backend, sizeof r->backend, "%s", sv->backend);
+        snprintf(r->addr, sizeof r->addr, "%s", sv->addr);
+        r->conns = conns[i];
+        r->cfg = o->base;
+        r->cfg.proto = (sk_bench_proto)sk_bench_proto_parse(o->service);
+        r->cfg.conns = conns[i];
+        r->cfg.host = r->addr;
+        r->cfg.stop = o->stop;
+        if (!server_alive(sv) || sk_addr_resolve(sv->addr, SOCK_STREAM, SK_RESOLVE_NUMERIC, &r->cfg.addr, 1) < 0) {
+            fprintf(stderr, "sockit: sweep: %s/%s %d connections: server is gone\n", model, sv->backend, conns[i]);
+            continue;
+        }
+        if (sk_bench_run(&r->cfg, &r->r) < 0) {
+            fprintf(stderr, "sockit: sweep: %s/%s %d connections: bench could not start\n", model, sv->backend,
+                    conns[i]);
+            continue;
+        }
+        bench_summarize(&r->r, &r->s);
+        sk_hist_free(&r->r.latency);
+        r->ok = r->r.n.requests > 0;
+        uint64_t errs = r->r.n.err_connect + r->r.n.err_read + r->r.n.err_write + r->r.n.err_timeout +
+                        r->r.n.err_status;
+        fprintf(stderr, "sockit: sweep: %-8s %-7s %5d conns: %10.0f req/s  p99 %8.0f us  errors %" PRIu64 "\n",
+                model, sv->backend[0] ? sv->backend : "-", conns[i], r->s.rps, r->s.p99, errs);
+        nap_ms(200); /* let the server close the last run's connections */
+    }
+}
+
+static const char *label(const run *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", r->model, r->backend[0] ? "/" : "", r->backend);
+    return buf;
+}
+
+static int write_outputs(sweep *sw)
+{
+    const sweep_opts *o = sw->o;
+    char path[1100], l[40];
+    FILE *f;
+
+    /* results.json */
+    snprintf(path, sizeof path, "%s/results.json", o->out);
+    if ((f = fopen(path, "w")) == NULL)
+        return -errno;
+    fprintf(f, "{\"service\":\"%s\",\"duration_s\":%.3f,\"threads\":%d,\"pipeline\":%d,\"runs\":[", o->service,
+            (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
+    for (int i = 0; i < sw->nruns; i++) {
+        run *r = &sw->runs[i];
+        fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,\"result\":", i ? "," : "",
+                r->model, r->backend, r->conns, r->ok ? "true" : "false");
+        bench_json(f, &r->cfg, r->addr, &r->r);
+        fputc('}', f);
+    }
+    fputs("],\n\"skipped\":[", f);
+    for (int i = 0; i < sw->nskips; i++) {
+        fprintf(f, "%s{\"model\":\"%s\",\"backend\":\"%s\",\"reason\":\"", i ? "," : "", sw->skips[i].model,
+                sw->skips[i].backend);
+        for (const char *p = sw->skips[i].why; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                fputc('\\', f);
+            if ((unsigned char)*p >= 0x20)
+                fputc(*p, f);
+        }
+        fputs("\"}", f);
+    }
+    fputs("]}\n", f);
+    if (fclose(f) != 0)
+        return -errno;
+
+    /* results.md */
+    snprintf(path, sizeof path, "%s/results.md", o->out);
+    if ((f = fopen(path, "w")) == NULL)
+        return -errno;
+    fprintf(f, "# sockit bench --sweep: service %s\n\n"
+               "Each run: %.1f s, %d client thread(s), pipeline %d, server and client on this machine.\n\n"
+               "![requests/s vs connections](rps.svg)\n\n![p99 latency vs connections](p99.svg)\n\n"
+               "| model | backend | connections | req/s | MiB/s in | p50 us | p99 us | p99.9 us | max us | errors |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            o->service, (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
+    for (int i = 0; i < sw->nruns; i++) {
+        run *r = &sw->runs[i];
+        const sk_bench_counts *n = &r->r.n;
+        fprintf(f, "| %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %" PRIu64 " |\n", r->model,
+                r->backend[0] ? r->backend : "-", r->conns, r->s.rps, r->s.in_ps / (1024 * 1024), r->s.p50,
+                r->s.p99, r->s.p999, r->s.max,
+                n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status);
+    }
+    if (sw->nskips) {
+        fputs("\nSkipped:\n\n", f);
+        for (int i = 0; i < sw->nskips; i++)
+            fprintf(f, "- model %s, backend %s: %s\n", sw->skips[i].model, sw->skips[i].backend, sw->skips[i].why);
+    }
+    if (fclose(f) != 0)
+        return -errno;
+
+    /* Charts: one series per model/backend, in the order they ran. */
+    static chart_series series[MAX_ITEMS * MAX_ITEMS];
+    static char names[MAX_ITEMS * MAX_ITEMS][40];
+    static double xs[MAX_RUNS], rps[MAX_RUNS], p99[MAX_RUNS];
+    int ns = 0;
+    for (int i = 0; i < sw->nruns; i++) {
+        run *r = &sw->runs[i];
+        label(r, l, sizeof l);
+        xs[i] = r->conns;
+        rps[i] = r->ok ? r->s.rps : -1;
+        p99[i] = r->ok ? r->s.p99 / 1000.0 : -1;
+        if (ns == 0 || strcmp(names[ns - 1], l) != 0) {
+            if (ns == MAX_ITEMS * MAX_ITEMS)
+                break;
+            snprintf(names[ns], sizeof names[ns], "%s", l);
+            series[ns] = (chart_series){.name = names[ns], .n = 0, .x = &xs[i], .y = &rps[i]};
+            ns++;
+        }
+        series[ns - 1].n++;
+    }
+    char title[128];
+    snprintf(title, sizeof title, "sockit %s: requests/s by connections", o->service);
+    chart c = {.title = title, .xlabel = "connections (log scale)", .ylabel = "requests/s", .series = series,
+               .nseries = ns};
+    snprintf(path, sizeof path, "%s/rps.svg", o->out);
+    int rc = svg_line_chart(path, &c);
+    if (rc < 0)
+        return rc;
+    for (int s = 0; s < ns; s++)
+        series[s].y = p99 + (series[s].x - xs);
+    snprintf(title, sizeof title, "sockit %s: p99 latency by connections", o->service);
+    c.ylabel = "p99 latency (ms)";
+    snprintf(path, sizeof path, "%s/p99.svg", o->out);
+    return svg_line_chart(path, &c);
+}
+
+int bench_sweep(const sweep_opts *o)
+{
+    static sweep sw;
+    char models[MAX_ITEMS][16], backends[MAX_ITEMS][16], items[MAX_ITEMS][16], why[200], path[1100];
+    int conns[MAX_ITEMS], nm, nb = 0, nc;
+    long v;
+
+    memset(&sw, 0, sizeof sw);
+    sw.o = o;
+    nm = split(o->models, models, MAX_ITEMS);
+    if (nm < 1)
+        return cli_usage_error("bench", "--models: at most %d names, like loop,fork", MAX_ITEMS);
+    for (int i = 0; i < nm; i++) {
+        if (sk_model_parse(models[i]) < 0)
+            return cli_usage_error("bench", "unknown model '%s' (loop, fork, prefork, thread, hybrid)", models[i]);
+    }
+    if (o->backends) {
+        nb = split(o->backends, backends, MAX_ITEMS);
+        if (nb < 1)
+            return cli_usage_error("bench", "--backends: at most %d names, like epoll,poll", MAX_ITEMS);
+    }
+    nc = split(o->conns, items, MAX_ITEMS);
+    if (nc < 1)
+        return cli_usage_error("bench", "--conns: at most %d counts, like 1,10,100", MAX_ITEMS);
+    for (int i = 0; i < nc; i++) {
+        if (!cli_parse_int(items[i], 1, 100000, &v))
+            return cli_usage_error("bench", "--conns: '%s' is not a count from 1 to 100000", items[i]);
+        conns[i] = (int)v;
+    }
+    snprintf(path, sizeof path, "%s/logs", o->out);
+    if ((mkdir(o->out, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {
+        cli_error("sweep: cannot create %s: %s", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+
+    for (int m = 0; m < nm && !*o->stop; m++) {
+        char seen_plain = 0; /* a model without backends runs once */
+        for (int b = 0; b < (nb ? nb : 1) && !*o->stop; b++) {
+            const char *be = nb ? backends[b] : NULL;
+            server sv = {0};
+            if (server_start(o, models[m], be, &sv, why, sizeof why) < 0) {
+                /* A failure that is not about the backend (a model not
+                 * built yet, a missing service) holds for every backend. */
+                bool model_wide = nb > 1 && strstr(why, "backend") == NULL;
+                add_skip(&sw, models[m], model_wide ? "all" : be, why);
+                if (model_wide)
+                    break;
+                continue;
+            }
+            if (sv.backend[0] == '\0' && seen_plain++) {
+                server_stop(&sv);
+                continue;
+            }
+            bench_server(&sw, models[m], &sv, conns, nc);
+            server_stop(&sv);
+        }
+    }
+    int ok = 0;
+    for (int i = 0; i < sw.nruns; i++)
+        ok += sw.runs[i].ok;
+    int rc = write_outputs(&sw);
+    if (rc < 0) {
+        cli_error("sweep: writing %s: %s", o->out, sk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    fprintf(stderr, "sockit: sweep: %d runs, %d skipped; wrote %s/results.md, results.json, rps.svg, p99.svg\n",
+            sw.nruns, sw.nskips, o->out);
+    if (ok == 0) {
+        cli_error("sweep: no run completed a request (service %s)", o->service);
+        return EXIT_FAIL;
+    }
+    return *o->stop ? EXIT_FAIL : EXIT_OK;
+}

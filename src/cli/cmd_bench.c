@@ -1,0 +1,360 @@
+/* sockit bench: a load generator for echo, discard and HTTP servers, with
+ * latency percentiles, a live progress line on a terminal and --json;
+ * --sweep runs a sockit server under each model (bench_sweep.c). */
+#include "bench_cli.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sockit/sockit.h>
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sockit bench [OPTIONS] ADDR\n"
+               "       sockit bench --sweep [OPTIONS]\n\n"
+               "Load a server at ADDR with many connections and report requests/s, bytes/s,\n"
+               "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).\n\n"
+               "Options:\n"
+               "  -p, --proto NAME     echo (default): send --size bytes, wait for them back;\n"
+               "                       http: GET --path, keep-alive; non-2xx counts as bad status;\n"
+               "                       discard: send --size bytes; a request ends when written\n"
+               "  -c, --connections N  connections (default 10)\n"
+               "  -d, --duration S     seconds to run (default 10; 5 with --sweep)\n"
+               "  -t, --threads N      threads, each with its own event loop (default 1)\n"
+               "      --size N         message bytes for echo and discard (default 64)\n"
+               "      --path P         HTTP request target (default /)\n"
+               "      --rate R         fixed total rate, requests/s; latency is measured from each\n"
+               "                       request's intended send time (no coordinated omission)\n"
+               "      --pipeline N     requests in flight per connection (default 1)\n"
+               "      --timeout S      per request and per connect (default 5)\n"
+               "      --json           print the result as one JSON object\n"
+               "  -h, --help           this text\n\n"
+               "Sweep (starts 'sockit serve' itself on 127.0.0.1, port chosen by the kernel):\n"
+               "      --sweep          bench every model x backend at several connection counts\n"
+               "      --models LIST    comma-separated (default loop; also fork, prefork, thread, hybrid)\n"
+               "      --backends LIST  comma-separated event backends (default: the server's choice)\n"
+               "      --conns LIST     connection counts (default 1,10,100,1000)\n"
+               "      --service NAME   echo (default), discard or http\n"
+               "      --out DIR        where results.md, results.json, rps.svg, p99.svg go\n"
+               "                       (default sweep-out)\n\n"
+               "Exit status: 0 done, 1 nothing answered (unreachable server), 2 usage error.\n");
+}
+
+long bench_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 30 : (long)rl.rlim_cur;
+}
+
+void bench_summarize(const sk_bench_result *r, bench_summary *s)
+{
+    s->secs = r->elapsed_ms > 0 ? (double)r->elapsed_ms / 1000.0 : 1e-3;
+    s->rps = (double)r->n.requests / s->secs;
+    s->in_ps = (double)r->n.bytes_in / s->secs;
+    s->out_ps = (double)r->n.bytes_out / s->secs;
+    s->mean = sk_hist_mean(&r->latency);
+    s->p50 = (double)sk_hist_percentile(&r->latency, 50);
+    s->p90 = (double)sk_hist_percentile(&r->latency, 90);
+    s->p99 = (double)sk_hist_percentile(&r->latency, 99);
+    s->p999 = (double)sk_hist_percentile(&r->latency, 99.9);
+    s->max = (double)r->latency.max;
+}
+
+void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r)
+{
+    bench_summary s;
+    bench_summarize(r, &s);
+    fprintf(f,
+            "{\"addr\":\"%s\",\"proto\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
+            "\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
+            "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
+            "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
+            ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"
+            "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
+            addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, s.secs, cfg->rate,
+            r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
+            r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50,
+            s.p90, s.p99, s.p999, s.max);
+}
+
+static const char *human_bytes(double v, char *buf, size_t len)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB"};
+    int u = 0;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+typedef struct progress {
+    uint64_t last_requests;
+    int64_t last_ms;
+} progress;
+
+static void on_progress(void *ud, const sk_bench_counts *n, int64_t ms)
+{
+    progress *p = ud;
+    double dt = (double)(ms - p->last_ms) / 1000.0;
+    double rps = dt > 0 ? (double)(n->requests - p->last_requests) / dt : 0;
+    uint64_t errs = n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status;
+    char b[32];
+    fprintf(stderr, "\r[%4.0fs] %" PRIu64 " requests, %.0f req/s, in %s/s, errors %" PRIu64 "\033[K",
+            (double)ms / 1000.0, n->requests, rps, human_bytes((double)n->bytes_in / ((double)ms / 1000.0), b, sizeof b),
+            errs);
+    fflush(stderr);
+    p->last_requests = n->requests;
+    p->last_ms = ms;
+}
+
+static void report(const sk_bench_config *cfg, const char *addr, const sk_bench_result *r)
+{
+    bench_summary s;
+    char a[32], b[32];
+    bench_summarize(r, &s);
+    printf("sockit bench %s (%s): %d connections, %d threads, pipeline %d, %.2f s%s\n", addr,
+           sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, s.secs,
+           cfg->rate > 0 ? ", fixed rate" : "");
+    if (cfg->rate > 0)
+        printf("  rate asked   %.1f req/s\n", cfg->rate);
+    printf("  requests     %" PRIu64 " (%.1f req/s)\n", r->n.requests, s.rps);
+    printf("  transfer     in %s/s, out %s/s\n", human_bytes(s.in_ps, a, sizeof a), human_bytes(s.out_ps, b, sizeof b));
+    printf("  latency us   mean %.1f  p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n", s.mean, s.p50, s.p90,
+           s.p99, s.p999, s.max);
+    printf("  errors       connect %" PRIu64 "  read %" PRIu64 "  write %" PRIu64 "  timeout %" PRIu64
+           "  bad status %" PRIu64 "\n",
+           r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status);
+}
+
+/* "1,10,100" -> checks only; the sweep parses it again. */
+static bool valid_list(const char *s, bool numbers)
+{
+    if (s == NULL || *s == '\0')
+        return false;
+    for (const char *p = s; *p; p++) {
+        if (numbers ? !(*p == ',' || (*p >= '0' && *p <= '9')) : !(*p == ',' || *p == '_' || *p == '-' ||
+                                                                   (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return false;
+        if (*p == ',' && (p == s || p[1] == '\0' || p[1] == ','))
+            return false;
+    }
+    return true;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    enum { O_SIZE = 256, O_PATH, O_RATE, O_PIPELINE, O_TIMEOUT, O_JSON, O_SWEEP, O_MODELS, O_BACKENDS, O_CONNS,
+           O_SERVICE, O_OUT };
+    static const struct option longopts[] = {
+        {"proto", required_argument, NULL, 'p'},
+        {"connections", required_argument, NULL, 'c'},
+        {"duration", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},
+        {"size", required_argument, NULL, O_SIZE},
+        {"path", required_argument, NULL, O_PATH},
+        {"rate", required_argument, NULL, O_RATE},
+        {"pipeline", required_argument, NULL, O_PIPELINE},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"json", no_argument, NULL, O_JSON},
+        {"sweep", no_argument, NULL, O_SWEEP},
+        {"models", required_argument, NULL, O_MODELS},
+        {"backends", required_argument, NULL, O_BACKENDS},
+        {"conns", required_argument, NULL, O_CONNS},
+        {"service", required_argument, NULL, O_SERVICE},
+        {"out", required_argument, NULL, O_OUT},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    sk_bench_config cfg = {.proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64,
+                           .timeout_ms = 5000, .path = "/"};
+    sweep_opts so = {.models = "loop", .conns = "1,10,100,1000", .service = "echo", .out = "sweep-out"};
+    bool json = false, sweep = false, duration_set = false;
+    int64_t ms;
+    long v;
+    int opt, rc;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":p:c:d:t:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'p':
+            rc = sk_bench_proto_parse(optarg);
+            if (rc < 0)
+                return cli_usage_error("bench", "unknown protocol '%s' (echo, http, discard)", optarg);
+            cfg.proto = (sk_bench_proto)rc;
+            break;
+        case 'c':
+            if (!cli_parse_int(optarg, 1, 1000000, &v))
+                return cli_usage_error("bench", "--connections wants a number from 1 to 1000000, not '%s'", optarg);
+            cfg.conns = (int)v;
+            break;
+        case 'd':
+            if (!cli_parse_seconds(optarg, &ms) || ms < 100)
+                return cli_usage_error("bench", "--duration wants seconds (at least 0.1), not '%s'", optarg);
+            cfg.duration_ms = ms;
+            duration_set = true;
+            break;
+        case 't':
+            if (!cli_parse_int(optarg, 1, 256, &v))
+                return cli_usage_error("bench", "--threads wants a number from 1 to 256, not '%s'", optarg);
+            cfg.threads = (int)v;
+            break;
+        case O_SIZE:
+            if (!cli_parse_int(optarg, 1, 16L << 20, &v))
+                return cli_usage_error("bench", "--size wants 1 to 16777216 bytes, not '%s'", optarg);
+            cfg.size = (size_t)v;
+            break;
+        case O_PATH:
+            if (optarg[0] != '/' || strlen(optarg) > 1024 || strpbrk(optarg, " \r\n") != NULL)
+                return cli_usage_error("bench", "--path wants a path starting with '/', no spaces, not '%s'", optarg);
+            cfg.path = optarg;
+            break;
+        case O_RATE: {
+            char *end;
+            errno = 0;
+            double r = strtod(optarg, &end);
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || !(r > 0) || r > 1e8)
+                return cli_usage_error("bench", "--rate wants requests per second (> 0), not '%s'", optarg);
+            cfg.rate = r;
+            break;
+        }
+        case O_PIPELINE:
+            if (!cli_parse_int(optarg, 1, 1024, &v))
+                return cli_usage_error("bench", "--pipeline wants a number from 1 to 1024, not '%s'", optarg);
+            cfg.pipeline = (int)v;
+            break;
+        case O_TIMEOUT:
+            if (!cli_parse_seconds(optarg, &ms) || ms < 1)
+                return cli_usage_error("bench", "--timeout wants seconds, not '%s'", optarg);
+            cfg.timeout_ms = ms;
+            break;
+        case O_JSON:
+            json = true;
+            break;
+        case O_SWEEP:
+            sweep = true;
+            break;
+        case O_MODELS:
+            if (!valid_list(optarg, false))
+                return cli_usage_error("bench", "--models wants a list like loop,fork, not '%s'", optarg);
+            so.models = optarg;
+            break;
+        case O_BACKENDS:
+            if (!valid_list(optarg, false))
+                return cli_usage_error("bench", "--backends wants a list like epoll,poll, not '%s'", optarg);
+            so.backends = optarg;
+            break;
+        case O_CONNS:
+            if (!valid_list(optarg, true))
+                return cli_usage_error("bench", "--conns wants a list like 1,10,100, not '%s'", optarg);
+            so.conns = optarg;
+            break;
+        case O_SERVICE:
+            if (sk_bench_proto_parse(optarg) < 0)
+                return cli_usage_error("bench", "--service wants echo, discard or http, not '%s'", optarg);
+            so.service = optarg;
+            break;
+        case O_OUT:
+            so.out = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        case ':':
+            return cli_usage_error("bench", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("bench", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if ((size_t)(cfg.pipeline + 1) * cfg.size > (64u << 20))
+        return cli_usage_error("bench", "--size times --pipeline is over 64 MiB");
+    if (!duration_set)
+        cfg.duration_ms = sweep ? 5000 : 10000;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bench_raise_nofile();
+
+    if (sweep) {
+        if (optind < argc)
+            return cli_usage_error("bench", "--sweep starts its own server: unexpected argument '%s'", argv[optind]);
+        so.base = cfg;
+        so.stop = &g_stop;
+        return bench_sweep(&so);
+    }
+    if (optind >= argc)
+        return cli_usage_error("bench", "missing ADDR (host:port)");
+    if (optind + 1 < argc)
+        return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
+    const char *addr = argv[optind];
+    rc = sk_addr_resolve(addr, SOCK_STREAM, 0, &cfg.addr, 1);
+    if (rc < 0) {
+        int code = cli_exit_for(rc);
+        if (code == EXIT_USAGE)
+            return cli_usage_error("bench", "%s: %s", addr, sk_strerror(rc));
+        cli_error("resolve %s: %s", addr, sk_strerror(rc));
+        return code;
+    }
+    cfg.host = addr;
+    cfg.stop = &g_stop;
+    progress pr = {0};
+    if (isatty(STDERR_FILENO)) {
+        cfg.on_progress = on_progress;
+        cfg.userdata = &pr;
+    }
+
+    sk_bench_result r;
+    rc = sk_bench_run(&cfg, &r);
+    if (rc < 0) {
+        cli_error("bench %s: %s", addr, sk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (cfg.on_progress && pr.last_ms > 0)
+        fprintf(stderr, "\r\033[K");
+    if (json) {
+        bench_json(stdout, &cfg, addr, &r);
+        putchar('\n');
+    } else {
+        report(&cfg, addr, &r);
+    }
+    fflush(stdout);
+    rc = EXIT_OK;
+    if (r.n.connects == 0) {
+        cli_error("bench connect %s: %s", addr,
+                  sk_strerror(r.last_connect_err ? r.last_connect_err : -ECONNREFUSED));
+        rc = EXIT_FAIL;
+    } else if (r.n.requests == 0) {
+        cli_error("bench %s: connected, but no request completed in %.1f s", addr, (double)r.elapsed_ms / 1000);
+        rc = EXIT_FAIL;
+    }
+    sk_bench_result_free(&r);
+    return rc;
+}

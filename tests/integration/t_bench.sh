@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# sockit bench against sockit serve: echo load with zero errors and valid
+# JSON, a fixed rate that holds, connect errors and exit 1 when nothing
+# listens, usage errors, and a tiny --sweep that writes table, JSON and SVG.
+. "$(dirname "$0")/lib.sh"
+
+start_server echo --service echo --listen 127.0.0.1:0
+
+# 1. Closed loop for 2 s: requests, no errors, the documented JSON fields.
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" --proto echo -c 8 -d 2 --json
+python3 -m json.tool "$TMP/last.out" >/dev/null || fail "bench --json is not JSON: $(cat "$TMP/last.out")"
+python3 - "$TMP/last.out" <<'PY' || fail "bench JSON content: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("addr", "proto", "connections", "threads", "pipeline", "duration_s", "rate", "requests",
+          "requests_per_s", "bytes_in", "bytes_out", "bytes_in_per_s", "bytes_out_per_s", "connects",
+          "errors", "latency_us"):
+    assert k in r, k
+for k in ("connect", "read", "write", "timeout", "status"):
+    assert r["errors"][k] == 0, (k, r["errors"])
+for k in ("mean", "p50", "p90", "p99", "p99_9", "max"):
+    assert k in r["latency_us"], k
+l = r["latency_us"]
+assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99_9"] <= l["max"], l
+assert r["requests"] > 100, r["requests"]
+assert r["proto"] == "echo" and r["connections"] == 8
+assert r["bytes_in"] == r["bytes_out"] or abs(r["bytes_in"] - r["bytes_out"]) <= 8 * 64
+assert 1.5 < r["duration_s"] < 4, r["duration_s"]
+PY
+pass "echo closed loop: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], "requests,", r["latency_us"]["p99"], "us p99")' "$TMP/last.out")"
+
+# Human-readable report, several threads and pipelining.
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" -c 6 -t 2 --pipeline 4 --size 100 -d 1
+grep -q 'requests ' "$TMP/last.out" || fail "no requests line: $(cat "$TMP/last.out")"
+grep -q 'p99.9' "$TMP/last.out" || fail "no latency line"
+grep -qE 'errors +connect 0  read 0  write 0  timeout 0  bad status 0' "$TMP/last.out" ||
+    fail "errors in pipelined run: $(cat "$TMP/last.out")"
+pass "pipelined, 2 threads, human report"
+
+# 2. Fixed rate: 2 s at 500 req/s gives about 1000 requests (loose bound;
+# sanitizer builds are slower but the rate is low).
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" -c 4 -d 2 --rate 500 --json
+n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$TMP/last.out")
+((n >= 700 && n <= 1200)) || fail "--rate 500 for 2 s gave $n requests"
+pass "--rate 500 for 2 s: $n requests"
+
+# Coordinated omission: stop the server for 0.5 s during a fixed-rate run.
+# Requests due during the stall keep their intended send times, so about a
+# quarter of them show up to 0.5 s of latency; a client that measured from
+# its actual (delayed) send would report only a couple of slow requests.
+"$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 2 --rate 200 --json >"$TMP/co.out" 2>"$TMP/co.err" &
+bpid=$!
+PIDS+=("$bpid")
+sleep 0.6
+kill -STOP "$SERVER_PID"
+sleep 0.5
+kill -CONT "$SERVER_PID"
+wait "$bpid" || fail "rate run during a stall failed: $(cat "$TMP/co.err")"
+python3 - "$TMP/co.out" <<'PY' || fail "coordinated-omission run: $(cat "$TMP/co.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+l = r["latency_us"]
+assert 300 <= r["requests"] <= 450, r["requests"]
+assert l["max"] >= 350000, l
+assert l["p90"] >= 100000, l
+PY
+pass "--rate with a 0.5 s server stall: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latency_us"]; print(r["requests"], "requests, p90", l["p90"], "us, max", l["max"], "us")' "$TMP/co.out")"
+
+# --timeout: a server stopped for longer than the timeout costs timeout
+# errors (the connections are reopened and the run goes on).
+"$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 2 --timeout 0.3 --json >"$TMP/to.out" 2>"$TMP/to.err" &
+bpid=$!
+PIDS+=("$bpid")
+sleep 0.5
+kill -STOP "$SERVER_PID"
+sleep 0.8
+kill -CONT "$SERVER_PID"
+wait "$bpid" || fail "timeout run failed: $(cat "$TMP/to.err")"
+python3 - "$TMP/to.out" <<'PY' || fail "timeout run: $(cat "$TMP/to.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+e = r["errors"]
+assert e["timeout"] >= 2 and e["connect"] == 0 and e["read"] == 0 and e["write"] == 0, e
+assert r["requests"] > 100, r["requests"]
+PY
+pass "--timeout 0.3 across a 0.8 s stall: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["errors"]["timeout"])' "$TMP/to.out") timeouts"
+
+# Discard: requests end when written; bytes flow.
+start_server discard --service discard --listen 127.0.0.1:0
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" --proto discard --size 16384 -c 2 -d 1 --json
+python3 - "$TMP/last.out" <<'PY' || fail "discard JSON: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 10 and r["bytes_out"] >= r["requests"] * 16384 and r["bytes_in"] == 0, r
+assert sum(r["errors"].values()) == 0, r["errors"]
+PY
+pass "discard"
+
+# HTTP against another implementation: python3's http.server answers
+# HTTP/1.0 and closes after each response, so every request also tests the
+# reconnect path; a missing path is a 404, counted as bad status.
+mkdir -p "$TMP/www" && echo hello >"$TMP/www/hello.txt"
+(cd "$TMP/www" && exec python3 -u -m http.server 0 --bind 127.0.0.1) >"$TMP/pyhttp.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+    grep -q 'Serving HTTP' "$TMP/pyhttp.log" && break
+    sleep 0.05
+done
+hport=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$TMP/pyhttp.log" | head -n1)
+[[ -n $hport ]] || fail "python3 http.server did not start: $(cat "$TMP/pyhttp.log")"
+expect_rc 0 "$SOCKIT" bench "127.0.0.1:$hport" --proto http --path /hello.txt -c 2 -d 1 --json
+python3 - "$TMP/last.out" <<'PY' || fail "HTTP bench: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 5 and r["connects"] >= r["requests"], r
+assert sum(r["errors"].values()) == 0, r["errors"]
+PY
+expect_rc 0 "$SOCKIT" bench "127.0.0.1:$hport" --proto http --path /nope -c 1 -d 0.5 --json
+python3 - "$TMP/last.out" <<'PY' || fail "HTTP 404 bench: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 0 and r["errors"]["status"] == r["requests"], r
+PY
+pass "http against python3 http.server: keep-alive off, 404 counted as bad status"
+
+# 3. Nothing listening: connect errors counted, a clear message, exit 1.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+expect_rc 1 "$SOCKIT" bench "127.0.0.1:$port" -c 3 -d 2 --json
+grep -q "sockit: bench connect 127.0.0.1:$port: Connection refused" "$TMP/last.err" ||
+    fail "unclear unreachable message: $(cat "$TMP/last.err")"
+c=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["errors"]["connect"])' "$TMP/last.out")
+((c >= 3)) || fail "connect errors $c, wanted >= 3"
+pass "unreachable: $c connect errors, exit 1"
+
+# Usage errors exit 2.
+expect_rc 2 "$SOCKIT" bench
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --proto gopher
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" -c 0
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --rate -5
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --path nope
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --bogus
+expect_rc 2 "$SOCKIT" bench --sweep --models loop,nosuch
+expect_rc 2 "$SOCKIT" bench --sweep --conns 1,,4
+expect_rc 0 "$SOCKIT" bench --help
+grep -q -- '--sweep' "$TMP/last.out" || fail "--help does not mention --sweep"
+pass "usage errors"
+
+# 4. A tiny sweep: table, JSON and SVG that parse.
+expect_rc 0 "$SOCKIT" bench --sweep -d 1 --conns 1,4 --models loop --out "$TMP/sweep"
+for f in results.md results.json rps.svg p99.svg; do
+    [[ -s $TMP/sweep/$f ]] || fail "sweep did not write $f"
+done
+python3 -m json.tool "$TMP/sweep/results.json" >/dev/null || fail "results.json is not JSON"
+python3 - "$TMP/sweep/results.json" <<'PY' || fail "results.json content: $(cat "$TMP/sweep/results.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+runs = r["runs"]
+assert [x["connections"] for x in runs] == [1, 4], runs
+for x in runs:
+    assert x["model"] == "loop" and x["ok"] and x["result"]["requests"] > 0, x
+PY
+grep -qE '^\| loop \| [a-z]+ \| 4 \| [0-9]+ ' "$TMP/sweep/results.md" || fail "results.md table: $(cat "$TMP/sweep/results.md")"
+if command -v xmllint >/dev/null; then
+    xmllint --noout "$TMP/sweep/rps.svg" "$TMP/sweep/p99.svg" || fail "SVG is not well-formed"
+else
+    python3 -c 'import sys, xml.dom.minidom as m; [m.parse(f) for f in sys.argv[1:]]' "$TMP/sweep/rps.svg" \
+        "$TMP/sweep/p99.svg" || fail "SVG is not well-formed"
+fi
+grep -q '<polyline' "$TMP/sweep/rps.svg" || fail "rps.svg has no line"
+grep -q 'loop/' "$TMP/sweep/rps.svg" || fail "rps.svg has no legend"
+pass "sweep wrote results.md, results.json, rps.svg, p99.svg"
+
+# A model that cannot start is skipped with a reason, not fatal, as long
+# as one model ran.
+expect_rc 0 "$SOCKIT" bench --sweep -d 0.5 --conns 2 --models loop --backends epoll,nosuch --service discard \
+    --out "$TMP/sweep2"
+grep -q '| loop | epoll | 2 |' "$TMP/sweep2/results.md" || fail "discard sweep table: $(cat "$TMP/sweep2/results.md")"
+grep -q 'skipping model loop backend nosuch' "$TMP/last.err" || fail "no skip message: $(cat "$TMP/last.err")"
+grep -q 'backend nosuch: .*unknown backend' "$TMP/sweep2/results.md" || fail "skip reason not in results.md"
+pass "discard sweep, unknown backend skipped with its reason"
+
+stop_server "$SERVER_PID"
