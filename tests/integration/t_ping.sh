@@ -57,6 +57,26 @@ if grep -q 'raw ICMP' "$TMP/a.err"; then
 fi
 pass "concurrent pings: foreign replies ignored and counted with -v"
 
+# Crafted replies (bad checksum, foreign id, unsent sequence, wrong
+# timestamp, corrupt payload) are ignored, counted with -v, and harmless.
+mkdir "$TMP/inj"
+python3 "$(dirname "$0")/helpers/icmp_inject.py" "$TMP/inj" >/dev/null &
+ipid=$!
+PIDS+=("$ipid")
+for ((i = 0; i < 600; i++)); do [[ -e $TMP/inj/ready ]] && break; sleep 0.05; done
+"$SOCKIT" ping -c 20 -i 0.1 -v 127.0.0.1 >"$TMP/inj.out" 2>"$TMP/inj.err" &
+pid=$!
+PIDS+=("$pid")
+echo "$pid" >"$TMP/inj/pid.tmp" && mv "$TMP/inj/pid.tmp" "$TMP/inj/pid"
+wait "$ipid" || fail "could not inject packets"
+kill -0 "$pid" 2>/dev/null || fail "ping ended before the crafted packets were sent; cannot check"
+wait "$pid" || fail "ping with injected packets exited $?: $(cat "$TMP/inj.err")"
+[[ $(counts "$TMP/inj.out") == "20 20" ]] || fail "injected packets changed the counts: $(cat "$TMP/inj.out")"
+! grep -q DUP "$TMP/inj.out" || fail "crafted packet taken as a duplicate: $(cat "$TMP/inj.out")"
+read -r bad foreign < <(sed -n 's/.*ignored \([0-9]*\) malformed and \([0-9]*\) foreign.*/\1 \2/p' "$TMP/inj.err")
+((bad >= 3 && bad + foreign >= 15)) || fail "ignored counts $bad malformed, $foreign foreign: $(cat "$TMP/inj.err")"
+pass "15 crafted replies ignored: $bad malformed, $foreign foreign (-v)"
+
 # Unprivileged, in a namespace of our own (ping_group_range is per netns).
 NS=sk-$$-ping
 if ! ip netns add "$NS" 2>/dev/null; then

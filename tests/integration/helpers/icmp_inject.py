@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Send crafted ICMP echo replies to 127.0.0.1 over a raw socket while a
+sockit ping runs: bad checksums, another identifier, a sequence it never
+sent, and a payload that is not what it sent. Needs root.
+Usage: icmp_inject.py DIR - creates DIR/ready, then waits (up to 30 s) for
+DIR/pid to hold the ping's process id, which is its ICMP identifier."""
+import socket
+import struct
+import sys
+import os
+import time
+
+d = sys.argv[1]
+open(os.path.join(d, "ready"), "w").close()
+for _ in range(3000):
+    try:
+        with open(os.path.join(d, "pid")) as f:
+            ident = int(f.read()) & 0xFFFF
+        break
+    except (OSError, ValueError):
+        time.sleep(0.01)
+else:
+    sys.exit("no pid")
+time.sleep(0.3)  # let the ping open its socket and send its first requests
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def reply(ident, seq, payload, good=True):
+    hdr = struct.pack("!BBHHH", 0, 0, 0, ident, seq)
+    c = csum(hdr + payload)
+    if not good:
+        c ^= 0x5A5A
+    return struct.pack("!BBHHH", 0, 0, c, ident, seq) + payload
+
+
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+pad = bytes(range(8, 56))
+for i in range(3):
+    time.sleep(0.05)
+    s.sendto(reply(ident, 1, b"\0" * 8 + pad, good=False), ("127.0.0.1", 0))  # bad checksum
+    s.sendto(reply(ident ^ 0x5555, 1, b"\0" * 8 + pad), ("127.0.0.1", 0))  # someone else's
+    s.sendto(reply(ident, 60000 + i, b"\0" * 8 + pad), ("127.0.0.1", 0))  # never sent
+    s.sendto(reply(ident, 1, b"\1" * 8 + pad), ("127.0.0.1", 0))  # not our timestamp
+    s.sendto(reply(ident, 1, b"\xff" * 3), ("127.0.0.1", 0))  # short, no timestamp, bad pattern
+print("sent 15 crafted packets")
