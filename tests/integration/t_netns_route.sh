@@ -73,6 +73,21 @@ expect_rc 1 "${INA[@]}" "$SOCKIT" trace-route -m 3 -q 1 -w 0.5 198.18.2.99
 grep -Eq '^ 2  ?\*|!H' "$TMP/last.out" || fail "silent hop not shown as *: $(cat "$TMP/last.out")"
 pass "trace-route text output, --max-hops, silence"
 
+# ping with a TTL that runs out at R: the error is reported per request,
+# from a raw socket and (as nobody) from the datagram socket's error queue.
+for who in root nobody; do
+    run=("${INA[@]}")
+    [[ $who == nobody ]] && run=("${NOBODY[@]}")
+    for dst in 198.18.2.2 fd00:5ec::2:2; do
+        expect_rc 1 "${run[@]}" "$SOCKIT" ping -c 2 -i 0.2 -W 1 -t 1 "$dst"
+        grep -Eq '^From (198\.18\.1\.1|fd00:5ec::1:1) icmp_seq=1 Time' "$TMP/last.out" ||
+            fail "ping -t 1 $dst as $who: $(cat "$TMP/last.out")"
+        grep -q '2 packets transmitted, 0 received, +2 errors, 100% packet loss' "$TMP/last.out" ||
+            fail "ping -t 1 $dst as $who summary: $(cat "$TMP/last.out")"
+    done
+done
+pass "ping -t 1: time exceeded from R reported (raw and error queue, IPv4 and IPv6)"
+
 # Loss: 30% of what reaches B is dropped (netem when the kernel has it,
 # otherwise an nftables random drop rule inside B).
 if tc -n "$NS_B" qdisc add dev b0 root netem loss 30% 2>/dev/null; then
