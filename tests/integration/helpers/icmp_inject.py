@@ -50,4 +50,25 @@ for i in range(3):
     s.sendto(reply(ident, 60000 + i, b"\0" * 8 + pad), ("127.0.0.1", 0))  # never sent
     s.sendto(reply(ident, 1, b"\1" * 8 + pad), ("127.0.0.1", 0))  # not our timestamp
     s.sendto(reply(ident, 1, b"\xff" * 3), ("127.0.0.1", 0))  # short, no timestamp, bad pattern
-print("sent 15 crafted packets")
+# Then replay two genuine replies as they were: duplicates the ping must
+# report as such.
+time.sleep(0.05)
+s.setblocking(False)
+try:
+    while True:
+        s.recv(70000)  # our own crafted packets, looped back: not genuine
+except BlockingIOError:
+    pass
+s.settimeout(2.0)
+replayed = 0
+seen = set()
+while replayed < 2:
+    pkt = s.recv(70000)
+    icmp = pkt[(pkt[0] & 15) * 4:]
+    typ, _, _, pid, seq = struct.unpack("!BBHHH", icmp[:8])
+    crafted = len(icmp) != 64 or icmp[8:16] in (b"\0" * 8, b"\1" * 8)
+    if typ == 0 and pid == ident and seq < 60000 and not crafted and seq not in seen:
+        seen.add(seq)
+        s.sendto(icmp, ("127.0.0.1", 0))
+        replayed += 1
+print("sent 15 crafted packets and 2 duplicates")
