@@ -11,6 +11,7 @@ import os
 import time
 
 d = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 open(os.path.join(d, "ready"), "w").close()
 for _ in range(3000):
     try:
@@ -21,7 +22,6 @@ for _ in range(3000):
         time.sleep(0.01)
 else:
     sys.exit("no pid")
-time.sleep(0.3)  # let the ping open its socket and send its first requests
 
 
 def csum(b):
@@ -41,7 +41,13 @@ def reply(ident, seq, payload, good=True):
     return struct.pack("!BBHHH", 0, 0, c, ident, seq) + payload
 
 
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+# Start only once the ping is running: its first reply shows its socket is open.
+s.settimeout(10.0)
+while True:
+    pkt = s.recv(70000)
+    icmp = pkt[(pkt[0] & 15) * 4:]
+    if len(icmp) >= 8 and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+        break
 pad = bytes(range(8, 56))
 for i in range(3):
     time.sleep(0.05)
