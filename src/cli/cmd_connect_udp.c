@@ -247,7 +247,8 @@ int cmd_connect_udp(int argc, char **argv)
     u.name = a;
     int family = u.dst.ss.ss_family;
     bool group = sk_addr_is_multicast((struct sockaddr *)&u.dst.ss); /* multicast or 255.255.255.255 */
-    bool mcast = group && !(family == AF_INET && ((struct sockaddr_in *)&u.dst.ss)->sin_addr.s_addr == INADDR_BROADCAST);
+    bool lbcast = family == AF_INET && ((struct sockaddr_in *)&u.dst.ss)->sin_addr.s_addr == INADDR_BROADCAST;
+    bool mcast = group && !lbcast;
     u.group = bcast || group;
 
     rc = sk_udp_socket(&u.dst, 0);

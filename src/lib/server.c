@@ -40,7 +40,7 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     sk_server *s;
     int n, rc, err;
 
-    if (cfg->service == NULL || cfg->service->on_data == NULL)
+    if (cfg->service == NULL || (cfg->proto != SK_PROTO_UDP && cfg->service->on_data == NULL))
         return -EINVAL;
     if (cfg->proto == SK_PROTO_UDP && cfg->service->on_datagram == NULL)
         return -EPROTONOSUPPORT;

@@ -35,7 +35,7 @@ pass "ping --json, -s 1000"
 "$SOCKIT" ping -i 0.1 127.0.0.1 >"$TMP/int.out" 2>&1 &
 pid=$!
 PIDS+=("$pid")
-sleep 0.6
+for ((i = 0; i < 200; i++)); do grep -q 'bytes from' "$TMP/int.out" && break; sleep 0.05; done
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?
@@ -44,18 +44,41 @@ grep -q 'packets transmitted' "$TMP/int.out" || fail "no summary after SIGINT: $
 pass "SIGINT prints the summary"
 
 # Two raw pings at once: each sees the other's replies and ignores them.
-"$SOCKIT" ping -c 10 -i 0.05 -v 127.0.0.1 >"$TMP/a.out" 2>"$TMP/a.err" &
+# (The first runs 2 s, so the second, started after it, overlaps it even on a
+# loaded machine.)
+"$SOCKIT" ping -c 20 -i 0.1 -v 127.0.0.1 >"$TMP/a.out" 2>"$TMP/a.err" &
 pa=$!
 "$SOCKIT" ping -c 10 -i 0.05 -v 127.0.0.1 >"$TMP/b.out" 2>"$TMP/b.err" || fail "second ping failed"
 wait "$pa" || fail "first ping failed"
-for x in a b; do
-    [[ $(counts "$TMP/$x.out") == "10 10" ]] || fail "concurrent ping $x: $(cat "$TMP/$x.out")"
-done
+[[ $(counts "$TMP/a.out") == "20 20" ]] || fail "concurrent ping a: $(cat "$TMP/a.out")"
+[[ $(counts "$TMP/b.out") == "10 10" ]] || fail "concurrent ping b: $(cat "$TMP/b.out")"
 if grep -q 'raw ICMP' "$TMP/a.err"; then
     grep -q 'ignored [0-9]* malformed and [1-9][0-9]* foreign' "$TMP/a.err" "$TMP/b.err" ||
         fail "foreign replies not counted: $(cat "$TMP/a.err" "$TMP/b.err")"
 fi
 pass "concurrent pings: foreign replies ignored and counted with -v"
+
+# Crafted replies (bad checksum, foreign id, unsent sequence, wrong
+# timestamp, corrupt payload) are ignored, counted with -v, and harmless;
+# replayed genuine replies are duplicates.
+mkdir "$TMP/inj"
+python3 "$(dirname "$0")/helpers/icmp_inject.py" "$TMP/inj" >/dev/null &
+ipid=$!
+PIDS+=("$ipid")
+for ((i = 0; i < 600; i++)); do [[ -e $TMP/inj/ready ]] && break; sleep 0.05; done
+"$SOCKIT" ping -c 20 -i 0.1 -v 127.0.0.1 >"$TMP/inj.out" 2>"$TMP/inj.err" &
+pid=$!
+PIDS+=("$pid")
+echo "$pid" >"$TMP/inj/pid.tmp" && mv "$TMP/inj/pid.tmp" "$TMP/inj/pid"
+wait "$ipid" || fail "could not inject packets"
+kill -0 "$pid" 2>/dev/null || fail "ping ended before the crafted packets were sent; cannot check"
+wait "$pid" || fail "ping with injected packets exited $?: $(cat "$TMP/inj.err")"
+[[ $(counts "$TMP/inj.out") == "20 20" ]] || fail "injected packets changed the counts: $(cat "$TMP/inj.out")"
+[[ $(grep -c '(DUP!)$' "$TMP/inj.out") == 2 ]] || fail "wanted exactly 2 duplicates: $(cat "$TMP/inj.out")"
+grep -q ', +2 duplicates,' "$TMP/inj.out" || fail "summary without the duplicates: $(cat "$TMP/inj.out")"
+read -r bad foreign < <(sed -n 's/.*ignored \([0-9]*\) malformed and \([0-9]*\) foreign.*/\1 \2/p' "$TMP/inj.err")
+((bad >= 3 && bad + foreign >= 15)) || fail "ignored counts $bad malformed, $foreign foreign: $(cat "$TMP/inj.err")"
+pass "15 crafted replies ignored: $bad malformed, $foreign foreign (-v); 2 replayed replies reported as DUP"
 
 # Unprivileged, in a namespace of our own (ping_group_range is per netns).
 NS=sk-$$-ping
