@@ -303,11 +303,11 @@ static int stats_json(sk_conn *c, char **out, size_t *len)
 
 static bool target_is(const sk_http_request *r, const char *path)
 {
-    size_t n = strlen(path), tl = r->target_len;
-    const char *q = memchr(r->target, '?', tl);
-    if (q)
-        tl = (size_t)(q - r->target);
-    return tl == n && memcmp(r->target, path, n) == 0;
+    /* The path, alone or before a query. */
+    size_t n = strlen(path);
+    if (r->target_len < n || (r->target_len > n && r->target[n] != '?'))
+        return false;
+    return memcmp(r->target, path, n) == 0;
 }
 
 /* Answer one parsed request. Returns 0, or -ENOBUFS to retry the same
@@ -374,9 +374,14 @@ done:
         return rc;
     st->served = true;
     st->close_after = !keep;
-    if (pending(st))
+    if (pending(st)) {
         sk_conn_set_timeout(c, 0); /* a slow reader is idle-timeout's business */
-    pump(c, st);
+        pump(c, st);
+    } else if (!keep) {
+        sk_conn_close(c);
+    } else {
+        sk_conn_set_timeout(c, head_timeout(c));
+    }
     return 0;
 }
 

@@ -12,6 +12,8 @@ HTTP_PID=$SERVER_PID
 # GET / and HEAD /
 body=$(curl -sS --max-time 5 "$URL/")
 [[ $body == hello ]] || fail "GET / body: '$body'"
+[[ $(curl -sS --max-time 5 "$URL/?x=1") == hello ]] || fail "GET /?x=1 is not /"
+[[ $(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/index.html") == 404 ]] || fail "GET /index.html not 404"
 curl -sS --max-time 5 -D "$TMP/head.txt" -o /dev/null -I "$URL/"
 grep -qi '^content-length: 6' "$TMP/head.txt" || fail "HEAD / has no Content-Length: 6: $(cat "$TMP/head.txt")"
 printf 'HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | timeout 5 socat -t 2 - "TCP:127.0.0.1:$PORT" >"$TMP/head.raw"
