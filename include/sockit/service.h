@@ -38,7 +38,8 @@ typedef struct sk_service {
     void (*on_close)(sk_conn *c);
 
     /* The deadline set with sk_conn_set_timeout() passed (checked about
-     * every 500 ms by every model). May queue a last answer and call
+     * every 500 ms by every model; never once the connection is finishing
+     * after sk_conn_close()). May queue a last answer and call
      * sk_conn_close(). Returns 0, or < 0 to drop at once. Optional: without
      * it the connection finishes. */
     int (*on_timeout)(sk_conn *c);

@@ -164,6 +164,7 @@ static int answer_error(sk_conn *c, http_state *st, int status)
                         status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
     if (rc == 0) {
         st->served = true;
+        sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     }
     return rc;
@@ -213,9 +214,10 @@ static void pump(sk_conn *c, http_state *st)
         }
     }
     st->body_off = st->body_len = 0;
-    if (st->close_after)
+    if (st->close_after) {
+        sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
-    else
+    } else
         sk_conn_set_timeout(c, head_timeout(c));
 }
 
@@ -378,6 +380,7 @@ done:
         sk_conn_set_timeout(c, 0); /* a slow reader is idle-timeout's business */
         pump(c, st);
     } else if (!keep) {
+        sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     } else {
         sk_conn_set_timeout(c, head_timeout(c));
