@@ -164,6 +164,7 @@ static int answer_error(sk_conn *c, http_state *st, int status)
                         status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
     if (rc == 0) {
         st->served = true;
+        st->close_after = true; /* nothing pipelined behind it is answered */
         sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     }

@@ -90,6 +90,9 @@ status_is 400 "1.1 without Host"; closed_fast "400 no host"
 raw 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc'
 status_is 405 "POST"; closed_fast "405"
 grep -qi '^allow: GET, HEAD' "$TMP/raw.out" || fail "405 without Allow"
+raw 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n'
+status_is 405 "pipelined POST"; closed_fast "405 pipelined"
+[[ $(grep -ac '^HTTP/1.1' "$TMP/raw.out") == 1 ]] || fail "a request pipelined after a 405 was answered"
 raw "GET /$long HTTP/1.1\r\nHost: a\r\n\r\n"
 status_is 414 "long URI"; closed_fast "414"
 raw "GET / HTTP/1.1\r\nHost: a\r\nX: $long\r\n\r\n"
