@@ -1,4 +1,4 @@
-# Thin wrapper over CMake: make, make run, make test, make bench, make install.
+# Thin wrapper over CMake: make, make run, make test, make bench, make fuzz, make install.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
-.PHONY: all build run test test-deps unit asan tsan bench install clean format
+.PHONY: all build run test test-deps unit asan tsan bench install clean format fuzz
 
 all: build
 
@@ -44,8 +44,30 @@ bench: build
 install: build
 	cmake --install $(BUILD)
 
+# libFuzzer targets, built with clang outside CMake: tests/fuzz/fuzz_NAME.c
+# links src/lib/NAME.c (and error.c) and runs FUZZ_SECONDS from its seed
+# corpus tests/fuzz/corpus/NAME; new inputs collect in $(FUZZ_BUILD).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS   ?= -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -fno-sanitize-recover=all \
+                -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/lib
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
+	@mkdir -p $(FUZZ_BUILD)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c src/lib/$$t.c src/lib/error.c -o $(FUZZ_BUILD)/fuzz_$$t; \
+	    mkdir -p $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t; \
+	    dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -print_final_stats=1 $$dict \
+	        -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
 
 format:
 	clang-format -i include/sockit/*.h src/*/*.[ch] tests/unit/*.c

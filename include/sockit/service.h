@@ -44,7 +44,8 @@ typedef struct sk_service {
      * without it is served over TCP only. */
     int (*on_datagram)(const void *req, size_t len, void *reply, size_t cap, const void *config);
     /* The deadline set with sk_conn_set_timeout() passed (checked about
-     * every 500 ms by every model). May queue a last answer and call
+     * every 500 ms by every model; never once the connection is finishing
+     * after sk_conn_close()). May queue a last answer and call
      * sk_conn_close(). Returns 0, or < 0 to drop at once. Optional: without
      * it the connection finishes. */
     int (*on_timeout)(sk_conn *c);

@@ -36,6 +36,30 @@ static const unsigned char cls[256] = {
 
 typedef const unsigned char *ucp;
 
+/* Eight bytes at a time (SWAR): true when any byte of w is below n (n <=
+ * 128), or equals DEL. Long targets and values (cookies, user agents) are
+ * skipped a word at a time; the byte loop after it decides exactly. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static inline bool word_stops(uint64_t w, unsigned n)
+{
+    uint64_t del = w ^ (ONES * 0x7f);
+    return (((w - ONES * n) & ~w) | ((del - ONES) & ~del)) & HIGHS;
+}
+
+/* Skip the bytes every one of which is >= lo and not DEL. */
+static inline ucp skip_words(ucp p, ucp end, unsigned lo)
+{
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (word_stops(w, lo))
+            break;
+        p += 8;
+    }
+    return p;
+}
+
 /* Case-insensitive compare of n bytes against a lower-case literal. */
 static bool ieq(ucp s, size_t n, const char *lower, size_t ln)
 {
@@ -222,13 +246,14 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
     req->method_id = method_id(mark, req->method_len);
     p++;
 
-    /* request-target SP */
+    /* request-target SP, scanned no further than one byte past the limit */
     mark = p;
-    while (p < end && (cls[*p] & C_TARGET)) {
+    ucp tend = (size_t)(end - p) > max_target ? p + max_target + 1 : end;
+    p = skip_words(p, tend, 0x21);
+    while (p < tend && (cls[*p] & C_TARGET))
         p++;
-        if ((size_t)(p - mark) > max_target)
-            return SK_EHTTP_URI;
-    }
+    if ((size_t)(p - mark) > max_target)
+        return SK_EHTTP_URI;
     if (p == end)
         return NEED_MORE;
     if (*p != ' ' || p == mark)
@@ -240,13 +265,15 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
     /* HTTP-version: checked byte by byte so garbage fails before it is
      * complete, not only once 8 bytes arrived. */
     static const char proto[] = "HTTP/";
-    for (size_t i = 0; i < 8; i++) {
-        if (p + i == end)
-            return NEED_MORE;
-        unsigned char ch = p[i];
-        bool ok = i < 5 ? ch == (unsigned char)proto[i] : i == 6 ? ch == '.' : (cls[ch] & C_DIGIT) != 0;
-        if (!ok)
-            return SK_EHTTP_BAD;
+    if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 || !(cls[p[7]] & C_DIGIT)) {
+        for (size_t i = 0; i < 8; i++) {
+            if (p + i == end)
+                return NEED_MORE;
+            unsigned char ch = p[i];
+            bool ok = i < 5 ? ch == (unsigned char)proto[i] : i == 6 ? ch == '.' : (cls[ch] & C_DIGIT) != 0;
+            if (!ok)
+                return SK_EHTTP_BAD;
+        }
     }
     int major = p[5] - '0', minor = p[7] - '0';
     p += 8;
@@ -291,12 +318,9 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         mark = p;
-        ucp last = p; /* one past the last non-blank byte of the value */
-        while (p < end && (cls[*p] & C_VALUE)) {
-            if (*p != ' ' && *p != '\t')
-                last = p + 1;
+        p = skip_words(p, end, 0x20);
+        while (p < end && (cls[*p] & C_VALUE))
             p++;
-        }
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;
         if (p == end)
@@ -304,6 +328,9 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         rc = line_end(p, end);
         if (rc <= 0)
             return rc < 0 ? rc : NEED_MORE;
+        ucp last = p; /* trim trailing blanks */
+        while (last > mark && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
         if (req->num_headers == req->max_headers)
             return SK_EHTTP_HEADERS;
         sk_http_header *h = &req->headers[req->num_headers++];

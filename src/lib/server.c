@@ -291,7 +291,7 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
             done(c, arg);
         else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
             done(c, arg);
-        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & SK__C_LINGER))
+        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
             deadline_due(e, c, done, arg);
     }
 }

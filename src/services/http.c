@@ -1,14 +1,14 @@
 /* http: a small HTTP/1.1 server. GET / answers a fixed body, GET /stats the
  * server's counters and live connection table as JSON; keep-alive,
  * pipelining, HTTP/1.0 and HEAD. Bad input gets its status and a close. */
+#include "http_int.h"
+
 #include <sockit/http.h>
-#include <sockit/server.h>
 #include <sockit/service.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +164,8 @@ static int answer_error(sk_conn *c, http_state *st, int status)
                         status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
     if (rc == 0) {
         st->served = true;
+        st->close_after = true; /* nothing pipelined behind it is answered */
+        sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     }
     return rc;
@@ -213,101 +215,22 @@ static void pump(sk_conn *c, http_state *st)
         }
     }
     st->body_off = st->body_len = 0;
-    if (st->close_after)
+    if (st->close_after) {
+        sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
-    else
+    } else
         sk_conn_set_timeout(c, head_timeout(c));
-}
-
-/* /stats ------------------------------------------------------------------ */
-
-typedef struct jbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} jbuf;
-
-__attribute__((format(printf, 2, 3))) static void jprintf(jbuf *j, const char *fmt, ...)
-{
-    va_list ap;
-    for (int tries = 0; tries < 2 && !j->failed; tries++) {
-        va_start(ap, fmt);
-        int n = vsnprintf(j->p ? j->p + j->len : NULL, j->p ? j->cap - j->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            j->failed = true;
-            return;
-        }
-        if (j->p && j->len + (size_t)n < j->cap) {
-            j->len += (size_t)n;
-            return;
-        }
-        size_t cap = (j->cap ? j->cap : 4096);
-        while (cap <= j->len + (size_t)n)
-            cap *= 2;
-        char *np = realloc(j->p, cap);
-        if (np == NULL) {
-            j->failed = true;
-            return;
-        }
-        j->p = np;
-        j->cap = cap;
-    }
-}
-
-/* The JSON for /stats into a malloc'd buffer (this is not the hot path).
- * Returns 0 or -ENOMEM. */
-static int stats_json(sk_conn *c, char **out, size_t *len)
-{
-    sk_server *s = sk_conn_server(c);
-    sk_stats st;
-    jbuf j = {0};
-    char peer[SK_ADDRSTRLEN], local[SK_ADDRSTRLEN];
-
-    sk_server_stats(s, &st);
-    /* Room for connections that open between counting and listing. */
-    int cap = sk_server_conns(s, NULL, 0) + 16;
-    sk_conn_info *info = malloc((size_t)cap * sizeof *info);
-    if (info == NULL)
-        return -ENOMEM;
-    int n = sk_server_conns(s, info, cap);
-    int shown = n < cap ? n : cap;
-
-    jprintf(&j,
-            "{\"stats\":{\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64 ",\"rejected\":%" PRIu64
-            ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "},\n\"connections_total\":%d,\n\"connections\":[",
-            st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out, n);
-    for (int i = 0; i < shown; i++) {
-        const sk_conn_info *ci = &info[i];
-        sk_addr_format((const struct sockaddr *)&ci->tuple.peer.ss, peer, sizeof peer);
-        sk_addr_format((const struct sockaddr *)&ci->tuple.local.ss, local, sizeof local);
-        jprintf(&j,
-                "%s\n{\"peer\":\"%s\",\"local\":\"%s\",\"age_ms\":%" PRId64 ",\"bytes_in\":%" PRIu64
-                ",\"bytes_out\":%" PRIu64 ",\"state\":\"%s\",\"rtt_us\":%" PRIu32 ",\"rttvar_us\":%" PRIu32
-                ",\"retransmits\":%" PRIu32 ",\"snd_cwnd\":%" PRIu32 "}",
-                i ? "," : "", peer, local, ci->age_ms, ci->bytes_in, ci->bytes_out, sk_tcp_state_name(ci->tcp_state),
-                ci->rtt_us, ci->rttvar_us, ci->retransmits, ci->snd_cwnd);
-    }
-    jprintf(&j, "\n]}\n");
-    free(info);
-    if (j.failed) {
-        free(j.p);
-        return -ENOMEM;
-    }
-    *out = j.p;
-    *len = j.len;
-    return 0;
 }
 
 /* Requests ---------------------------------------------------------------- */
 
 static bool target_is(const sk_http_request *r, const char *path)
 {
-    size_t n = strlen(path), tl = r->target_len;
-    const char *q = memchr(r->target, '?', tl);
-    if (q)
-        tl = (size_t)(q - r->target);
-    return tl == n && memcmp(r->target, path, n) == 0;
+    /* The path, alone or before a query. */
+    size_t n = strlen(path);
+    if (r->target_len < n || (r->target_len > n && r->target[n] != '?'))
+        return false;
+    return memcmp(r->target, path, n) == 0;
 }
 
 /* Answer one parsed request. Returns 0, or -ENOBUFS to retry the same
@@ -356,7 +279,7 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         size_t jlen;
         if (sk_conn_room(c) < 1024)
             return -ENOBUFS;
-        if (stats_json(c, &json, &jlen) < 0)
+        if (sk__http_stats_json(c, &json, &jlen) < 0)
             return answer_error(c, st, 500);
         rc = write_head(c, 200, "application/json", jlen, conn, "Cache-Control: no-store\r\n", NULL, 0);
         if (rc < 0 || head) {
@@ -374,9 +297,15 @@ done:
         return rc;
     st->served = true;
     st->close_after = !keep;
-    if (pending(st))
+    if (pending(st)) {
         sk_conn_set_timeout(c, 0); /* a slow reader is idle-timeout's business */
-    pump(c, st);
+        pump(c, st);
+    } else if (!keep) {
+        sk_conn_set_timeout(c, 0);
+        sk_conn_close(c);
+    } else {
+        sk_conn_set_timeout(c, head_timeout(c));
+    }
     return 0;
 }
 

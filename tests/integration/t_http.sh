@@ -12,6 +12,8 @@ HTTP_PID=$SERVER_PID
 # GET / and HEAD /
 body=$(curl -sS --max-time 5 "$URL/")
 [[ $body == hello ]] || fail "GET / body: '$body'"
+[[ $(curl -sS --max-time 5 "$URL/?x=1") == hello ]] || fail "GET /?x=1 is not /"
+[[ $(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$URL/index.html") == 404 ]] || fail "GET /index.html not 404"
 curl -sS --max-time 5 -D "$TMP/head.txt" -o /dev/null -I "$URL/"
 grep -qi '^content-length: 6' "$TMP/head.txt" || fail "HEAD / has no Content-Length: 6: $(cat "$TMP/head.txt")"
 printf 'HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' | timeout 5 socat -t 2 - "TCP:127.0.0.1:$PORT" >"$TMP/head.raw"
@@ -88,6 +90,9 @@ status_is 400 "1.1 without Host"; closed_fast "400 no host"
 raw 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc'
 status_is 405 "POST"; closed_fast "405"
 grep -qi '^allow: GET, HEAD' "$TMP/raw.out" || fail "405 without Allow"
+raw 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n'
+status_is 405 "pipelined POST"; closed_fast "405 pipelined"
+[[ $(grep -ac '^HTTP/1.1' "$TMP/raw.out") == 1 ]] || fail "a request pipelined after a 405 was answered"
 raw "GET /$long HTTP/1.1\r\nHost: a\r\n\r\n"
 status_is 414 "long URI"; closed_fast "414"
 raw "GET / HTTP/1.1\r\nHost: a\r\nX: $long\r\n\r\n"
