@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static int chld_wfd = -1;
@@ -61,7 +62,7 @@ void sk__procs_destroy(sk__procs *p)
 /* In a new child: keep only what it needs and make SIGTERM/SIGINT drain
  * this child alone. The parent's stop eventfd is shared with the parent
  * (one open file), so the child gets its own before signals arrive. */
-static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old)
+static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old, pid_t parent)
 {
     struct sigaction sa = {0};
 
@@ -82,6 +83,13 @@ static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const s
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* A master killed outright (SIGKILL, a crash) cannot stop its children:
+     * have the kernel send them the drain signal instead, so no orphan keeps
+     * serving on, or holding, the port. The check after it closes the race
+     * with a master that died before the prctl. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        raise(SIGTERM);
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
@@ -105,9 +113,10 @@ pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*bod
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &old);
+    pid_t parent = getpid();
     pid = fork();
     if (pid == 0) {
-        child_setup(p, s, keep_listeners, &old);
+        child_setup(p, s, keep_listeners, &old, parent);
         /* The child's connection table is its own engines only. */
         sk__server_forget_engines(s);
         int rc = s->stop_fd < 0 ? -errno : body(s, arg);
