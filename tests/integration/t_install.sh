@@ -17,6 +17,9 @@ pass "installed: bin/sockit, headers, libsockit.a, libsockit.so, sockit.pc"
 
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 cflags=$(pkg-config --cflags sockit) || fail "pkg-config --cflags sockit"
+# A sanitizer build installs an instrumented library: its users need the
+# same runtime.
+[[ -n ${SOCKIT_SANITIZE:-} ]] && cflags+=" -fsanitize=$SOCKIT_SANITIZE"
 libs=$(pkg-config --libs sockit) || fail "pkg-config --libs sockit"
 cat >"$TMP/demo.c" <<'C'
 /* A library user: serve echo on port 0 in a thread, connect, check. */
