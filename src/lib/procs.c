@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,10 +62,15 @@ void sk__procs_destroy(sk__procs *p)
 /* In a new child: keep only what it needs and make SIGTERM/SIGINT drain
  * this child alone. The parent's stop eventfd is shared with the parent
  * (one open file), so the child gets its own before signals arrive. */
-static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old)
+static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old, pid_t parent)
 {
     struct sigaction sa = {0};
 
+    /* A parent killed with SIGKILL cannot stop its children: have the
+     * kernel tell them, so none outlives it holding the port. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        raise(SIGTERM); /* already gone; pending until the handler is in */
     signal(SIGCHLD, SIG_DFL);
     close(p->pipe[0]);
     close(p->pipe[1]);
@@ -105,9 +111,10 @@ pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*bod
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &old);
+    pid_t parent = getpid();
     pid = fork();
     if (pid == 0) {
-        child_setup(p, s, keep_listeners, &old);
+        child_setup(p, s, keep_listeners, &old, parent);
         int rc = s->stop_fd < 0 ? -errno : body(s, arg);
         fflush(NULL);
         _exit(rc < 0 ? 1 : 0);
