@@ -10,48 +10,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 typedef struct hybrid_thread {
     sk__loop_worker w;
-    sk__fdq inbox;
     sk__jobq jobq;
     int lfds[SK__MAX_LISTENERS]; /* thread 0 uses the server's own */
     bool own_lfds, started;
     pthread_t tid;
     int rc;
 } hybrid_thread;
-
-/* Experiment (SOCKIT_HYBRID_ACCEPT=handoff): thread 0 accepts on the one
- * listener and deals fds round-robin to every thread's inbox. */
-static hybrid_thread *g_threads;
-static int g_nthreads;
-static unsigned g_next;
-
-static void deal(sk__loop_worker *w, int fd)
-{
-    (void)w;
-    hybrid_thread *t = &g_threads[g_next++ % (unsigned)g_nthreads];
-    pthread_mutex_lock(&t->inbox.mu);
-    if (t->inbox.n == t->inbox.cap) {
-        int cap = t->inbox.cap ? t->inbox.cap * 2 : 64;
-        int *n = realloc(t->inbox.fds, (size_t)cap * sizeof *n);
-        if (n == NULL) {
-            pthread_mutex_unlock(&t->inbox.mu);
-            close(fd);
-            return;
-        }
-        t->inbox.fds = n;
-        t->inbox.cap = cap;
-    }
-    t->inbox.fds[t->inbox.n++] = fd;
-    pthread_mutex_unlock(&t->inbox.mu);
-    uint64_t one = 1;
-    ssize_t rc = write(t->inbox.efd, &one, sizeof one);
-    (void)rc;
-}
 
 static void *loop_thread(void *arg)
 {
@@ -105,18 +73,7 @@ int sk__model_hybrid(sk_server *s)
         free(t);
         return rc;
     }
-    const char *mode = getenv("SOCKIT_HYBRID_ACCEPT");
-    bool handoff = mode && strcmp(mode, "handoff") == 0;
-    g_threads = t;
-    g_nthreads = n;
     for (int i = 0; i < n && rc == 0; i++) {
-        if (handoff) {
-            pthread_mutex_init(&t[i].inbox.mu, NULL);
-            t[i].inbox.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-            t[i].w.inbox = &t[i].inbox;
-            if (i == 0)
-                t[i].w.handoff = deal;
-        }
         t[i].w.srv = s;
         t[i].w.pool = &pool;
         t[i].w.jobq = &t[i].jobq;
@@ -128,7 +85,7 @@ int sk__model_hybrid(sk_server *s)
         if (i == 0) {
             t[i].w.lfds = s->lfds;
             t[i].w.nlfds = s->nlisteners;
-        } else if (!handoff) {
+        } else {
             t[i].own_lfds = true;
             rc = open_listeners(s, &t[i]);
         }

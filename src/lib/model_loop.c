@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <sockit/error.h>
@@ -74,18 +73,6 @@ static void pause_accept(sk__loop_worker *w)
     sk_loop_timer(w->loop, 100, resume_accept, w);
 }
 
-static void open_conn(sk__loop_worker *w, int fd)
-{
-    sk_conn *c = sk__conn_open(&w->eng, fd);
-    if (c == NULL)
-        return;
-    c->model_data = w;
-    if (sk__conn_drive(c, 0) == SK__DONE)
-        close_conn(c, w);
-    else
-        rearm(w, c);
-}
-
 static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 {
     sk__loop_worker *w = data;
@@ -108,33 +95,15 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             close(fd);
             continue;
         }
-        if (w->handoff) {
-            w->handoff(w, fd);
+        sk_conn *c = sk__conn_open(&w->eng, fd);
+        if (c == NULL)
             continue;
-        }
-        open_conn(w, fd);
+        c->model_data = w;
+        if (sk__conn_drive(c, 0) == SK__DONE)
+            close_conn(c, w);
+        else
+            rearm(w, c);
     }
-}
-
-static void inbox_cb(sk_loop *l, int efd, void *data, int events)
-{
-    sk__loop_worker *w = data;
-    uint64_t v;
-    int fds[256], n;
-    (void)l;
-    (void)events;
-    ssize_t rc = read(efd, &v, sizeof v);
-    (void)rc;
-    w->eng.now = sk_now_ms();
-    do {
-        pthread_mutex_lock(&w->inbox->mu);
-        n = w->inbox->n < 256 ? w->inbox->n : 256;
-        w->inbox->n -= n;
-        memcpy(fds, w->inbox->fds + w->inbox->n, (size_t)n * sizeof *fds);
-        pthread_mutex_unlock(&w->inbox->mu);
-        for (int i = 0; i < n; i++)
-            open_conn(w, fds[i]);
-    } while (n == 256);
 }
 
 /* Deferred jobs are back from the pool: finish each on this thread. */
@@ -238,11 +207,6 @@ int sk__loop_worker_run(sk__loop_worker *w)
     rc = sk_loop_watch(w->loop, s->stop_fd, SK_READ, stop_cb, w);
     if (rc < 0)
         goto out;
-    if (w->inbox) {
-        rc = sk_loop_watch(w->loop, w->inbox->efd, SK_READ, inbox_cb, w);
-        if (rc < 0)
-            goto out;
-    }
     if (w->pool && w->jobq) {
         w->eng.defer = defer_to_pool;
         w->eng.defer_ctx = w;

@@ -21,16 +21,7 @@ typedef struct sk__loop_worker {
      * for the other models (deferred work runs inline). */
     sk__pool *pool;
     sk__jobq *jobq;
-    /* Experiment: accepted fds handed to another worker instead. */
-    void (*handoff)(struct sk__loop_worker *w, int fd);
-    struct sk__fdq *inbox;
 } sk__loop_worker;
-
-typedef struct sk__fdq {
-    pthread_mutex_t mu;
-    int *fds, n, cap;
-    int efd;
-} sk__fdq;
 
 /* Serve until the server is stopped and this worker drained. */
 int sk__loop_worker_run(sk__loop_worker *w);
