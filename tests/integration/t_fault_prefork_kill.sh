@@ -26,8 +26,21 @@ for backend in epoll uring; do
     ) &
     load=$!
     PIDS+=("$load")
+    # And 30 clients holding connections, some of them on the victim, whose
+    # counts the master must settle.
+    "${CLIENTS[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 30 2 >"$TMP/hold.out" 2>&1 &
+    holder=$!
+    PIDS+=("$holder")
     sleep 0.5
-    victim=$(head -n1 <<<"$before")
+    # The victim: the worker holding the most connections once the 30 are
+    # up (the clients' interpreter takes a moment to start).
+    for ((i = 0; i < 100; i++)); do
+        (($(ss -Htn state established "( sport = :$SERVER_PORT )" | wc -l) >= 30)) && break
+        sleep 0.05
+    done
+    victim=$(ss -Htnp state established "( sport = :$SERVER_PORT )" | { grep -o 'pid=[0-9]*' || true; } |
+        sort | uniq -c | sort -rn | awk 'NR == 1 {sub("pid=", "", $2); print $2}')
+    grep -qx "${victim:-none}" <<<"$before" || fail "$backend: no worker holds the test's connections"
     # Clock ticks since boot, as in the starttime field of /proc/PID/stat.
     t0=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", $1 * hz}' /proc/uptime)
     kill -KILL "$victim"
@@ -48,10 +61,14 @@ for backend in epoll uring; do
     # The service answers during and after the kill.
     "${CLIENTS[@]}" many "$SERVER_HOST" "$SERVER_PORT" 100 >/dev/null || fail "$backend: clients failed after the kill"
     wait "$load" || true
+    wait "$holder" || fail "$backend: hold client: $(cat "$TMP/hold.out")"
     got=$(printf 'still here' | timeout 10 "$SOCKIT" connect "$SERVER_ADDR")
     [[ $got == "still here" ]] || fail "$backend: echo after kill: '$got'"
     grep -q 'worker exited; starting another' "$TMP/prefork-$backend.log" || fail "$backend: no restart line in the log"
     stop_server "$pid"
+    # The killed worker's connections were settled: nothing left active.
+    active=$(sed -n 's/^sockit: stats .*active=\([0-9]*\).*/\1/p' "$TMP/prefork-$backend.log")
+    ((active == 0)) || fail "$backend: stats active=$active after stop"
     # No worker left behind (stop_server waited for the master).
     for w in $now; do
         kill -0 "$w" 2>/dev/null && fail "$backend: worker $w still running after stop"
