@@ -32,14 +32,16 @@ for backend in epoll uring; do
     holder=$!
     PIDS+=("$holder")
     sleep 0.5
-    # The victim: the worker holding the most connections once the 30 are
-    # up (the clients' interpreter takes a moment to start).
+    # The victim: the worker holding the most connections once the held
+    # ones are up (the clients' interpreter takes a moment to start).
+    victim="" held=0
     for ((i = 0; i < 100; i++)); do
-        (($(ss -Htn state established "( sport = :$SERVER_PORT )" | wc -l) >= 30)) && break
+        read -r held victim < <(ss -Htnp state established "( sport = :$SERVER_PORT )" |
+            { grep -o 'pid=[0-9]*' || true; } | sort | uniq -c | sort -rn |
+            awk 'NR == 1 {sub("pid=", "", $2); print $1, $2} END {if (NR == 0) print 0, "none"}')
+        grep -qx "$victim" <<<"$before" && ((held >= 5)) && break
         sleep 0.05
     done
-    victim=$(ss -Htnp state established "( sport = :$SERVER_PORT )" | { grep -o 'pid=[0-9]*' || true; } |
-        sort | uniq -c | sort -rn | awk 'NR == 1 {sub("pid=", "", $2); print $2}')
     grep -qx "${victim:-none}" <<<"$before" || fail "$backend: no worker holds the test's connections"
     # Clock ticks since boot, as in the starttime field of /proc/PID/stat.
     t0=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", $1 * hz}' /proc/uptime)
