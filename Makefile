@@ -24,8 +24,9 @@ run: build
 	@echo "Stop the server with ^C."
 	$(BUILD)/sockit serve --service $(SERVICE) --listen $(LISTEN) -v
 
-# Installs what the suite needs, then runs it twice: a normal build and an
-# AddressSanitizer + UBSan build.
+# Installs what the suite needs, then runs it in a normal build, an
+# AddressSanitizer + UBSan build, and a ThreadSanitizer build of the tests
+# that run several threads (thread and hybrid models, deferred work).
 test: test-deps
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 	cmake --build $(BUILD) -j$(JOBS)
@@ -33,6 +34,13 @@ test: test-deps
 	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
+	$(MAKE) tsan
+
+tsan: test-deps
+	cmake -S . -B $(TSAN_BUILD) -DSOCKIT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits'
 
 test-deps:
 	@bash tests/install-deps.sh

@@ -11,11 +11,20 @@
 
 #include <sockit/error.h>
 
+/* Prefork: tell the master how many connections this process holds, so it
+ * can settle the shared counters if the process is killed. */
+static void publish(sk__loop_worker *w)
+{
+    if (w->live)
+        __atomic_store_n(w->live, (uint64_t)w->eng.nconns, __ATOMIC_RELAXED);
+}
+
 static void close_conn(sk_conn *c, void *arg)
 {
     sk__loop_worker *w = arg;
     sk_loop_watch(w->loop, c->fd, 0, NULL, NULL);
     sk__conn_free(c);
+    publish(w);
     if (w->eng.draining && w->eng.nconns == 0)
         sk_loop_stop(w->loop);
 }
@@ -102,6 +111,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             continue;
         }
         sk_conn *c = sk__conn_open(&w->eng, fd);
+        publish(w);
         if (c == NULL)
             continue;
         c->model_data = w;

@@ -27,6 +27,7 @@ typedef struct sk__loop_worker {
      * for the other models (deferred work runs inline). */
     sk__pool *pool;
     sk__jobq *jobq;
+    uint64_t *live; /* prefork: shared count of this worker's connections */
 } sk__loop_worker;
 
 /* Serve until the server is stopped and this worker drained. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* A worker that dies this soon after its start is probably failing at
  * start-up: wait before the next try instead of forking in a tight loop. */
@@ -16,13 +17,25 @@
 typedef struct slot {
     pid_t pid; /* 0: to be started at start_at */
     int64_t started, start_at;
+    uint64_t *live; /* MAP_SHARED: connections the worker holds */
 } slot;
 
 static int worker_body(sk_server *s, void *arg)
 {
-    (void)arg;
-    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners};
+    slot *sl = arg;
+    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners, .live = sl->live};
     return sk__loop_worker_run(&w);
+}
+
+/* A worker killed mid-connection never closed them: settle the shared
+ * counters with what it last published, so active stays true. */
+static void settle(sk_server *s, slot *sl)
+{
+    uint64_t lost = __atomic_exchange_n(sl->live, 0, __ATOMIC_RELAXED);
+    if (lost > 0) {
+        SK__STAT_SUB(s, active, lost);
+        SK__STAT_ADD(s, closed, lost);
+    }
 }
 
 static void start_due(sk__procs *procs, sk_server *s, slot *slots, int n)
@@ -31,7 +44,7 @@ static void start_due(sk__procs *procs, sk_server *s, slot *slots, int n)
     for (int i = 0; i < n; i++) {
         if (slots[i].pid != 0 || slots[i].start_at > now)
             continue;
-        pid_t pid = sk__procs_spawn(procs, s, true, worker_body, NULL);
+        pid_t pid = sk__procs_spawn(procs, s, true, worker_body, &slots[i]);
         if (pid < 0) {
             sk__server_event(s, SK_EV_WARN, NULL, pid, "cannot fork a worker");
             slots[i].start_at = now + RESPAWN_DELAY_MS;
@@ -56,15 +69,23 @@ int sk__model_prefork(sk_server *s)
 {
     int n = s->cfg.workers;
     slot *slots = calloc((size_t)n, sizeof *slots);
+    uint64_t *live = mmap(NULL, (size_t)n * sizeof *live, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     sk__procs procs;
     pid_t dead[64];
     int rc;
 
-    if (slots == NULL)
+    if (slots == NULL || live == MAP_FAILED) {
+        free(slots);
+        if (live != MAP_FAILED)
+            munmap(live, (size_t)n * sizeof *live);
         return -ENOMEM;
+    }
+    for (int i = 0; i < n; i++)
+        slots[i].live = &live[i];
     rc = sk__procs_init(&procs);
     if (rc < 0) {
         free(slots);
+        munmap(live, (size_t)n * sizeof *live);
         return rc;
     }
     start_due(&procs, s, slots, n);
@@ -80,6 +101,7 @@ int sk__model_prefork(sk_server *s)
                 if (slots[i].pid != dead[j])
                     continue;
                 slots[i].pid = 0;
+                settle(s, &slots[i]);
                 slots[i].start_at = now - slots[i].started < QUICK_DEATH_MS ? now + RESPAWN_DELAY_MS : now;
                 sk__server_event(s, SK_EV_WARN, NULL, 0, "worker exited; starting another");
             }
@@ -89,6 +111,9 @@ int sk__model_prefork(sk_server *s)
     /* Workers drain on SIGTERM within drain_timeout_ms. */
     sk__procs_stop_all(&procs, s->cfg.drain_timeout_ms + 1000);
     sk__procs_destroy(&procs);
+    for (int i = 0; i < n; i++)
+        settle(s, &slots[i]); /* workers SIGKILLed after the drain timeout */
     free(slots);
+    munmap(live, (size_t)n * sizeof *live);
     return 0;
 }

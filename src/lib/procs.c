@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/wait.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int chld_wfd = -1;
@@ -66,6 +66,11 @@ static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const s
 {
     struct sigaction sa = {0};
 
+    /* A parent killed with SIGKILL cannot stop its children: have the
+     * kernel tell them, so none outlives it holding the port. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        raise(SIGTERM); /* already gone; pending until the handler is in */
     signal(SIGCHLD, SIG_DFL);
     close(p->pipe[0]);
     close(p->pipe[1]);
@@ -83,13 +88,6 @@ static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const s
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    /* A master killed outright (SIGKILL, a crash) cannot stop its children:
-     * have the kernel send them the drain signal instead, so no orphan keeps
-     * serving on, or holding, the port. The check after it closes the race
-     * with a master that died before the prctl. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        raise(SIGTERM);
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 

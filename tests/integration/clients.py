@@ -62,13 +62,13 @@ async def hold(host, port, n, secs, stagger=0.0):
         try:
             w.write(b"hello %d\n" % i)
             await w.drain()
-            line = await asyncio.wait_for(r.readline(), 5)
+            line = await asyncio.wait_for(r.readline(), 15)
             if not line:
                 return "closed"
             await asyncio.sleep(secs)
             w.write(b"again\n")
             await w.drain()
-            line = await asyncio.wait_for(r.readline(), 5)
+            line = await asyncio.wait_for(r.readline(), 15)
             return "served" if line == b"again\n" else "closed"
         except Exception:  # noqa: BLE001
             return "closed"

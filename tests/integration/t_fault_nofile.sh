@@ -15,6 +15,19 @@ cpu_ticks() {
     echo "$total"
 }
 
+# Wait (at most ~4 s) until the server is settled: the same number of
+# established connections and of child processes for 0.3 s. Before that it
+# is still working (a fork per connection is slow under sanitizers).
+settle() {
+    local last="" now i
+    for ((i = 0; i < 14; i++)); do
+        now="$(ss -Htn state established "( sport = :$SERVER_PORT )" | wc -l) $(pgrep -P "$1" | wc -l || true)"
+        [[ $now == "$last" ]] && return 0
+        last=$now
+        sleep 0.3
+    done
+}
+
 hz=$(getconf CLK_TCK)
 for spec in loop:epoll loop:uring loop:select thread:- fork:- prefork:epoll hybrid:epoll; do
     model=${spec%:*} backend=${spec#*:}
@@ -30,10 +43,11 @@ for spec in loop:epoll loop:uring loop:select thread:- fork:- prefork:epoll hybr
         prlimit --pid "$p" --nofile=64:64
     done
 
-    "${CLIENTS[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 200 2.5 >"$TMP/hold.out" 2>&1 &
+    "${CLIENTS[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 200 4 >"$TMP/hold.out" 2>&1 &
     hold=$!
     PIDS+=("$hold")
-    sleep 1
+    sleep 0.5
+    settle "$pid"
     t0=$(cpu_ticks "$pid")
     sleep 1
     t1=$(cpu_ticks "$pid")
