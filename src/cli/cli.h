@@ -15,6 +15,14 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The getopt_long error cases (opt is ':' for a missing value, anything
+ * else an unknown option): one usage line, EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
+
+/* For commands taking exactly one operand (what, e.g. "ADDR (host:port)"),
+ * when argc - optind is not 1: "missing ..." or "unexpected argument". */
+int cli_operand_error(const char *cmd, int argc, char **argv, const char *what);
+
 /* Exit code for a library error: address syntax and unknown service names
  * are usage errors, everything else a runtime failure. */
 int cli_exit_for(int err);

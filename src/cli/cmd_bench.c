@@ -285,10 +285,8 @@ int cmd_bench(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_OK;
-        case ':':
-            return cli_usage_error("bench", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("bench", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("bench", opt, argv);
         }
     }
     if ((size_t)(cfg.pipeline + 1) * cfg.size > (64u << 20))
@@ -310,10 +308,8 @@ int cmd_bench(int argc, char **argv)
         so.stop = &g_stop;
         return bench_sweep(&so);
     }
-    if (optind >= argc)
-        return cli_usage_error("bench", "missing ADDR (host:port)");
-    if (optind + 1 < argc)
-        return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind + 1 != argc)
+        return cli_operand_error("bench", argc, argv, "ADDR (host:port)");
     const char *addr = argv[optind];
     rc = sk_addr_resolve(addr, SOCK_STREAM, 0, &cfg.addr, 1);
     if (rc < 0) {

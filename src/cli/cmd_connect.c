@@ -157,16 +157,12 @@ int cmd_connect(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_OK;
-        case ':':
-            return cli_usage_error("connect", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("connect", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("connect", opt, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("connect", "missing ADDR (host:port)");
-    if (optind + 1 < argc)
-        return cli_usage_error("connect", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind + 1 != argc)
+        return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
     p.name = argv[optind];
 
     n = sk_addr_resolve(p.name, SOCK_STREAM, flags, addrs, MAX_ADDRS);

@@ -475,16 +475,12 @@ int cmd_ping(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_OK;
-        case ':':
-            return cli_usage_error("ping", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("ping", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("ping", opt, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("ping", "missing HOST");
-    if (optind + 1 < argc)
-        return cli_usage_error("ping", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind + 1 != argc)
+        return cli_operand_error("ping", argc, argv, "HOST");
     p.host = argv[optind];
     rc = cli_resolve_host(p.host, flags, &p.dst);
     if (rc < 0) {

@@ -243,10 +243,8 @@ int cmd_serve(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_OK;
-        case ':':
-            return cli_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("serve", opt, argv);
         }
     }
     if (optind < argc)

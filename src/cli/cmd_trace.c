@@ -424,16 +424,12 @@ int cmd_trace(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_OK;
-        case ':':
-            return cli_usage_error("trace-route", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("trace-route", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("trace-route", opt, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("trace-route", "missing HOST");
-    if (optind + 1 < argc)
-        return cli_usage_error("trace-route", "unexpected argument '%s'", argv[optind + 1]);
+    if (optind + 1 != argc)
+        return cli_operand_error("trace-route", argc, argv, "HOST");
     if (t.first_ttl > t.max_hops)
         return cli_usage_error("trace-route", "--first-ttl is beyond --max-hops");
     t.host = argv[optind];

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
      * (and only) line as the reason. */
     fprintf(stderr, "sockit: %s (see 'sockit %s%s--help')\n", msg, cmd ? cmd : "", cmd ? " " : "");
     return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, int opt, char **argv)
+{
+    if (opt == ':')
+        return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+    return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int cli_operand_error(const char *cmd, int argc, char **argv, const char *what)
+{
+    if (optind >= argc)
+        return cli_usage_error(cmd, "missing %s", what);
+    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 }
 
 int cli_exit_for(int err)
