@@ -107,8 +107,12 @@ void sk__server_forget_engines(sk_server *s);
 
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg);
 
-/* True when a new connection must be refused (max-conns). */
-bool sk__server_full(sk_server *s);
+/* Take one of the max-conns slots; false when none is free (refuse). */
+bool sk__server_reserve(sk_server *s);
+
+/* Give the slot back once sk__conn_open() has counted the connection
+ * itself (or failed). */
+void sk__server_unreserve(sk_server *s);
 
 /* Accept on a non-blocking listener with the fd-exhaustion fallback: on
  * EMFILE/ENFILE the reserved fd is given up to accept and close the

@@ -104,13 +104,14 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             pause_accept(w);
         if (fd < 0)
             return;
-        if (sk__server_full(s)) {
+        if (!sk__server_reserve(s)) {
             SK__STAT_ADD(s, rejected, 1);
             sk__server_event(s, SK_EV_REJECT, NULL, -EBUSY, "max-conns reached");
             close(fd);
             continue;
         }
         sk_conn *c = sk__conn_open(&w->eng, fd);
+        sk__server_unreserve(s);
         publish(w);
         if (c == NULL)
             continue;

@@ -168,10 +168,27 @@ void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int e
     s->cfg.on_event(s->cfg.userdata, &ev);
 }
 
-bool sk__server_full(sk_server *s)
+bool sk__server_reserve(sk_server *s)
 {
-    return s->cfg.max_conns > 0 &&
-           __atomic_load_n(&s->stats->active, __ATOMIC_RELAXED) >= (uint64_t)s->cfg.max_conns;
+    uint64_t cur, max = (uint64_t)s->cfg.max_conns;
+
+    if (max == 0)
+        return true;
+    /* Check and count in one step: several loop threads or prefork workers
+     * accepting at the same instant must not all see the last free slot. */
+    cur = __atomic_load_n(&s->stats->active, __ATOMIC_RELAXED);
+    do {
+        if (cur >= max)
+            return false;
+    } while (!__atomic_compare_exchange_n(&s->stats->active, &cur, cur + 1, true, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return true;
+}
+
+void sk__server_unreserve(sk_server *s)
+{
+    if (s->cfg.max_conns > 0)
+        SK__STAT_SUB(s, active, 1);
 }
 
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
