@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
-.PHONY: all build run test test-deps unit asan tsan bench install clean format fuzz
+.PHONY: all build build-deps run test test-deps unit asan tsan bench install clean format fuzz
 
 all: build
 
@@ -17,10 +17,10 @@ $(BUILD)/Makefile:
 build: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
-run: build
+run: build-deps build
 	@echo "sockit: serving $(SERVICE) on $(LISTEN). In another terminal try:"
 	@echo "    nc 127.0.0.1 7007            (type a line, see it echoed; ^C to quit)"
-	@echo "    printf 'hi\\n' | $(BUILD)/sockit connect 127.0.0.1:7007"
+	@printf '%s\n' "    printf 'hi\\n' | $(BUILD)/sockit connect 127.0.0.1:7007"
 	@echo "Stop the server with ^C."
 	$(BUILD)/sockit serve --service $(SERVICE) --listen $(LISTEN) -v
 
@@ -44,6 +44,9 @@ tsan: test-deps
 
 test-deps:
 	@bash tests/install-deps.sh
+
+build-deps:
+	@bash tests/install-deps.sh --build
 
 # Benchmarks against nginx, wrk and iperf3 (minutes; not part of make test).
 bench: build

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Install what the build and the test suite need, only when missing.
+#   install-deps.sh           the build and the test suite
+#   install-deps.sh --build   the build only (make run)
 set -euo pipefail
+build=(cmake gcc make pkg-config liburing-dev netbase)
+tests=(libcmocka-dev netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping nftables
+       util-linux wrk)
+pkgs=("${build[@]}")
+[[ ${1:-} == --build ]] || pkgs+=("${tests[@]}")
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in cmake gcc make pkg-config libcmocka-dev liburing-dev netcat-openbsd socat curl netbase libxml2-utils \
-           iproute2 procps python3 iputils-ping nftables util-linux wrk; do
+for pkg in "${pkgs[@]}"; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 if ((${#need[@]})); then
