@@ -183,7 +183,7 @@ int cmd_connect_udp(int argc, char **argv)
     int flags = 0, opt, n, rc, mttl = -1;
     bool raw = false, bcast = false;
     const char *ifname = NULL;
-    char a[SK_ADDRSTRLEN];
+    static char a[SK_ADDRSTRLEN]; /* named by the static session state */
     long v;
 
     u.timeout_ms = 2000;

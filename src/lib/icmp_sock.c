@@ -85,7 +85,7 @@ long sk_icmp_read_error(int fd, void *buf, size_t cap, sk_icmp_qerr *out)
         char buf[512];
         struct cmsghdr align;
     } ctl;
-    struct sockaddr_storage name;
+    struct sockaddr_storage name = {0};
     struct iovec iov = {buf, cap};
     struct msghdr m = {.msg_name = &name,
                        .msg_namelen = sizeof name,
