@@ -63,7 +63,9 @@ if ! have_http_service; then
     echo "#          sockit bench --proto echo instead (64-byte echo, NOT comparable to an HTTP request)."
     sk_kind=sockit-echo
 fi
-echo "# valgrind --tool=callgrind on: sockit serve --service ${sk_kind#sockit-} --model loop | nginx (master_process off)"
+sk_svc=http
+[[ $sk_kind == sockit-echo ]] && sk_svc=echo
+echo "# valgrind --tool=callgrind on: sockit serve --service $sk_svc --model loop | nginx (master_process off)"
 echo "# client: sockit bench -c1 for ${SHORT}s and ${LONG}s; per request = dIr / drequests"
 : >"$WORK/s" && : >"$WORK/n"
 for ((i = 1; i <= RUNS; i++)); do

@@ -2,11 +2,18 @@
 # sockit serve --service http vs nginx, wrk as the client, equal cores:
 # `loop` vs nginx with 1 worker, `hybrid --workers 2` vs nginx with 2
 # workers; keep-alive "hello", 100 and 1000 connections. Alternating runs,
-# medians, ratio. Target: sockit >= 1.3x nginx.
-# Env: RUNS (5), DUR (5 s), CONNS ("100 1000"), WRK_THREADS (1).
+# medians, ratio. Target: sockit >= 1.3x nginx. wrk runs on the same cores
+# as the servers, so each run also reports the server's CPU time per request
+# (user+system from /proc, the whole process tree) and how busy wrk was: when
+# wrk sits at 100% of a core, req/s measures the client, not the server.
+# Env: RUNS (5), DUR (5 s), CONNS ("100 1000"), WRK_THREADS (1),
+# CLIENT (wrk; "sockit" uses sockit bench -t1 instead, a cheaper client that
+# leaves more of the shared cores to the server), SETUPS ("1 2": which rows).
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-100 1000}
 WT=${WRK_THREADS:-1}
+CLIENT=${CLIENT:-wrk}
+SETUPS=${SETUPS:-1 2}
 if ! have_http_service; then
     echo "http-vs-nginx: MISSING: this sockit build has no '--service http' (sockit serve --help lists none);"
     echo "http-vs-nginx: nothing to compare. Build a tree with the HTTP service and run again."
@@ -15,6 +22,7 @@ if ! have_http_service; then
 fi
 for setup in "1 loop" "2 hybrid --workers 2"; do
     read -r workers model_args <<<"$setup"
+    [[ " $SETUPS " == *" $workers "* ]] || continue
     port=$(free_port)
     nginx_start "$WORK/nginx$workers" "$port" "$workers" || exit 1
     # shellcheck disable=SC2086
@@ -25,16 +33,27 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
     fi
     for c in $CONNS; do
         echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --service http --model $model_args"
-        echo "#   wrk -t$WT -c$c -d${DUR}s http://ADDR/   (ADDR = 127.0.0.1:$port for nginx, $SK_ADDR for sockit)"
-        : >"$WORK/n" && : >"$WORK/s"
+        if [[ $CLIENT == sockit ]]; then
+            echo "#   sockit bench ADDR --proto http -t1 -c$c -d$DUR   (ADDR = 127.0.0.1:$port for nginx, $SK_ADDR for sockit)"
+        else
+            echo "#   wrk -t$WT -c$c -d${DUR}s http://ADDR/   (ADDR = 127.0.0.1:$port for nginx, $SK_ADDR for sockit)"
+        fi
+        : >"$WORK/n" && : >"$WORK/s" && : >"$WORK/nc" && : >"$WORK/sc" && : >"$WORK/nw" && : >"$WORK/sw"
         for ((i = 1; i <= RUNS; i++)); do
-            n=$(wrk_rps "http://127.0.0.1:$port/" -t"$WT" -c"$c" -d"${DUR}s")
-            s=$(wrk_rps "http://$SK_ADDR/" -t"$WT" -c"$c" -d"${DUR}s")
-            echo "run $i: nginx $n req/s, sockit $s req/s"
-            echo "$n" >>"$WORK/n"
-            echo "$s" >>"$WORK/s"
+            if [[ $CLIENT == sockit ]]; then
+                read -r n ncpu nw <<<"$(bench_cpu "$NGINX_PID" "127.0.0.1:$port" -t1 -c"$c" -d"$DUR")"
+                read -r s scpu sw <<<"$(bench_cpu "$SK_PID" "$SK_ADDR" -t1 -c"$c" -d"$DUR")"
+            else
+                read -r n ncpu nw <<<"$(wrk_cpu "$NGINX_PID" "http://127.0.0.1:$port/" -t"$WT" -c"$c" -d"${DUR}s")"
+                read -r s scpu sw <<<"$(wrk_cpu "$SK_PID" "http://$SK_ADDR/" -t"$WT" -c"$c" -d"${DUR}s")"
+            fi
+            echo "run $i: nginx $n req/s ($ncpu us server CPU/req, $CLIENT $nw% CPU), sockit $s req/s ($scpu us/req, $CLIENT $sw% CPU)"
+            echo "$n" >>"$WORK/n" && echo "$ncpu" >>"$WORK/nc" && echo "$nw" >>"$WORK/nw"
+            echo "$s" >>"$WORK/s" && echo "$scpu" >>"$WORK/sc" && echo "$sw" >>"$WORK/sw"
         done
-        report "HTTP hello req/s, $workers core(s), c=$c" "sockit" "$WORK/s" "nginx" "$WORK/n"
+        report "HTTP hello req/s, $workers core(s), c=$c, $CLIENT" "sockit" "$WORK/s" "nginx" "$WORK/n"
+        report "server CPU us/request, $workers core(s), c=$c, $CLIENT" "sockit" "$WORK/sc" "nginx" "$WORK/nc"
+        echo "# $CLIENT CPU (% of one core), medians: against nginx $(median <"$WORK/nw"), against sockit $(median <"$WORK/sw")"
     done
     stop_pid "$SK_PID"
     nginx_stop

@@ -78,6 +78,51 @@ wrk_rps() {
     wrk "$@" "$url" | awk '/^Requests\/sec:/ {print $2}'
 }
 
+# tree_cpu_ticks PID: user+system CPU ticks of a process (all its threads)
+# and its children, e.g. nginx's master and workers.
+tree_cpu_ticks() {
+    local t=0 p v
+    for p in "$1" $(pgrep -P "$1" || true); do
+        v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
+}
+
+# wrk_cpu SERVER_PID URL ARGS...: one wrk run; prints "req/s server_us_per_req
+# wrk_cpu_percent": the server's CPU time (user+system, from /proc) per
+# request during the run, and how busy wrk itself was (100 = one core).
+wrk_cpu() {
+    local pid=$1 url=$2 a b out
+    shift 2
+    a=$(tree_cpu_ticks "$pid")
+    out=$(/usr/bin/time -f 'WRKCPU %U %S %e' wrk "$@" "$url" 2>&1)
+    b=$(tree_cpu_ticks "$pid")
+    awk -v a="$a" -v b="$b" -v hz="$(getconf CLK_TCK)" '
+        /^Requests\/sec:/ {rps = $2}
+        /requests in/ {req = $1}
+        /^WRKCPU/ {wrk = ($2 + $3) / $4 * 100}
+        END {printf "%s %.2f %.0f\n", rps, (b - a) / hz * 1e6 / req, wrk}' <<<"$out"
+}
+
+# bench_cpu SERVER_PID ADDR ARGS...: like wrk_cpu with sockit bench as the
+# client (-p http); prints "req/s server_us_per_req client_cpu_percent".
+bench_cpu() {
+    local pid=$1 addr=$2 a b out
+    shift 2
+    a=$(tree_cpu_ticks "$pid")
+    out=$(/usr/bin/time -f 'CLICPU %U %S %e' "$SOCKIT" bench "$addr" --proto http "$@" --json 2>&1)
+    b=$(tree_cpu_ticks "$pid")
+    python3 -c '
+import json, sys
+a, b, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+lines = sys.stdin.read().splitlines()
+j = json.loads(next(l for l in lines if l.startswith("{")))
+u, s, e = map(float, next(l for l in lines if l.startswith("CLICPU")).split()[1:])
+print("%.2f %.2f %.0f" % (j["requests_per_s"], (b - a) / hz * 1e6 / j["requests"], (u + s) / e * 100))
+' "$a" "$b" "$(getconf CLK_TCK)" <<<"$out"
+}
+
 # sockit_rps ADDR ARGS...: requests/s from one sockit bench --json run.
 sockit_rps() {
     local addr=$1

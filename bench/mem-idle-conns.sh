@@ -5,9 +5,11 @@
 # nginx (about 0.5 KiB here).  Env: RUNS (5), N (10000).
 . "$(dirname "$0")/lib.sh"
 N=${N:-10000}
-svc=http
+# --head-timeout 0: idle connections that never send a request are kept
+# (nginx keeps them for client_header_timeout, 60 s, longer than a run).
+svc_args=(--service http --head-timeout 0)
 if ! have_http_service; then
-    svc="echo"
+    svc_args=(--service echo)
     echo "# NOTE: this build has no '--service http'; sockit is measured with --service echo (an idle"
     echo "#       connection holds the same state either way: no buffer until data arrives)."
 fi
@@ -38,11 +40,11 @@ measure() {
 }
 
 echo "# $N idle connections (python3 bench/idle_conns.py), RSS from /proc/PID/status (server + children)"
-echo "#   sockit serve --service $svc --model loop --listen 127.0.0.1:0"
+echo "#   sockit serve ${svc_args[*]} --model loop --listen 127.0.0.1:0"
 echo "#   nginx: worker_processes 1, return 200, access_log off"
 : >"$WORK/s" && : >"$WORK/n"
 for ((i = 1; i <= RUNS; i++)); do
-    sockit_start "mem$i" --service "$svc" --model loop || exit 1
+    sockit_start "mem$i" "${svc_args[@]}" --model loop || exit 1
     s=$(measure "$SK_PID" 127.0.0.1 "${SK_ADDR##*:}")
     stop_pid "$SK_PID"
     port=$(free_port)

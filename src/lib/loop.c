@@ -195,7 +195,7 @@ void sk_loop_timer_cancel(sk_loop *l, int64_t id)
 
 static void run_timers(sk_loop *l)
 {
-    int64_t now = sk_now_ms();
+    int64_t now = l->now;
     while (l->ntimers > 0 && l->timers[0].when <= now) {
         sk__timer t = l->timers[0];
         l->timers[0] = l->timers[--l->ntimers];
@@ -223,6 +223,7 @@ int sk_loop_once(sk_loop *l, int timeout_ms)
     n = l->be->poll(l, timeout_ms);
     if (n < 0 && n != -EINTR)
         return n;
+    l->now = sk_now_ms();
     for (int i = 0; i < n; i++) {
         int fd = l->fired[i].fd;
         sk__io *io = &l->io[fd];

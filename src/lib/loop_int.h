@@ -46,8 +46,16 @@ struct sk_loop {
     sk__timer *timers; /* binary min-heap on when */
     int ntimers, timers_cap;
     int64_t next_timer_id;
+    int64_t now; /* ms, read once per wakeup right after the wait */
     bool stop;
 };
+
+/* The time of the current wakeup: callbacks that run in one batch share one
+ * clock read instead of each making its own. */
+static inline int64_t sk__loop_now(const sk_loop *l)
+{
+    return l->now;
+}
 
 extern const sk__backend sk__backend_epoll;
 extern const sk__backend sk__backend_poll;

@@ -2,6 +2,7 @@
  * every listener and connection. The hybrid and prefork models run this
  * same worker in several threads or processes. */
 #include "model_loop.h"
+#include "loop_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,9 +54,8 @@ static void conn_cb(sk_loop *l, int fd, void *data, int events)
 {
     sk_conn *c = data;
     sk__loop_worker *w = c->model_data;
-    (void)l;
     (void)fd;
-    w->eng.now = sk_now_ms();
+    w->eng.now = sk__loop_now(l);
     if (sk__conn_drive(c, events) == SK__DONE)
         close_conn(c, w);
     else
@@ -92,10 +92,9 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 {
     sk__loop_worker *w = data;
     sk_server *s = w->srv;
-    (void)l;
     (void)events;
 
-    w->eng.now = sk_now_ms();
+    w->eng.now = sk__loop_now(l);
     /* A bounded batch: accepting forever under a connection storm would
      * starve the clients already connected. */
     for (int i = 0; i < 64 && !w->eng.draining; i++) {
@@ -127,10 +126,9 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 static void jobs_cb(sk_loop *l, int fd, void *data, int events)
 {
     sk__loop_worker *w = data;
-    (void)l;
     (void)fd;
     (void)events;
-    w->eng.now = sk_now_ms();
+    w->eng.now = sk__loop_now(l);
     sk__job *j = sk__jobq_take(w->jobq);
     while (j) {
         sk__job *next = j->next;
@@ -184,18 +182,16 @@ static void start_drain(sk__loop_worker *w)
 static void stop_cb(sk_loop *l, int fd, void *data, int events)
 {
     sk__loop_worker *w = data;
-    (void)l;
     (void)fd;
     (void)events;
-    w->eng.now = sk_now_ms();
+    w->eng.now = sk__loop_now(l);
     start_drain(w);
 }
 
 static int64_t sweep_cb(sk_loop *l, void *data)
 {
     sk__loop_worker *w = data;
-    (void)l;
-    w->eng.now = sk_now_ms();
+    w->eng.now = sk__loop_now(l);
     if (SK__STOPPING(w->srv) && !w->eng.draining)
         start_drain(w);
     sk__engine_sweep(&w->eng, close_conn, w);
