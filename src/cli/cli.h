@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sockit/icmp.h>
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* "sockit: <fmt>\n" on stderr. */
@@ -38,6 +40,8 @@ struct sk_addr;
 int cli_resolve_host(const char *host, int flags, struct sk_addr *out);
 /* The address alone, without port or brackets. Returns buf. */
 char *cli_format_host(const struct sockaddr *sa, char *buf, size_t len);
+/* ping and trace-route --socket raw|dgram. False on anything else. */
+bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind);
 
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);

@@ -468,9 +468,8 @@ int cmd_ping(int argc, char **argv)
             p.json = true;
             break;
         case O_SOCKET:
-            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "dgram") != 0)
+            if (!cli_parse_icmp_socket(optarg, &want))
                 return cli_usage_error("ping", "--socket wants raw or dgram, not '%s'", optarg);
-            want = optarg[0] == 'r' ? SK_ICMP_RAW : SK_ICMP_DGRAM;
             break;
         case 'h':
             usage(stdout);

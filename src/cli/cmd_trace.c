@@ -417,9 +417,8 @@ int cmd_trace(int argc, char **argv)
             t.json = true;
             break;
         case O_SOCKET:
-            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "dgram") != 0)
+            if (!cli_parse_icmp_socket(optarg, &want))
                 return cli_usage_error("trace-route", "--socket wants raw or dgram, not '%s'", optarg);
-            want = optarg[0] == 'r' ? SK_ICMP_RAW : SK_ICMP_DGRAM;
             break;
         case 'h':
             usage(stdout);

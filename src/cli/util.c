@@ -12,6 +12,7 @@
 
 #include <sockit/addr.h>
 #include <sockit/error.h>
+#include <sockit/icmp.h>
 
 void cli_error(const char *fmt, ...)
 {
@@ -84,6 +85,17 @@ bool cli_parse_seconds(const char *s, int64_t *ms)
     if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > 1e7)
         return false;
     *ms = (int64_t)(v * 1000.0 + 0.5);
+    return true;
+}
+
+bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind)
+{
+    if (strcmp(s, "raw") == 0)
+        *kind = SK_ICMP_RAW;
+    else if (strcmp(s, "dgram") == 0)
+        *kind = SK_ICMP_DGRAM;
+    else
+        return false;
     return true;
 }
 
