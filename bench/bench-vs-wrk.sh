@@ -51,3 +51,32 @@ if [[ ${CLIENT_CALLGRIND:-1} == 1 ]] && command -v valgrind >/dev/null; then
     done
     report "client instructions per request, c=10" "sockit" "$WORK/si" "wrk" "$WORK/wi"
 fi
+# Counting: each client must report the requests the server answered. An
+# nginx with its access log on writes one line per request; the log may hold
+# more than the client counted by at most the requests in flight when the
+# run ended (one per connection), never fewer. Set COUNT_CHECK=0 to skip.
+status=0
+if [[ ${COUNT_CHECK:-1} == 1 ]]; then
+    nginx_stop
+    lport=$(free_port)
+    NGINX_ACCESS_LOG=$WORK/access.log nginx_start "$WORK/nginx-log" "$lport" 1 || exit 1
+    echo "# counting check: nginx with access_log $WORK/access.log on 127.0.0.1:$lport, one run per client"
+    for client in wrk sockit; do
+        : >"$WORK/access.log"
+        if [[ $client == wrk ]]; then
+            n=$(wrk -t1 -c"$CONNS" -d"${DUR}s" "http://127.0.0.1:$lport/" | awk '/requests in/ {print $1}')
+        else
+            n=$("$SOCKIT" bench "127.0.0.1:$lport" -t1 -c"$CONNS" -d"$DUR" --proto http --json |
+                python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+        fi
+        sleep 0.5
+        logged=$(wc -l <"$WORK/access.log")
+        verdict=ok
+        if ((logged < n || logged - n > CONNS)); then
+            verdict=MISMATCH
+            status=1
+        fi
+        echo "count $client: reported $n, nginx logged $logged, difference $((logged - n)) (allowed 0..$CONNS): $verdict"
+    done
+fi
+exit "$status"

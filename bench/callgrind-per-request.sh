@@ -64,7 +64,7 @@ if ! have_http_service; then
     sk_kind=sockit-echo
 fi
 sk_svc=http
-[[ $sk_kind == sockit-echo ]] && sk_svc=echo
+[[ $sk_kind == sockit-echo ]] && sk_svc="echo"
 echo "# valgrind --tool=callgrind on: sockit serve --service $sk_svc --model loop | nginx (master_process off)"
 echo "# client: sockit bench -c1 for ${SHORT}s and ${LONG}s; per request = dIr / drequests"
 : >"$WORK/s" && : >"$WORK/n"

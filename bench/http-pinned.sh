@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# HTTP hello at equal cores, pinned: the server (sockit loop, or nginx with
-# one worker) runs on CPU 0 only and the client on CPU 1 only, so neither
-# server competes with the load generator for a core. The client is sockit
-# bench by default, since one wrk thread saturates its core below what
-# either server can answer (CLIENT=wrk to use wrk anyway).
+# HTTP hello at equal cores, pinned: the server runs on CPU 0 only and the
+# client on CPU 1 only, so no server competes with the load generator for
+# a core. Three servers, alternating: sockit (loop model), nginx (one
+# worker) and floor (bench/floor.c: one recv and one send per request, no
+# parsing at all - what the kernel alone costs per request here, the floor
+# under any server). For each it reports requests/s and the server's CPU
+# time per request (user+system, from /proc): when the client saturates its
+# core first, req/s measures the client and the CPU time still measures
+# the server. The client is sockit bench by default, since one wrk thread
+# saturates its core below what the servers can answer (CLIENT=wrk to use
+# wrk anyway).
+# The machine drifts between faster and slower phases over tens of seconds,
+# so besides the ratio of the medians it prints the median of the per-run
+# ratios (the three servers run back to back in each run).
 # Env: RUNS (5), DUR (5), CONNS ("100 1000"), CLIENT (sockit|wrk).
 . "$(dirname "$0")/lib.sh"
 
@@ -11,38 +20,72 @@ CLIENT=${CLIENT:-sockit}
 CONNS=${CONNS:-100 1000}
 (($(nproc) >= 2)) || { echo "bench: http-pinned needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
+FLOOR=$WORK/floor
+cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
 
-client_rps() {
-    local addr=$1 conns=$2
+# measure PID ADDR CONNS: "req/s server_us_per_req client_cpu_percent"
+measure() {
+    local pid=$1 addr=$2 conns=$3
     if [[ $CLIENT == wrk ]]; then
-        taskset -c 1 wrk -t1 -c"$conns" -d"${DUR}s" "http://$addr/" | awk '/Requests\/sec/ { print $2 }'
+        CLIENT_PREFIX="taskset -c 1" wrk_cpu "$pid" "http://$addr/" -t1 -c"$conns" -d"${DUR}s"
     else
-        taskset -c 1 "$SOCKIT" bench "$addr" --proto http -t1 -c"$conns" -d"$DUR" --json |
-            python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_s"])'
+        CLIENT_PREFIX="taskset -c 1" bench_cpu "$pid" "$addr" -t1 -c"$conns" -d"$DUR"
     fi
 }
 
-echo "server: taskset -c 0 sockit serve --service http --model loop  |  taskset -c 0 nginx (1 worker)"
-echo "client: taskset -c 1 $([[ $CLIENT == wrk ]] && echo "wrk -t1 -cN -d${DUR}s" || echo "sockit bench --proto http -t1 -cN -d$DUR")"
-port=$((20000 + RANDOM % 20000))
-for conns in $CONNS; do
-    : >"$WORK/sockit.$conns"
-    : >"$WORK/nginx.$conns"
-    for ((r = 0; r < RUNS; r++)); do
-        taskset -c 0 "$SOCKIT" serve --service http --model loop --listen "127.0.0.1:$port" 2>/dev/null &
-        pid=$!
-        BG_PIDS+=("$pid")
-        for ((i = 0; i < 100; i++)); do
-            curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
-            sleep 0.05
-        done
-        client_rps "127.0.0.1:$port" "$conns" >>"$WORK/sockit.$conns"
-        stop_pid "$pid"
-        NGINX_PREFIX_CMD="taskset -c 0" nginx_start "$WORK/nginx" "$((port + 1))" 1 >/dev/null
-        client_rps "127.0.0.1:$((port + 1))" "$conns" >>"$WORK/nginx.$conns"
-        nginx_stop
+wait_http() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -fs "http://$1/" >/dev/null 2>&1 && return 0
+        sleep 0.05
     done
-    echo "  sockit runs: $(tr '\n' ' ' <"$WORK/sockit.$conns")"
-    echo "  nginx runs:  $(tr '\n' ' ' <"$WORK/nginx.$conns")"
-    report "HTTP req/s pinned 1 core each, c=$conns, $CLIENT client" sockit "$WORK/sockit.$conns" nginx "$WORK/nginx.$conns"
+    echo "bench: nothing answers on $1" >&2
+    return 1
+}
+
+echo "servers: taskset -c 0 sockit serve --service http --model loop  |  taskset -c 0 nginx (1 worker)  |  taskset -c 0 floor"
+echo "client:  taskset -c 1 $([[ $CLIENT == wrk ]] && echo "wrk -t1 -cN -d${DUR}s" || echo "sockit bench --proto http -t1 -cN -d$DUR")"
+echo "columns: req/s, server CPU us per request, client CPU %"
+for conns in $CONNS; do
+    for s in sockit nginx floor; do
+        : >"$WORK/$s.rps.$conns"
+        : >"$WORK/$s.cpu.$conns"
+    done
+    for ((r = 1; r <= RUNS; r++)); do
+        line="run $r c=$conns:"
+        for s in sockit nginx floor; do
+            port=$(free_port)
+            case $s in
+            sockit)
+                taskset -c 0 "$SOCKIT" serve --service http --model loop --listen "127.0.0.1:$port" 2>/dev/null &
+                pid=$!
+                BG_PIDS+=("$pid")
+                ;;
+            floor)
+                taskset -c 0 "$FLOOR" 127.0.0.1 "$port" &
+                pid=$!
+                BG_PIDS+=("$pid")
+                ;;
+            nginx)
+                NGINX_PREFIX_CMD="taskset -c 0" nginx_start "$WORK/nginx" "$port" 1 >/dev/null || exit 1
+                pid=$NGINX_PID
+                ;;
+            esac
+            wait_http "127.0.0.1:$port" || exit 1
+            read -r rps us cli < <(measure "$pid" "127.0.0.1:$port" "$conns")
+            if [[ $s == nginx ]]; then nginx_stop; else stop_pid "$pid"; fi
+            echo "$rps" >>"$WORK/$s.rps.$conns"
+            echo "$us" >>"$WORK/$s.cpu.$conns"
+            line+="  $s $rps ${us}us ${cli}%"
+        done
+        echo "$line"
+    done
+    report "HTTP req/s pinned, c=$conns, $CLIENT client" sockit "$WORK/sockit.rps.$conns" nginx "$WORK/nginx.rps.$conns"
+    report "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
+    report "HTTP server us/request pinned, c=$conns" floor "$WORK/floor.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
+    report "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" floor "$WORK/floor.cpu.$conns"
+    report_paired "HTTP req/s pinned, c=$conns" sockit "$WORK/sockit.rps.$conns" nginx "$WORK/nginx.rps.$conns"
+    report_paired "HTTP req/s pinned, c=$conns" floor "$WORK/floor.rps.$conns" nginx "$WORK/nginx.rps.$conns"
+    report_paired "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
+    report_paired "HTTP server us/request pinned, c=$conns" floor "$WORK/floor.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
 done

@@ -9,6 +9,10 @@
 # Env: RUNS (5), DUR (5 s), CONNS ("100 1000"), WRK_THREADS (1),
 # CLIENT (wrk; "sockit" uses sockit bench -t1 instead, a cheaper client that
 # leaves more of the shared cores to the server), SETUPS ("1 2": which rows).
+# The 1-core row also measures bench/floor.c, a server that does nothing but
+# one recv and one send per request: the ratio floor/nginx is the most any
+# server could reach here, since the kernel's share of a request is the same
+# for all of them.
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-100 1000}
 WT=${WRK_THREADS:-1}
@@ -20,6 +24,8 @@ if ! have_http_service; then
     echo "RESULT|http vs nginx|sockit|missing|nginx||n/a" >>"${BENCH_RESULTS:-/dev/null}"
     exit 0
 fi
+FLOOR=$WORK/floor
+cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "http-vs-nginx: cannot build bench/floor.c" >&2; exit 1; }
 for setup in "1 loop" "2 hybrid --workers 2"; do
     read -r workers model_args <<<"$setup"
     [[ " $SETUPS " == *" $workers "* ]] || continue
@@ -31,6 +37,13 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
         nginx_stop
         continue
     fi
+    fport=
+    if ((workers == 1)); then
+        fport=$(free_port)
+        "$FLOOR" 127.0.0.1 "$fport" &
+        FLOOR_PID=$!
+        BG_PIDS+=("$FLOOR_PID")
+    fi
     for c in $CONNS; do
         echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --service http --model $model_args"
         if [[ $CLIENT == sockit ]]; then
@@ -39,6 +52,7 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
             echo "#   wrk -t$WT -c$c -d${DUR}s http://ADDR/   (ADDR = 127.0.0.1:$port for nginx, $SK_ADDR for sockit)"
         fi
         : >"$WORK/n" && : >"$WORK/s" && : >"$WORK/nc" && : >"$WORK/sc" && : >"$WORK/nw" && : >"$WORK/sw"
+        : >"$WORK/f" && : >"$WORK/fc"
         for ((i = 1; i <= RUNS; i++)); do
             if [[ $CLIENT == sockit ]]; then
                 read -r n ncpu nw <<<"$(bench_cpu "$NGINX_PID" "127.0.0.1:$port" -t1 -c"$c" -d"$DUR")"
@@ -47,14 +61,31 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
                 read -r n ncpu nw <<<"$(wrk_cpu "$NGINX_PID" "http://127.0.0.1:$port/" -t"$WT" -c"$c" -d"${DUR}s")"
                 read -r s scpu sw <<<"$(wrk_cpu "$SK_PID" "http://$SK_ADDR/" -t"$WT" -c"$c" -d"${DUR}s")"
             fi
-            echo "run $i: nginx $n req/s ($ncpu us server CPU/req, $CLIENT $nw% CPU), sockit $s req/s ($scpu us/req, $CLIENT $sw% CPU)"
+            fl=
+            if [[ -n $fport ]]; then
+                if [[ $CLIENT == sockit ]]; then
+                    read -r f fcpu _ <<<"$(bench_cpu "$FLOOR_PID" "127.0.0.1:$fport" -t1 -c"$c" -d"$DUR")"
+                else
+                    read -r f fcpu _ <<<"$(wrk_cpu "$FLOOR_PID" "http://127.0.0.1:$fport/" -t"$WT" -c"$c" -d"${DUR}s")"
+                fi
+                echo "$f" >>"$WORK/f" && echo "$fcpu" >>"$WORK/fc"
+                fl=", floor $f req/s ($fcpu us/req)"
+            fi
+            echo "run $i: nginx $n req/s ($ncpu us server CPU/req, $CLIENT $nw% CPU), sockit $s req/s ($scpu us/req, $CLIENT $sw% CPU)$fl"
             echo "$n" >>"$WORK/n" && echo "$ncpu" >>"$WORK/nc" && echo "$nw" >>"$WORK/nw"
             echo "$s" >>"$WORK/s" && echo "$scpu" >>"$WORK/sc" && echo "$sw" >>"$WORK/sw"
         done
         report "HTTP hello req/s, $workers core(s), c=$c, $CLIENT" "sockit" "$WORK/s" "nginx" "$WORK/n"
         report "server CPU us/request, $workers core(s), c=$c, $CLIENT" "sockit" "$WORK/sc" "nginx" "$WORK/nc"
+        report_paired "HTTP hello req/s, $workers core(s), c=$c, $CLIENT" "sockit" "$WORK/s" "nginx" "$WORK/n"
+        if [[ -n $fport ]]; then
+            report "HTTP hello req/s, $workers core(s), c=$c, $CLIENT" "floor" "$WORK/f" "nginx" "$WORK/n"
+            report "server CPU us/request, $workers core(s), c=$c, $CLIENT" "floor" "$WORK/fc" "nginx" "$WORK/nc"
+            report_paired "HTTP hello req/s, $workers core(s), c=$c, $CLIENT" "floor" "$WORK/f" "nginx" "$WORK/n"
+        fi
         echo "# $CLIENT CPU (% of one core), medians: against nginx $(median <"$WORK/nw"), against sockit $(median <"$WORK/sw")"
     done
+    [[ -n $fport ]] && stop_pid "$FLOOR_PID"
     stop_pid "$SK_PID"
     nginx_stop
 done

@@ -92,11 +92,13 @@ tree_cpu_ticks() {
 # wrk_cpu SERVER_PID URL ARGS...: one wrk run; prints "req/s server_us_per_req
 # wrk_cpu_percent": the server's CPU time (user+system, from /proc) per
 # request during the run, and how busy wrk itself was (100 = one core).
+# CLIENT_PREFIX (e.g. "taskset -c 1") runs in front of the client.
 wrk_cpu() {
     local pid=$1 url=$2 a b out
     shift 2
     a=$(tree_cpu_ticks "$pid")
-    out=$(/usr/bin/time -f 'WRKCPU %U %S %e' wrk "$@" "$url" 2>&1)
+    # shellcheck disable=SC2086
+    out=$(/usr/bin/time -f 'WRKCPU %U %S %e' ${CLIENT_PREFIX:-} wrk "$@" "$url" 2>&1)
     b=$(tree_cpu_ticks "$pid")
     awk -v a="$a" -v b="$b" -v hz="$(getconf CLK_TCK)" '
         /^Requests\/sec:/ {rps = $2}
@@ -111,7 +113,8 @@ bench_cpu() {
     local pid=$1 addr=$2 a b out
     shift 2
     a=$(tree_cpu_ticks "$pid")
-    out=$(/usr/bin/time -f 'CLICPU %U %S %e' "$SOCKIT" bench "$addr" --proto http "$@" --json 2>&1)
+    # shellcheck disable=SC2086
+    out=$(/usr/bin/time -f 'CLICPU %U %S %e' ${CLIENT_PREFIX:-} "$SOCKIT" bench "$addr" --proto http "$@" --json 2>&1)
     b=$(tree_cpu_ticks "$pid")
     python3 -c '
 import json, sys
@@ -139,4 +142,16 @@ report() {
     printf '%-44s %-10s median %14s   %-10s median %14s   ratio %s/%s = %s\n' "$title" "$na" "$ma" "$nb" "$mb" \
         "$na" "$nb" "$(ratio "$ma" "$mb")"
     echo "RESULT|$title|$na|$ma|$nb|$mb|$(ratio "$ma" "$mb")" >>"${BENCH_RESULTS:-/dev/null}"
+}
+
+# report_paired TITLE NAME_A FILE_A NAME_B FILE_B: the median of the
+# per-run ratios A/B (line i of FILE_A over line i of FILE_B). When the two
+# were measured back to back in each run, this cancels slow drifts of the
+# machine that the ratio of the two medians keeps.
+report_paired() {
+    local title=$1 na=$2 fa=$3 nb=$4 fb=$5 m runs
+    runs=$(paste -d' ' "$fa" "$fb" | awk '$2 + 0 > 0 { printf "%.2f ", $1 / $2 }')
+    m=$(tr ' ' '\n' <<<"$runs" | grep . | median)
+    printf '%-44s per-run %s/%s: %s  median %s\n' "$title" "$na" "$nb" "$runs" "$m"
+    echo "RESULT|$title (median of per-run ratios)|$na|-|$nb|-|$m" >>"${BENCH_RESULTS:-/dev/null}"
 }

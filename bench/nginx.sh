@@ -6,7 +6,8 @@
 # nginx_start DIR PORT WORKERS [CONNS]: start nginx in the foreground
 # (daemon off) in the background; sets NGINX_PID. NGINX_PREFIX_CMD (e.g. a
 # valgrind command line) runs in front of nginx; NGINX_MAIN_EXTRA adds
-# main-context directives (e.g. "master_process off;").
+# main-context directives (e.g. "master_process off;"); NGINX_ACCESS_LOG (a
+# file) turns the access log on, one line per request served.
 nginx_start() {
     local dir=$1 port=$2 workers=${3:-1} conns=${4:-20000}
     mkdir -p "$dir/logs" "$dir/tmp"
@@ -19,7 +20,7 @@ worker_rlimit_nofile 20000;
 ${NGINX_MAIN_EXTRA:-}
 events { worker_connections $conns; }
 http {
-    access_log off;
+    access_log ${NGINX_ACCESS_LOG:-off};
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;

@@ -1,0 +1,105 @@
+/* floor: the least work a keep-alive HTTP server can do per request, as a
+ * reference point for the benchmarks (not part of sockit). One thread, one
+ * level-triggered epoll set, non-blocking sockets; each readable event is
+ * one recv(), each end of a request head ("\r\n\r\n") is answered with a
+ * fixed response, all answers of a read in one send(). No parsing, no
+ * limits, no timeouts, no backpressure: a server nobody should deploy, but
+ * its CPU time per request is what the kernel alone costs on this machine,
+ * the floor under any real server.
+ *
+ *   cc -O2 -o floor bench/floor.c && ./floor 127.0.0.1 8080
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAXFD 65536
+#define MAXBATCH 64
+
+static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
+static unsigned char matched[MAXFD]; /* per fd: bytes of "\r\n\r\n" seen so far */
+
+/* How many request heads end in buf; *m carries a partial match over. */
+static int count_heads(const char *buf, size_t n, unsigned char *m)
+{
+    static const char end[] = "\r\n\r\n";
+    int heads = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == end[*m]) {
+            if (++*m == 4) {
+                heads++;
+                *m = 0;
+            }
+        } else {
+            *m = buf[i] == '\r';
+        }
+    }
+    return heads;
+}
+
+int main(int argc, char **argv)
+{
+    static char in[16384], out[MAXBATCH * sizeof reply];
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct epoll_event evs[256];
+    int one = 1;
+
+    if (argc != 3 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
+        fprintf(stderr, "usage: floor IPV4 PORT\n");
+        return 2;
+    }
+    sa.sin_port = htons((unsigned short)atoi(argv[2]));
+    for (int i = 0; i < MAXBATCH; i++)
+        memcpy(out + i * (sizeof reply - 1), reply, sizeof reply - 1);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 4096) < 0) {
+        perror("floor: bind/listen");
+        return 1;
+    }
+    int ep = epoll_create1(0);
+    struct epoll_event le = {.events = EPOLLIN, .data.fd = lfd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &le);
+    for (;;) {
+        int n = epoll_wait(ep, evs, 256, -1);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == lfd) {
+                int c;
+                while ((c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                    if (c >= MAXFD) {
+                        close(c);
+                        continue;
+                    }
+                    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    matched[c] = 0;
+                    struct epoll_event ce = {.events = EPOLLIN, .data.fd = c};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
+                }
+                continue;
+            }
+            ssize_t r = recv(fd, in, sizeof in, 0);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN)
+                    continue;
+                close(fd);
+                continue;
+            }
+            int heads = count_heads(in, (size_t)r, &matched[fd]);
+            while (heads > 0) {
+                int k = heads < MAXBATCH ? heads : MAXBATCH;
+                if (send(fd, out, (size_t)k * (sizeof reply - 1), MSG_NOSIGNAL) < 0)
+                    break; /* a full socket or a gone client: a floor does not care */
+                heads -= k;
+            }
+        }
+    }
+}
