@@ -42,6 +42,9 @@ typedef struct sk_bench_config {
     double rate;        /* total requests/s; 0 = as fast as possible. With a
                            rate, latency runs from each request's intended
                            send time (coordinated-omission correction). */
+    int busy_poll_us;   /* poll without sleeping for up to this long before
+                           each wait (0 = sleep at once): a server answering
+                           within it never has to wake the client thread */
     /* Called about once a second from the caller's thread with the totals
      * so far. Optional. */
     void (*on_progress)(void *userdata, const sk_bench_counts *sofar, int64_t elapsed_ms);

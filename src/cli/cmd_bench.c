@@ -43,6 +43,9 @@ static void usage(FILE *f)
                "                       request's intended send time (no coordinated omission)\n"
                "      --pipeline N     requests in flight per connection (default 1)\n"
                "      --timeout S      per request and per connect (default 5)\n"
+               "      --busy-poll US   poll for up to US microseconds before sleeping (default 0):\n"
+               "                       the server never pays to wake the client; for a client\n"
+               "                       with a core of its own (taskset)\n"
                "      --json           print the result as one JSON object\n"
                "  -h, --help           this text\n\n"
                "Sweep (starts 'sockit serve' itself on 127.0.0.1, port chosen by the kernel):\n"
@@ -89,13 +92,13 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_
     bench_summarize(r, &s);
     fprintf(f,
             "{\"addr\":\"%s\",\"proto\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
-            "\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
+            "\"busy_poll_us\":%d,\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
             "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
             "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
             ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"
             "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
-            addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, s.secs, cfg->rate,
-            r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
+            addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, cfg->busy_poll_us, s.secs,
+            cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
             r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50,
             s.p90, s.p99, s.p999, s.max);
 }
@@ -169,7 +172,7 @@ static bool valid_list(const char *s, bool numbers)
 int cmd_bench(int argc, char **argv)
 {
     enum { O_SIZE = 256, O_PATH, O_RATE, O_PIPELINE, O_TIMEOUT, O_JSON, O_SWEEP, O_MODELS, O_BACKENDS, O_CONNS,
-           O_SERVICE, O_OUT };
+           O_SERVICE, O_OUT, O_BUSY_POLL };
     static const struct option longopts[] = {
         {"proto", required_argument, NULL, 'p'},
         {"connections", required_argument, NULL, 'c'},
@@ -180,6 +183,7 @@ int cmd_bench(int argc, char **argv)
         {"rate", required_argument, NULL, O_RATE},
         {"pipeline", required_argument, NULL, O_PIPELINE},
         {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"busy-poll", required_argument, NULL, O_BUSY_POLL},
         {"json", no_argument, NULL, O_JSON},
         {"sweep", no_argument, NULL, O_SWEEP},
         {"models", required_argument, NULL, O_MODELS},
@@ -252,6 +256,11 @@ int cmd_bench(int argc, char **argv)
             if (!cli_parse_seconds(optarg, &ms) || ms < 1)
                 return cli_usage_error("bench", "--timeout wants seconds, not '%s'", optarg);
             cfg.timeout_ms = ms;
+            break;
+        case O_BUSY_POLL:
+            if (!cli_parse_int(optarg, 0, 1000000, &v))
+                return cli_usage_error("bench", "--busy-poll wants microseconds from 0 to 1000000, not '%s'", optarg);
+            cfg.busy_poll_us = (int)v;
             break;
         case O_JSON:
             json = true;

@@ -44,6 +44,30 @@ n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])
 ((n >= 700 && n <= 1200)) || fail "--rate 500 for 2 s gave $n requests"
 pass "--rate 500 for 2 s: $n requests"
 
+# --busy-poll: the client polls instead of sleeping. Same correct echo
+# traffic, and the option shows in the client's CPU time: 1 s at 20 req/s
+# sleeps almost all the time without it and spins almost all the time with
+# it (200 ms of polling before each wait, and waits are at most 50 ms). The
+# bounds leave room for a machine busy with other tests: spinning gets at
+# least a quarter of a core, sleeping costs a few ms.
+cpu_of() { # ARGS...: user+system seconds of one sockit bench run
+    local TIMEFORMAT='%U %S'
+    { time "$SOCKIT" bench "$SERVER_ADDR" "$@" >"$TMP/bp.out" 2>&1; } 2>&1 | awk '{ print $1 + $2 }'
+}
+idle=$(cpu_of -c 1 -d 1 --rate 20 --json)
+busy=$(cpu_of -c 1 -d 1 --rate 20 --busy-poll 200000 --json)
+python3 - "$TMP/bp.out" <<'PY' || fail "--busy-poll run: $(cat "$TMP/bp.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["busy_poll_us"] == 200000, r
+assert 10 <= r["requests"] <= 30, r["requests"]
+assert all(v == 0 for v in r["errors"].values()), r["errors"]
+assert r["bytes_in"] == r["bytes_out"], r
+PY
+awk -v i="$idle" -v b="$busy" 'BEGIN { exit !(b > 0.25 && b > 5 * i) }' ||
+    fail "--busy-poll did not change the client's CPU: ${idle}s without, ${busy}s with"
+pass "--busy-poll: ${idle}s CPU without, ${busy}s with, same echo traffic"
+
 # Coordinated omission: stop the server for 0.5 s during a fixed-rate run.
 # Requests due during the stall keep their intended send times, so about a
 # quarter of them show up to 0.5 s of latency; a client that measured from
@@ -139,6 +163,8 @@ expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" -c 0
 expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --rate -5
 expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --path nope
 expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --bogus
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --busy-poll -1
+expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --busy-poll 2000000
 expect_rc 2 "$SOCKIT" bench --sweep --models loop,nosuch
 expect_rc 2 "$SOCKIT" bench --sweep --conns 1,,4
 expect_rc 0 "$SOCKIT" bench --help
