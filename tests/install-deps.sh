@@ -5,7 +5,7 @@
 set -euo pipefail
 build=(cmake gcc make pkg-config liburing-dev netbase)
 tests=(libcmocka-dev netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping nftables
-       util-linux wrk)
+       util-linux wrk chromium)
 pkgs=("${build[@]}")
 [[ ${1:-} == --build ]] || pkgs+=("${tests[@]}")
 need=()
