@@ -19,6 +19,7 @@ for ((i = 1; i <= RUNS; i++)); do
     echo "$s" >>"$WORK/sockit"
 done
 report "client req/s vs nginx, c=$CONNS" "sockit" "$WORK/sockit" "wrk" "$WORK/wrk"
+report_paired "client req/s vs nginx, c=$CONNS" "sockit" "$WORK/sockit" "wrk" "$WORK/wrk"
 
 # The same comparison without the noise: user-space instructions per request
 # of each client under callgrind (difference of a 1 s and a 3 s run, so
@@ -51,32 +52,56 @@ if [[ ${CLIENT_CALLGRIND:-1} == 1 ]] && command -v valgrind >/dev/null; then
     done
     report "client instructions per request, c=10" "sockit" "$WORK/si" "wrk" "$WORK/wi"
 fi
-# Counting: each client must report the requests the server answered. An
-# nginx with its access log on writes one line per request; the log may hold
-# more than the client counted by at most the requests in flight when the
-# run ended (one per connection), never fewer. Set COUNT_CHECK=0 to skip.
+# Server-bound, and counting: an nginx that writes its access log does more
+# work per request, so nginx rather than the client sets the rate, and the
+# log holds one line per request served. Each run checks that the client
+# reported what nginx served: the log may hold more than the client counted
+# by at most the requests in flight when the run ended (one per
+# connection), never fewer. sockit bench runs twice: as is, and with
+# --busy-poll 50 (it polls before sleeping, so nginx never pays to wake it).
+# Set COUNT_CHECK=0 to skip.
 status=0
 if [[ ${COUNT_CHECK:-1} == 1 ]]; then
     nginx_stop
     lport=$(free_port)
     NGINX_ACCESS_LOG=$WORK/access.log nginx_start "$WORK/nginx-log" "$lport" 1 || exit 1
-    echo "# counting check: nginx with access_log $WORK/access.log on 127.0.0.1:$lport, one run per client"
-    for client in wrk sockit; do
-        : >"$WORK/access.log"
-        if [[ $client == wrk ]]; then
-            n=$(wrk -t1 -c"$CONNS" -d"${DUR}s" "http://127.0.0.1:$lport/" | awk '/requests in/ {print $1}')
-        else
-            n=$("$SOCKIT" bench "127.0.0.1:$lport" -t1 -c"$CONNS" -d"$DUR" --proto http --json |
-                python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
-        fi
-        sleep 0.5
-        logged=$(wc -l <"$WORK/access.log")
-        verdict=ok
-        if ((logged < n || logged - n > CONNS)); then
-            verdict=MISMATCH
-            status=1
-        fi
-        echo "count $client: reported $n, nginx logged $logged, difference $((logged - n)) (allowed 0..$CONNS): $verdict"
+    echo "# server-bound: nginx with access_log $WORK/access.log on 127.0.0.1:$lport; $RUNS alternating runs of:"
+    echo "#   wrk -t1 -c$CONNS -d${DUR}s http://127.0.0.1:$lport/"
+    echo "#   sockit bench -t1 -c$CONNS -d$DUR --proto http 127.0.0.1:$lport [--busy-poll 50]"
+    : >"$WORK/l.wrk" && : >"$WORK/l.sockit" && : >"$WORK/l.busy"
+    for ((i = 1; i <= RUNS; i++)); do
+        line="run $i:"
+        for client in wrk sockit busy; do
+            : >"$WORK/access.log"
+            case $client in
+            wrk)
+                out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" "http://127.0.0.1:$lport/")
+                n=$(awk '/requests in/ {print $1}' <<<"$out")
+                rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+                ;;
+            sockit | busy)
+                bp=0
+                [[ $client == busy ]] && bp=50
+                read -r n rps < <("$SOCKIT" bench "127.0.0.1:$lport" -t1 -c"$CONNS" -d"$DUR" --proto http \
+                    --busy-poll "$bp" --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["requests"], r["requests_per_s"])')
+                ;;
+            esac
+            sleep 0.3
+            logged=$(wc -l <"$WORK/access.log")
+            verdict=ok
+            if ((logged < n || logged - n > CONNS)); then
+                verdict=COUNT-MISMATCH
+                status=1
+            fi
+            echo "$rps" >>"$WORK/l.$client"
+            line+="  $client $rps req/s (reported $n, nginx logged $logged: $verdict)"
+        done
+        echo "$line"
     done
+    report "client req/s, server-bound nginx, c=$CONNS" "sockit" "$WORK/l.sockit" "wrk" "$WORK/l.wrk"
+    report "client req/s, server-bound nginx, c=$CONNS" "busy-poll" "$WORK/l.busy" "wrk" "$WORK/l.wrk"
+    report_paired "client req/s, server-bound nginx, c=$CONNS" "sockit" "$WORK/l.sockit" "wrk" "$WORK/l.wrk"
+    report_paired "client req/s, server-bound nginx, c=$CONNS" "busy-poll" "$WORK/l.busy" "wrk" "$WORK/l.wrk"
+    ((status == 0)) || echo "# COUNT-MISMATCH: a client reported a number of requests nginx did not serve"
 fi
 exit "$status"
