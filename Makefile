@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
-.PHONY: all build build-deps run test test-deps unit asan tsan bench install clean format fuzz
+.PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format fuzz
 
 all: build
 
@@ -48,8 +48,11 @@ test-deps:
 build-deps:
 	@bash tests/install-deps.sh --build
 
+bench-deps:
+	@bash tests/install-deps.sh --bench
+
 # Benchmarks against nginx, wrk and iperf3 (minutes; not part of make test).
-bench: build
+bench: bench-deps build
 	bash bench/run-all.sh
 
 install: build
