@@ -13,10 +13,12 @@
 # The machine drifts between faster and slower phases over tens of seconds,
 # so besides the ratio of the medians it prints the median of the per-run
 # ratios (the three servers run back to back in each run).
-# Env: RUNS (5), DUR (5), CONNS ("100 1000"), CLIENT (sockit|wrk).
+# Env: RUNS (5), DUR (5), CONNS ("100 1000"), CLIENT (sockit|wrk),
+# BUSY_POLL (microseconds for sockit bench --busy-poll; default 0).
 . "$(dirname "$0")/lib.sh"
 
 CLIENT=${CLIENT:-sockit}
+BUSY_POLL=${BUSY_POLL:-0}
 CONNS=${CONNS:-100 1000}
 (($(nproc) >= 2)) || { echo "bench: http-pinned needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
@@ -29,7 +31,7 @@ measure() {
     if [[ $CLIENT == wrk ]]; then
         CLIENT_PREFIX="taskset -c 1" wrk_cpu "$pid" "http://$addr/" -t1 -c"$conns" -d"${DUR}s"
     else
-        CLIENT_PREFIX="taskset -c 1" bench_cpu "$pid" "$addr" -t1 -c"$conns" -d"$DUR"
+        CLIENT_PREFIX="taskset -c 1" bench_cpu "$pid" "$addr" -t1 -c"$conns" -d"$DUR" --busy-poll "$BUSY_POLL"
     fi
 }
 
@@ -44,7 +46,7 @@ wait_http() {
 }
 
 echo "servers: taskset -c 0 sockit serve --service http --model loop  |  taskset -c 0 nginx (1 worker)  |  taskset -c 0 floor"
-echo "client:  taskset -c 1 $([[ $CLIENT == wrk ]] && echo "wrk -t1 -cN -d${DUR}s" || echo "sockit bench --proto http -t1 -cN -d$DUR")"
+echo "client:  taskset -c 1 $([[ $CLIENT == wrk ]] && echo "wrk -t1 -cN -d${DUR}s" || echo "sockit bench --proto http -t1 -cN -d$DUR --busy-poll $BUSY_POLL")"
 echo "columns: req/s, server CPU us per request, client CPU %"
 for conns in $CONNS; do
     for s in sockit nginx floor; do
