@@ -22,8 +22,7 @@ BUSY_POLL=${BUSY_POLL:-0}
 CONNS=${CONNS:-100 1000}
 (($(nproc) >= 2)) || { echo "bench: http-pinned needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
-FLOOR=$WORK/floor
-cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
+build_floor
 
 # measure PID ADDR CONNS: "req/s server_us_per_req client_cpu_percent"
 measure() {
@@ -33,16 +32,6 @@ measure() {
     else
         CLIENT_PREFIX="taskset -c 1" bench_cpu "$pid" "$addr" -t1 -c"$conns" -d"$DUR" --busy-poll "$BUSY_POLL"
     fi
-}
-
-wait_http() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        curl -fs "http://$1/" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "bench: nothing answers on $1" >&2
-    return 1
 }
 
 echo "servers: taskset -c 0 sockit serve --service http --model loop  |  taskset -c 0 nginx (1 worker)  |  taskset -c 0 floor"

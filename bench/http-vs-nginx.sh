@@ -24,8 +24,17 @@ if ! have_http_service; then
     echo "RESULT|http vs nginx|sockit|missing|nginx||n/a" >>"${BENCH_RESULTS:-/dev/null}"
     exit 0
 fi
-FLOOR=$WORK/floor
-cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "http-vs-nginx: cannot build bench/floor.c" >&2; exit 1; }
+build_floor
+
+# measure PID ADDR CONNS: one client run against ADDR; prints "req/s
+# server_us_per_req client_cpu_percent".
+measure() {
+    if [[ $CLIENT == sockit ]]; then
+        bench_cpu "$1" "$2" -t1 -c"$3" -d"$DUR"
+    else
+        wrk_cpu "$1" "http://$2/" -t"$WT" -c"$3" -d"${DUR}s"
+    fi
+}
 for setup in "1 loop" "2 hybrid --workers 2"; do
     read -r workers model_args <<<"$setup"
     [[ " $SETUPS " == *" $workers "* ]] || continue
@@ -43,6 +52,7 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
         "$FLOOR" 127.0.0.1 "$fport" &
         FLOOR_PID=$!
         BG_PIDS+=("$FLOOR_PID")
+        wait_http "127.0.0.1:$fport" || exit 1
     fi
     for c in $CONNS; do
         echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --service http --model $model_args"
@@ -54,20 +64,11 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
         : >"$WORK/n" && : >"$WORK/s" && : >"$WORK/nc" && : >"$WORK/sc" && : >"$WORK/nw" && : >"$WORK/sw"
         : >"$WORK/f" && : >"$WORK/fc"
         for ((i = 1; i <= RUNS; i++)); do
-            if [[ $CLIENT == sockit ]]; then
-                read -r n ncpu nw <<<"$(bench_cpu "$NGINX_PID" "127.0.0.1:$port" -t1 -c"$c" -d"$DUR")"
-                read -r s scpu sw <<<"$(bench_cpu "$SK_PID" "$SK_ADDR" -t1 -c"$c" -d"$DUR")"
-            else
-                read -r n ncpu nw <<<"$(wrk_cpu "$NGINX_PID" "http://127.0.0.1:$port/" -t"$WT" -c"$c" -d"${DUR}s")"
-                read -r s scpu sw <<<"$(wrk_cpu "$SK_PID" "http://$SK_ADDR/" -t"$WT" -c"$c" -d"${DUR}s")"
-            fi
+            read -r n ncpu nw <<<"$(measure "$NGINX_PID" "127.0.0.1:$port" "$c")"
+            read -r s scpu sw <<<"$(measure "$SK_PID" "$SK_ADDR" "$c")"
             fl=
             if [[ -n $fport ]]; then
-                if [[ $CLIENT == sockit ]]; then
-                    read -r f fcpu _ <<<"$(bench_cpu "$FLOOR_PID" "127.0.0.1:$fport" -t1 -c"$c" -d"$DUR")"
-                else
-                    read -r f fcpu _ <<<"$(wrk_cpu "$FLOOR_PID" "http://127.0.0.1:$fport/" -t"$WT" -c"$c" -d"${DUR}s")"
-                fi
+                read -r f fcpu _ <<<"$(measure "$FLOOR_PID" "127.0.0.1:$fport" "$c")"
                 echo "$f" >>"$WORK/f" && echo "$fcpu" >>"$WORK/fc"
                 fl=", floor $f req/s ($fcpu us/req)"
             fi

@@ -63,6 +63,24 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
+# build_floor: compile bench/floor.c (the recv+send reference server) into
+# $WORK and set FLOOR to its path.
+build_floor() {
+    FLOOR=$WORK/floor
+    cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
+}
+
+# wait_http ADDR: wait (up to 5 s) until GET / answers on ADDR.
+wait_http() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -fs "http://$1/" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "bench: nothing answers on $1" >&2
+    return 1
+}
+
 # Does this build have `--service http`?
 have_http_service() {
     "$SOCKIT" serve --help 2>/dev/null | grep -qE '^ +http '

@@ -378,11 +378,11 @@ static void run_schedule(bthread *t, int64_t now)
 }
 
 /* --busy-poll: look for events without sleeping, for up to busy_poll_us
- * (never past the next deadline). On loopback a server's send pays for
- * waking the client thread it wakes; a client still polling needs no
- * wakeup, so the server spends its CPU on requests instead. Costs the
- * client's own CPU: for a client with a core to itself. Returns events
- * found (0: none, sleep now). */
+ * (never past the next deadline). On loopback the server's send pays for
+ * waking a sleeping client thread; a client still polling needs no wakeup,
+ * so the server spends its CPU on requests instead. Costs the client's own
+ * CPU: for a client with a core to itself. Returns events found (0: none,
+ * sleep now). */
 static int busy_poll(bthread *t, struct epoll_event *evs, int64_t now, int64_t wait)
 {
     int64_t spin = (int64_t)t->cfg->busy_poll_us * 1000;
