@@ -11,13 +11,15 @@ SERVICE    ?= echo
 
 all: build
 
+# A plain build needs only the build packages: the test suite (and cmocka)
+# is configured by make test alone.
 $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
-build: $(BUILD)/Makefile
+build: build-deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
-run: build-deps build
+run: build
 	@echo "sockit: serving $(SERVICE) on $(LISTEN). In another terminal try:"
 	@echo "    nc 127.0.0.1 7007            (type a line, see it echoed; ^C to quit)"
 	@printf '%s\n' "    printf 'hi\\n' | $(BUILD)/sockit connect 127.0.0.1:7007"
@@ -28,16 +30,16 @@ run: build-deps build
 # AddressSanitizer + UBSan build, and a ThreadSanitizer build of the tests
 # that run several threads (thread and hybrid models, deferred work).
 test: test-deps
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j2
-	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
 	$(MAKE) tsan
 
 tsan: test-deps
-	cmake -S . -B $(TSAN_BUILD) -DSOCKIT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B $(TSAN_BUILD) -DSOCKIT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits'
@@ -55,8 +57,10 @@ bench-deps:
 bench: bench-deps build
 	bash bench/run-all.sh
 
+# The prefix is given at install time, so PREFIX=... is honoured whatever
+# the build directory was configured with.
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # libFuzzer targets, built with clang outside CMake: tests/fuzz/fuzz_NAME.c
 # links src/lib/NAME.c (and error.c) and runs FUZZ_SECONDS from its seed
