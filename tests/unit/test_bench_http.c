@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_int.h"
+#include "client/bench_int.h"
 
 /* Feed text in pieces of `step` bytes; count whole responses and keep the
  * last status. Returns -1 on a parse error. */

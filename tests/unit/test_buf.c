@@ -1,4 +1,4 @@
-/* Unit tests for the pooled bounded buffers (src/lib/buf.h): storage only
+/* Unit tests for the pooled bounded buffers (src/base/buf.h): storage only
  * while data is held, the bound, compaction, and block reuse. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define BLOCK 64
 

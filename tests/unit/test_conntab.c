@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn_int.h"
+#include "server/conn_int.h"
 
 static int noop_data(sk_conn *c, const void *buf, size_t len)
 {

@@ -12,7 +12,7 @@
 #include <sockit/loop.h>
 #include <sockit/server.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define SK__MAX_LISTENERS 16
 #define SK__LINGER_MS 2000

@@ -2,7 +2,7 @@
  * every listener and connection. The hybrid and prefork models run this
  * same worker in several threads or processes. */
 #include "model_loop.h"
-#include "loop_int.h"
+#include "loop/loop_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
