@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
-.PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format fuzz
+.PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format format-check fuzz layers
 
 all: build
 
@@ -87,5 +87,16 @@ fuzz:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
 
+# Every C file the project writes, formatted by .clang-format; make test runs
+# format-check, so the tree stays formatted.
+FORMAT_FILES = $(wildcard include/sockit/*.h src/*/*.[ch] tests/unit/*.c tests/fuzz/*.c bench/*.c examples/*.c)
+
 format:
-	clang-format -i include/sockit/*.h src/*/*.[ch] tests/unit/*.c
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@command -v clang-format >/dev/null || { echo "make format-check: needs clang-format" >&2; exit 1; }
+	@bad=$$(for f in $(FORMAT_FILES); do clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format-check: not formatted (run make format):" $$bad >&2; exit 1; fi; \
+	echo "format-check: $(words $(FORMAT_FILES)) files formatted"
+

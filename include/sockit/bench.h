@@ -22,18 +22,18 @@ int sk_bench_proto_parse(const char *name);
 const char *sk_bench_proto_name(sk_bench_proto p);
 
 typedef struct sk_bench_counts {
-    uint64_t requests;  /* completed within the run */
+    uint64_t requests; /* completed within the run */
     uint64_t bytes_in, bytes_out;
-    uint64_t connects;  /* successful connection setups */
+    uint64_t connects; /* successful connection setups */
     uint64_t err_connect, err_read, err_write, err_timeout, err_status;
 } sk_bench_counts;
 
 typedef struct sk_bench_config {
     sk_addr addr;
     sk_bench_proto proto;
-    int conns;          /* >= 1 */
-    int threads;        /* >= 1; more than conns is cut to conns */
-    int pipeline;       /* requests in flight per connection, >= 1 */
+    int conns;    /* >= 1 */
+    int threads;  /* >= 1; more than conns is cut to conns */
+    int pipeline; /* requests in flight per connection, >= 1 */
     int64_t duration_ms;
     int64_t timeout_ms; /* per request and per connect; 0 = 5000 */
     size_t size;        /* echo/discard message bytes */

@@ -15,11 +15,11 @@
 typedef struct sk_hist {
     uint64_t *counts;
     uint32_t nbuckets;
-    uint64_t highest;    /* largest value kept apart from the others */
-    uint64_t total;      /* values recorded */
-    uint64_t min, max;   /* exact; min is UINT64_MAX while empty */
-    uint64_t sum;        /* exact, for the mean */
-    uint64_t clamped;    /* values above highest, recorded as highest */
+    uint64_t highest;  /* largest value kept apart from the others */
+    uint64_t total;    /* values recorded */
+    uint64_t min, max; /* exact; min is UINT64_MAX while empty */
+    uint64_t sum;      /* exact, for the mean */
+    uint64_t clamped;  /* values above highest, recorded as highest */
 } sk_hist;
 
 /* Allocate buckets for values 0..highest (>= 1). The only allocation the

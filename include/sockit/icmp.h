@@ -25,8 +25,7 @@ uint16_t sk_inet_checksum(const void *buf, size_t len);
  * offset i. The ICMPv4 checksum is filled in; the ICMPv6 one is left 0
  * because the kernel computes it over the IPv6 pseudo-header. Returns the
  * length (8 + payload_len), or -ENOSPC / -EAFNOSUPPORT. */
-int sk_icmp_echo_build(int family, uint16_t id, uint16_t seq, int64_t ts_ns, size_t payload_len, void *buf,
-                       size_t cap);
+int sk_icmp_echo_build(int family, uint16_t id, uint16_t seq, int64_t ts_ns, size_t payload_len, void *buf, size_t cap);
 
 typedef enum sk_icmp_kind {
     SK_ICMP_ECHO_REPLY = 1,
@@ -41,14 +40,14 @@ typedef enum sk_icmp_kind {
 typedef struct sk_icmp_info {
     sk_icmp_kind kind;
     uint8_t type, code;
-    int ttl;          /* TTL from the IPv4 header when present, else -1 */
-    bool has_src;     /* src is the IPv4 header's source */
+    int ttl;      /* TTL from the IPv4 header when present, else -1 */
+    bool has_src; /* src is the IPv4 header's source */
     struct sockaddr_storage src;
-    uint16_t id, seq; /* echo: the packet's; errors: the quoted echo probe's */
+    uint16_t id, seq;    /* echo: the packet's; errors: the quoted echo probe's */
     const uint8_t *data; /* echo: the payload */
     size_t data_len;
-    int64_t ts_ns;    /* echo: the payload's timestamp, -1 if too short */
-    bool data_ok;     /* echo: the pattern after the timestamp is intact */
+    int64_t ts_ns; /* echo: the payload's timestamp, -1 if too short */
+    bool data_ok;  /* echo: the pattern after the timestamp is intact */
     /* Errors: the original packet the router or host quoted back. */
     int quoted_proto; /* IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, another, or -1 if absent */
     struct sockaddr_storage quoted_dst;
@@ -86,11 +85,11 @@ int sk_icmp_open(int family, sk_icmp_sock want, sk_icmp_sock *kind);
 /* An ICMP error taken from a socket's error queue (IP_RECVERR /
  * IPV6_RECVERR), as the kernel reports it to unprivileged sockets. */
 typedef struct sk_icmp_qerr {
-    int err;        /* errno the kernel mapped it to (EHOSTUNREACH, ...) */
-    bool icmp;      /* it came from an ICMP packet (else a local error) */
+    int err;   /* errno the kernel mapped it to (EHOSTUNREACH, ...) */
+    bool icmp; /* it came from an ICMP packet (else a local error) */
     uint8_t type, code;
     struct sockaddr_storage offender; /* who sent the ICMP error */
-    int ttl;        /* hop limit of the error packet, -1 if unknown */
+    int ttl;                          /* hop limit of the error packet, -1 if unknown */
     struct sockaddr_storage orig_dst; /* where the failed packet was going (UDP: with its port) */
 } sk_icmp_qerr;
 

@@ -96,7 +96,7 @@ typedef struct sk_conn_info {
     int64_t age_ms;
     uint64_t bytes_in, bytes_out;
     /* From TCP_INFO; tcp_state is -1 when the kernel did not answer. */
-    int tcp_state;        /* TCP_ESTABLISHED, ... (see sk_tcp_state_name) */
+    int tcp_state; /* TCP_ESTABLISHED, ... (see sk_tcp_state_name) */
     uint32_t rtt_us, rttvar_us;
     uint32_t retransmits; /* segments retransmitted over the connection's life */
     uint32_t snd_cwnd;    /* congestion window, in segments */

@@ -28,10 +28,7 @@ static inline const char *sk_buf_rptr(const sk_buf *b) { return b->data + b->sta
 
 /* Room for more bytes, counting the space compaction would recover. An
  * unallocated buffer has the whole block. */
-static inline size_t sk_buf_room(const sk_buf *b, const sk__bufpool *p)
-{
-    return p->blocksize - sk_buf_used(b);
-}
+static inline size_t sk_buf_room(const sk_buf *b, const sk__bufpool *p) { return p->blocksize - sk_buf_used(b); }
 
 /* Make sure the buffer has storage; moves live bytes to the front so the
  * whole room is contiguous at wptr. Returns 0 or -ENOMEM. */

@@ -124,7 +124,4 @@ uint64_t sk_hist_percentile(const sk_hist *h, double p)
     return h->max;
 }
 
-double sk_hist_mean(const sk_hist *h)
-{
-    return h->total ? (double)h->sum / (double)h->total : 0.0;
-}
+double sk_hist_mean(const sk_hist *h) { return h->total ? (double)h->sum / (double)h->total : 0.0; }

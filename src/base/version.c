@@ -1,7 +1,4 @@
 /* The library version, set by the build. */
 #include <sockit/sockit.h>
 
-const char *sk_version(void)
-{
-    return SOCKIT_VERSION;
-}
+const char *sk_version(void) { return SOCKIT_VERSION; }

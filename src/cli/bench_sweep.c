@@ -128,8 +128,7 @@ static bool server_alive(server *sv)
 
 /* Start the server and wait for its "serving ... on ADDR (...)" line.
  * Returns 0, or -1 with why filled in. */
-static int server_start(const sweep_opts *o, const char *model, const char *backend, server *sv, char *why,
-                        size_t wlen)
+static int server_start(const sweep_opts *o, const char *model, const char *backend, server *sv, char *why, size_t wlen)
 {
     char *argv[16];
     int a = 0;
@@ -245,10 +244,10 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
         bench_summarize(&r->r, &r->s);
         sk_hist_free(&r->r.latency);
         r->ok = r->r.n.requests > 0;
-        uint64_t errs = r->r.n.err_connect + r->r.n.err_read + r->r.n.err_write + r->r.n.err_timeout +
-                        r->r.n.err_status;
-        fprintf(stderr, "sockit: sweep: %-8s %-7s %5d conns: %10.0f req/s  p99 %8.0f us  errors %" PRIu64 "\n",
-                model, sv->backend[0] ? sv->backend : "-", conns[i], r->s.rps, r->s.p99, errs);
+        uint64_t errs =
+            r->r.n.err_connect + r->r.n.err_read + r->r.n.err_write + r->r.n.err_timeout + r->r.n.err_status;
+        fprintf(stderr, "sockit: sweep: %-8s %-7s %5d conns: %10.0f req/s  p99 %8.0f us  errors %" PRIu64 "\n", model,
+                sv->backend[0] ? sv->backend : "-", conns[i], r->s.rps, r->s.p99, errs);
         nap_ms(200); /* let the server close the last run's connections */
     }
 }
@@ -298,19 +297,19 @@ static int write_outputs(sweep *sw)
     snprintf(path, sizeof path, "%s/results.md", o->out);
     if ((f = fopen(path, "w")) == NULL)
         return -errno;
-    fprintf(f, "# sockit bench --sweep: service %s\n\n"
-               "Each run: %.1f s, %d client thread(s), pipeline %d, server and client on this machine.\n\n"
-               "![requests/s vs connections](rps.svg)\n\n![p99 latency vs connections](p99.svg)\n\n"
-               "| model | backend | connections | req/s | MiB/s in | p50 us | p99 us | p99.9 us | max us | errors |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    fprintf(f,
+            "# sockit bench --sweep: service %s\n\n"
+            "Each run: %.1f s, %d client thread(s), pipeline %d, server and client on this machine.\n\n"
+            "![requests/s vs connections](rps.svg)\n\n![p99 latency vs connections](p99.svg)\n\n"
+            "| model | backend | connections | req/s | MiB/s in | p50 us | p99 us | p99.9 us | max us | errors |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
             o->service, (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
     for (int i = 0; i < sw->nruns; i++) {
         run *r = &sw->runs[i];
         const sk_bench_counts *n = &r->r.n;
         fprintf(f, "| %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %" PRIu64 " |\n", r->model,
-                r->backend[0] ? r->backend : "-", r->conns, r->s.rps, r->s.in_ps / (1024 * 1024), r->s.p50,
-                r->s.p99, r->s.p999, r->s.max,
-                n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status);
+                r->backend[0] ? r->backend : "-", r->conns, r->s.rps, r->s.in_ps / (1024 * 1024), r->s.p50, r->s.p99,
+                r->s.p999, r->s.max, n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status);
     }
     if (sw->nskips) {
         fputs("\nSkipped:\n\n", f);
@@ -342,8 +341,8 @@ static int write_outputs(sweep *sw)
     }
     char title[128];
     snprintf(title, sizeof title, "sockit %s: requests/s by connections", o->service);
-    chart c = {.title = title, .xlabel = "connections (log scale)", .ylabel = "requests/s", .series = series,
-               .nseries = ns};
+    chart c = {
+        .title = title, .xlabel = "connections (log scale)", .ylabel = "requests/s", .series = series, .nseries = ns};
     snprintf(path, sizeof path, "%s/rps.svg", o->out);
     int rc = svg_line_chart(path, &c);
     if (rc < 0)

@@ -99,8 +99,8 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_
             "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
             addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, cfg->busy_poll_us, s.secs,
             cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
-            r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50,
-            s.p90, s.p99, s.p999, s.max);
+            r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
+            s.p99, s.p999, s.max);
 }
 
 static const char *human_bytes(double v, char *buf, size_t len)
@@ -128,8 +128,8 @@ static void on_progress(void *ud, const sk_bench_counts *n, int64_t ms)
     uint64_t errs = n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status;
     char b[32];
     fprintf(stderr, "\r[%4.0fs] %" PRIu64 " requests, %.0f req/s, in %s/s, errors %" PRIu64 "\033[K",
-            (double)ms / 1000.0, n->requests, rps, human_bytes((double)n->bytes_in / ((double)ms / 1000.0), b, sizeof b),
-            errs);
+            (double)ms / 1000.0, n->requests, rps,
+            human_bytes((double)n->bytes_in / ((double)ms / 1000.0), b, sizeof b), errs);
     fflush(stderr);
     p->last_requests = n->requests;
     p->last_ms = ms;
@@ -160,8 +160,8 @@ static bool valid_list(const char *s, bool numbers)
     if (s == NULL || *s == '\0')
         return false;
     for (const char *p = s; *p; p++) {
-        if (numbers ? !(*p == ',' || (*p >= '0' && *p <= '9')) : !(*p == ',' || *p == '_' || *p == '-' ||
-                                                                   (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+        if (numbers ? !(*p == ',' || (*p >= '0' && *p <= '9'))
+                    : !(*p == ',' || *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
             return false;
         if (*p == ',' && (p == s || p[1] == '\0' || p[1] == ','))
             return false;
@@ -171,8 +171,21 @@ static bool valid_list(const char *s, bool numbers)
 
 int cmd_bench(int argc, char **argv)
 {
-    enum { O_SIZE = 256, O_PATH, O_RATE, O_PIPELINE, O_TIMEOUT, O_JSON, O_SWEEP, O_MODELS, O_BACKENDS, O_CONNS,
-           O_SERVICE, O_OUT, O_BUSY_POLL };
+    enum {
+        O_SIZE = 256,
+        O_PATH,
+        O_RATE,
+        O_PIPELINE,
+        O_TIMEOUT,
+        O_JSON,
+        O_SWEEP,
+        O_MODELS,
+        O_BACKENDS,
+        O_CONNS,
+        O_SERVICE,
+        O_OUT,
+        O_BUSY_POLL
+    };
     static const struct option longopts[] = {
         {"proto", required_argument, NULL, 'p'},
         {"connections", required_argument, NULL, 'c'},
@@ -194,8 +207,8 @@ int cmd_bench(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    sk_bench_config cfg = {.proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64,
-                           .timeout_ms = 5000, .path = "/"};
+    sk_bench_config cfg = {
+        .proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64, .timeout_ms = 5000, .path = "/"};
     sweep_opts so = {.models = "loop", .conns = "1,10,100,1000", .service = "echo", .out = "sweep-out"};
     bool json = false, sweep = false, duration_set = false;
     int64_t ms;
@@ -353,8 +366,7 @@ int cmd_bench(int argc, char **argv)
     fflush(stdout);
     rc = EXIT_OK;
     if (r.n.connects == 0) {
-        cli_error("bench connect %s: %s", addr,
-                  sk_strerror(r.last_connect_err ? r.last_connect_err : -ECONNREFUSED));
+        cli_error("bench connect %s: %s", addr, sk_strerror(r.last_connect_err ? r.last_connect_err : -ECONNREFUSED));
         rc = EXIT_FAIL;
     } else if (r.n.requests == 0) {
         cli_error("bench %s: connected, but no request completed in %.1f s", addr, (double)r.elapsed_ms / 1000);

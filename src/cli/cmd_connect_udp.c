@@ -115,8 +115,8 @@ static int send_one(udp_client *u, const char *buf, size_t len)
         return -1;
     }
     for (;;) {
-        ssize_t n = u->group ? sendto(u->fd, buf, len, 0, (struct sockaddr *)&u->dst.ss, u->dst.len)
-                             : send(u->fd, buf, len, 0);
+        ssize_t n =
+            u->group ? sendto(u->fd, buf, len, 0, (struct sockaddr *)&u->dst.ss, u->dst.len) : send(u->fd, buf, len, 0);
         if (n >= 0)
             break;
         if (errno == EINTR)

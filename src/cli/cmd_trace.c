@@ -41,8 +41,8 @@ typedef struct trace {
     int queries, max_hops, first_ttl;
     int64_t wait_ms;
     uint16_t base_port, sport, id;
-    int send_fd; /* UDP socket, or the ICMP socket for --icmp */
-    int raw_fd;  /* raw ICMP socket for errors with UDP probes, or -1 */
+    int send_fd;       /* UDP socket, or the ICMP socket for --icmp */
+    int raw_fd;        /* raw ICMP socket for errors with UDP probes, or -1 */
     sk_icmp_sock kind; /* RAW: errors from a raw socket; DGRAM: from the error queue */
     probe probes[MAX_PROBES];
 } trace;
@@ -104,8 +104,7 @@ static void answer(trace *t, int pi, const struct sockaddr *from, int64_t at, bo
 
 /* An ICMP packet from the raw socket (or an echo reply on the probe
  * socket): which probe is it about? */
-static void from_packet(trace *t, const uint8_t *buf, size_t n, bool iphdr, const struct sockaddr *from,
-                        int64_t at)
+static void from_packet(trace *t, const uint8_t *buf, size_t n, bool iphdr, const struct sockaddr *from, int64_t at)
 {
     sk_icmp_info in;
     int icmp_proto = t->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
@@ -359,11 +358,16 @@ int cmd_trace(int argc, char **argv)
 {
     enum { O_JSON = 256, O_SOCKET };
     static const struct option longopts[] = {
-        {"icmp", no_argument, NULL, 'I'},       {"queries", required_argument, NULL, 'q'},
-        {"wait", required_argument, NULL, 'w'}, {"max-hops", required_argument, NULL, 'm'},
-        {"first-ttl", required_argument, NULL, 'f'}, {"port", required_argument, NULL, 'p'},
-        {"json", no_argument, NULL, O_JSON},    {"socket", required_argument, NULL, O_SOCKET},
-        {"help", no_argument, NULL, 'h'},       {0},
+        {"icmp", no_argument, NULL, 'I'},
+        {"queries", required_argument, NULL, 'q'},
+        {"wait", required_argument, NULL, 'w'},
+        {"max-hops", required_argument, NULL, 'm'},
+        {"first-ttl", required_argument, NULL, 'f'},
+        {"port", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, O_JSON},
+        {"socket", required_argument, NULL, O_SOCKET},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     static trace t;
     sk_icmp_sock want = SK_ICMP_ANY;

@@ -15,7 +15,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"serve", cmd_serve, "serve echo, discard, chargen, daytime or http over TCP (or UDP) under any concurrency model"},
-    {"connect", cmd_connect, "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp"},
+    {"connect", cmd_connect,
+     "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp"},
     {"ping", cmd_ping, "ICMP echo to a host (raw socket, or unprivileged datagram socket), IPv4 and IPv6"},
     {"trace-route", cmd_trace, "the routers on the way to a host, by increasing TTL (UDP or ICMP probes)"},
     {"bench", cmd_bench, "load a server (echo, discard, HTTP): requests/s, latency percentiles; --sweep"},

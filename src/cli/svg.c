@@ -10,7 +10,7 @@
 
 #define W 760
 #define H 440
-#define ML 80  /* margins: room for tick labels and the legend */
+#define ML 80 /* margins: room for tick labels and the legend */
 #define MR 190
 #define MT 48
 #define MB 60
@@ -22,11 +22,20 @@ static void text_escaped(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -81,12 +90,14 @@ int svg_line_chart(const char *path, const chart *c)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -errno;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             W, H, W, H);
-    fprintf(f, "<text x=\"%d\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">", (ML + W - MR) / 2);
+    fprintf(f, "<text x=\"%d\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">",
+            (ML + W - MR) / 2);
     text_escaped(f, c->title);
     fputs("</text>\n", f);
 
@@ -106,7 +117,8 @@ int svg_line_chart(const char *path, const chart *c)
             fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>\n", PX(k * x), H - MB,
                     PX(k * x), H - MB + 4);
     }
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n", ML, MT, pw, ph);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n", ML, MT, pw,
+            ph);
     fprintf(f, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">", ML + pw / 2, H - 16);
     text_escaped(f, c->xlabel);
     fprintf(f, "</text>\n<text transform=\"translate(18,%.0f) rotate(-90)\" text-anchor=\"middle\">", MT + ph / 2);
@@ -125,11 +137,12 @@ int svg_line_chart(const char *path, const chart *c)
         fputs("\"/>\n", f);
         for (int i = 0; i < cs->n; i++) {
             if (cs->y[i] >= 0 && cs->x[i] > 0)
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", PX(cs->x[i]), PY(cs->y[i]), col);
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", PX(cs->x[i]), PY(cs->y[i]),
+                        col);
         }
         int ly = MT + 10 + s * 20;
-        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n", W - MR + 16, ly,
-                W - MR + 40, ly, col);
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n", W - MR + 16,
+                ly, W - MR + 40, ly, col);
         fprintf(f, "<text x=\"%d\" y=\"%d\">", W - MR + 46, ly + 4);
         text_escaped(f, cs->name);
         fputs("</text>\n", f);

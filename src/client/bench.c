@@ -22,7 +22,7 @@
 
 #define SCRATCH (64 * 1024)
 #define MAX_EVENTS 256
-#define TICK_NS (10 * 1000000LL)  /* housekeeping: timeouts, reconnects */
+#define TICK_NS (10 * 1000000LL) /* housekeeping: timeouts, reconnects */
 #define RETRY_ERR_NS (10 * 1000000LL)
 #define RETRY_CONNECT_NS (100 * 1000000LL)
 
@@ -31,10 +31,10 @@ enum { C_IDLE, C_CONNECTING, C_OPEN };
 typedef struct bconn {
     int fd;
     uint8_t state;
-    bool ever;        /* connected at least once */
+    bool ever; /* connected at least once */
     bool failed_first;
-    uint32_t events;  /* what epoll watches now */
-    uint32_t idx;     /* position in the thread's schedule */
+    uint32_t events; /* what epoll watches now */
+    uint32_t idx;    /* position in the thread's schedule */
     uint32_t inflight, ring_head;
     int64_t *ring;    /* start time (ns) of each request in flight */
     uint64_t next_k;  /* rate mode: number of the next request to send */
@@ -60,15 +60,12 @@ typedef struct bthread {
     uint64_t failed_first;
     int last_connect_err;
     int64_t t0;
-    double slot_ns;    /* rate mode: gap between two sends of this thread */
+    double slot_ns; /* rate mode: gap between two sends of this thread */
     uint64_t next_slot;
-    const int *stop;   /* set by the main thread at the end */
+    const int *stop; /* set by the main thread at the end */
 } bthread;
 
-static bool stopping(const bthread *t)
-{
-    return __atomic_load_n(t->stop, __ATOMIC_RELAXED) != 0;
-}
+static bool stopping(const bthread *t) { return __atomic_load_n(t->stop, __ATOMIC_RELAXED) != 0; }
 
 /* Single writer: a relaxed store keeps the main thread's progress reads
  * free of data races without a locked instruction. */
@@ -589,7 +586,4 @@ done:
     return rc;
 }
 
-void sk_bench_result_free(sk_bench_result *r)
-{
-    sk_hist_free(&r->latency);
-}
+void sk_bench_result_free(sk_bench_result *r) { sk_hist_free(&r->latency); }

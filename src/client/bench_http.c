@@ -6,27 +6,24 @@
 #include <string.h>
 
 enum {
-    R_PROTO,   /* "HTTP/1.1" up to the space */
-    R_CODE,    /* three digits */
-    R_REASON,  /* to the end of the status line */
-    R_HSTART,  /* start of a header line, or the empty line */
+    R_PROTO,  /* "HTTP/1.1" up to the space */
+    R_CODE,   /* three digits */
+    R_REASON, /* to the end of the status line */
+    R_HSTART, /* start of a header line, or the empty line */
     R_HNAME,
     R_HVALUE,
-    R_HEND,    /* '\r' of the empty line seen, want '\n' */
-    R_BODY,    /* r->left bytes */
-    R_BODY_EOF,/* until the server closes */
-    R_CSIZE,   /* chunk size in hex */
-    R_CEXT,    /* chunk extension, to '\n' */
+    R_HEND,     /* '\r' of the empty line seen, want '\n' */
+    R_BODY,     /* r->left bytes */
+    R_BODY_EOF, /* until the server closes */
+    R_CSIZE,    /* chunk size in hex */
+    R_CEXT,     /* chunk extension, to '\n' */
     R_CDATA,
     R_CDATA_END, /* CRLF after chunk data */
-    R_TRAILER, /* lines after the last chunk until an empty one */
+    R_TRAILER,   /* lines after the last chunk until an empty one */
     R_TRAILER_LINE,
 };
 
-void sk__httpresp_reset(sk__httpresp *r)
-{
-    memset(r, 0, sizeof *r);
-}
+void sk__httpresp_reset(sk__httpresp *r) { memset(r, 0, sizeof *r); }
 
 static bool contains(const char *s, size_t n, const char *word)
 {
@@ -88,10 +85,7 @@ static bool head_done(sk__httpresp *r)
     return false;
 }
 
-static char lower(char ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
-}
+static char lower(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch; }
 
 static int hexval(char ch)
 {
@@ -285,7 +279,4 @@ long sk__httpresp_feed(sk__httpresp *r, const char *p, size_t n, bool *done)
     return (long)n;
 }
 
-bool sk__httpresp_eof_ends(const sk__httpresp *r)
-{
-    return r->st == R_BODY_EOF;
-}
+bool sk__httpresp_eof_ends(const sk__httpresp *r) { return r->st == R_BODY_EOF; }

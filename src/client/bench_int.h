@@ -13,7 +13,7 @@ typedef struct sk__httpresp {
     uint8_t nlen, vlen;
     uint16_t status;
     bool have_len, chunked, close, keep_alive, http10;
-    uint64_t left; /* body or chunk bytes still to come */
+    uint64_t left;          /* body or chunk bytes still to come */
     char name[20], val[24]; /* the header being read, lowercased, cut short */
 } sk__httpresp;
 

@@ -21,10 +21,7 @@ enum {
     V6_ECHO_REPLY = 129,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 uint16_t sk_inet_checksum(const void *buf, size_t len)
 {
@@ -40,8 +37,7 @@ uint16_t sk_inet_checksum(const void *buf, size_t len)
     return (uint16_t)~sum;
 }
 
-int sk_icmp_echo_build(int family, uint16_t id, uint16_t seq, int64_t ts_ns, size_t payload_len, void *buf,
-                       size_t cap)
+int sk_icmp_echo_build(int family, uint16_t id, uint16_t seq, int64_t ts_ns, size_t payload_len, void *buf, size_t cap)
 {
     uint8_t *p = buf;
 
@@ -188,14 +184,26 @@ int sk_icmp_parse(int family, const void *pkt, size_t len, int flags, sk_icmp_in
 const char *sk_icmp_describe(int family, uint8_t type, uint8_t code)
 {
     static const char *const unreach4[] = {
-        "Destination Net Unreachable",  "Destination Host Unreachable", "Destination Protocol Unreachable",
-        "Destination Port Unreachable", "Frag needed",                  "Source Route Failed",
-        "Destination Net Unknown",      "Destination Host Unknown",     "Source Host Isolated",
-        "Destination Net Prohibited",   "Destination Host Prohibited",
+        "Destination Net Unreachable",
+        "Destination Host Unreachable",
+        "Destination Protocol Unreachable",
+        "Destination Port Unreachable",
+        "Frag needed",
+        "Source Route Failed",
+        "Destination Net Unknown",
+        "Destination Host Unknown",
+        "Source Host Isolated",
+        "Destination Net Prohibited",
+        "Destination Host Prohibited",
     };
     static const char *const unreach6[] = {
-        "No route",        "Administratively prohibited", "Beyond scope",           "Address unreachable",
-        "Port unreachable", "Source address failed policy", "Reject route to destination",
+        "No route",
+        "Administratively prohibited",
+        "Beyond scope",
+        "Address unreachable",
+        "Port unreachable",
+        "Source address failed policy",
+        "Reject route to destination",
     };
     if (family == AF_INET) {
         switch (type) {

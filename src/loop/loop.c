@@ -14,9 +14,7 @@ static const sk__backend *const backends[] = {
 #ifdef SOCKIT_HAVE_URING
     &sk__backend_uring,
 #endif
-    &sk__backend_poll,
-    &sk__backend_select,
-    NULL,
+    &sk__backend_poll,  &sk__backend_select, NULL,
 };
 
 const char *const *sk_loop_backends(void)
@@ -90,10 +88,7 @@ void sk_loop_free(sk_loop *l)
     free(l);
 }
 
-const char *sk_loop_backend(const sk_loop *l)
-{
-    return l->be->name;
-}
+const char *sk_loop_backend(const sk_loop *l) { return l->be->name; }
 
 int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
 {
@@ -118,10 +113,7 @@ int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
     return 0;
 }
 
-int sk_loop_watched(const sk_loop *l, int fd)
-{
-    return fd >= 0 && fd < l->setsize ? l->io[fd].events : 0;
-}
+int sk_loop_watched(const sk_loop *l, int fd) { return fd >= 0 && fd < l->setsize ? l->io[fd].events : 0; }
 
 /* Timer heap ------------------------------------------------------------ */
 
@@ -247,7 +239,4 @@ int sk_loop_run(sk_loop *l)
     return 0;
 }
 
-void sk_loop_stop(sk_loop *l)
-{
-    l->stop = true;
-}
+void sk_loop_stop(sk_loop *l) { l->stop = true; }

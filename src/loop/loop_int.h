@@ -52,10 +52,7 @@ struct sk_loop {
 
 /* The time of the current wakeup: callbacks that run in one batch share one
  * clock read instead of each making its own. */
-static inline int64_t sk__loop_now(const sk_loop *l)
-{
-    return l->now;
-}
+static inline int64_t sk__loop_now(const sk_loop *l) { return l->now; }
 
 extern const sk__backend sk__backend_epoll;
 extern const sk__backend sk__backend_poll;

@@ -59,8 +59,8 @@ static int pl_set(sk_loop *l, int fd, int old_events, int new_events)
         s->slot[fd] = i;
         s->pfds[i].fd = fd;
     }
-    s->pfds[i].events = (short)(((new_events & SK_READ) ? POLLIN | POLLRDHUP : 0) |
-                                ((new_events & SK_WRITE) ? POLLOUT : 0));
+    s->pfds[i].events =
+        (short)(((new_events & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((new_events & SK_WRITE) ? POLLOUT : 0));
     s->pfds[i].revents = 0;
     return 0;
 }

@@ -26,10 +26,7 @@ static int sl_create(sk_loop *l)
     return 0;
 }
 
-static void sl_destroy(sk_loop *l)
-{
-    free(l->be_data);
-}
+static void sl_destroy(sk_loop *l) { free(l->be_data); }
 
 static int sl_set(sk_loop *l, int fd, int old_events, int new_events)
 {

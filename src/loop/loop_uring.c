@@ -16,17 +16,14 @@
 
 typedef struct uring_state {
     struct io_uring ring;
-    uint32_t *gen;    /* per fd: generation of the current watch */
-    uint8_t *want;    /* per fd: events the loop wants */
-    uint8_t *armed;   /* per fd: events of the poll in flight (0: none) */
-    uint8_t *queued;  /* per fd: on the to-arm list */
+    uint32_t *gen;   /* per fd: generation of the current watch */
+    uint8_t *want;   /* per fd: events the loop wants */
+    uint8_t *armed;  /* per fd: events of the poll in flight (0: none) */
+    uint8_t *queued; /* per fd: on the to-arm list */
     int *to_arm, nto_arm;
 } uring_state;
 
-static uint64_t ud_of(uint32_t gen, int fd)
-{
-    return (uint64_t)gen << 32 | (uint32_t)fd;
-}
+static uint64_t ud_of(uint32_t gen, int fd) { return (uint64_t)gen << 32 | (uint32_t)fd; }
 
 static unsigned poll_mask(int events)
 {

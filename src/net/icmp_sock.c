@@ -19,8 +19,8 @@
 static void filter_raw(int fd, int family)
 {
     if (family == AF_INET) {
-        struct icmp_filter f = {.data = ~((1U << ICMP_ECHOREPLY) | (1U << ICMP_DEST_UNREACH) |
-                                          (1U << ICMP_TIME_EXCEEDED))};
+        struct icmp_filter f = {.data =
+                                    ~((1U << ICMP_ECHOREPLY) | (1U << ICMP_DEST_UNREACH) | (1U << ICMP_TIME_EXCEEDED))};
         setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof f);
     } else {
         struct icmp6_filter f;
@@ -118,8 +118,7 @@ long sk_icmp_read_error(int fd, void *buf, size_t cap, sk_icmp_qerr *out)
             size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
             if (room >= sizeof(sa_family_t) && off->sa_family == AF_INET && room >= sizeof(struct sockaddr_in))
                 memcpy(&out->offender, off, sizeof(struct sockaddr_in));
-            else if (room >= sizeof(sa_family_t) && off->sa_family == AF_INET6 &&
-                     room >= sizeof(struct sockaddr_in6))
+            else if (room >= sizeof(sa_family_t) && off->sa_family == AF_INET6 && room >= sizeof(struct sockaddr_in6))
                 memcpy(&out->offender, off, sizeof(struct sockaddr_in6));
         } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
                    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {

@@ -147,10 +147,7 @@ int sk_accept(int lfd, bool nonblock, sk_addr *peer)
     }
 }
 
-int sk_shutdown_write(int fd)
-{
-    return shutdown(fd, SHUT_WR) < 0 ? -errno : 0;
-}
+int sk_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }
 
 int sk_tuple_get(int fd, sk_tuple *t)
 {

@@ -7,10 +7,10 @@
 
 typedef struct sk__acceptor {
     sk_server *srv;
-    int reserve_fd;         /* given up to accept-and-close on EMFILE */
-    int extra_fd;           /* also wakes the wait (SIGCHLD pipe), or -1 */
-    unsigned ready;         /* listeners that were readable at the last poll */
-    int64_t paused_until;   /* fd exhaustion without a reserve: back off */
+    int reserve_fd;       /* given up to accept-and-close on EMFILE */
+    int extra_fd;         /* also wakes the wait (SIGCHLD pipe), or -1 */
+    unsigned ready;       /* listeners that were readable at the last poll */
+    int64_t paused_until; /* fd exhaustion without a reserve: back off */
     bool stopped;
 } sk__acceptor;
 

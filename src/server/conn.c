@@ -21,35 +21,17 @@ int sk_conn_write(sk_conn *c, const void *buf, size_t len)
     return sk_buf_append(&c->out, &c->eng->pool, buf, len);
 }
 
-size_t sk_conn_room(const sk_conn *c)
-{
-    return sk_buf_room(&c->out, &c->eng->pool);
-}
+size_t sk_conn_room(const sk_conn *c) { return sk_buf_room(&c->out, &c->eng->pool); }
 
-void sk_conn_close(sk_conn *c)
-{
-    c->flags |= SK__C_CLOSING;
-}
+void sk_conn_close(sk_conn *c) { c->flags |= SK__C_CLOSING; }
 
-void *sk_conn_state(sk_conn *c)
-{
-    return c->state;
-}
+void *sk_conn_state(sk_conn *c) { return c->state; }
 
-const void *sk_conn_config(const sk_conn *c)
-{
-    return c->eng->srv->cfg.service_config;
-}
+const void *sk_conn_config(const sk_conn *c) { return c->eng->srv->cfg.service_config; }
 
-const sk_tuple *sk_conn_tuple(const sk_conn *c)
-{
-    return &c->tuple;
-}
+const sk_tuple *sk_conn_tuple(const sk_conn *c) { return &c->tuple; }
 
-int sk_conn_fd(const sk_conn *c)
-{
-    return c->fd;
-}
+int sk_conn_fd(const sk_conn *c) { return c->fd; }
 
 int sk_conn_defer(sk_conn *c, void (*work)(void *arg), void (*done)(sk_conn *c, void *arg), void *arg)
 {
@@ -97,15 +79,9 @@ sk_conn *sk__job_complete(sk__job *j)
     return c;
 }
 
-sk_server *sk_conn_server(const sk_conn *c)
-{
-    return c->eng->srv;
-}
+sk_server *sk_conn_server(const sk_conn *c) { return c->eng->srv; }
 
-void sk_conn_set_timeout(sk_conn *c, int64_t ms)
-{
-    c->deadline_ms = ms > 0 ? c->eng->now + ms : 0;
-}
+void sk_conn_set_timeout(sk_conn *c, int64_t ms) { c->deadline_ms = ms > 0 ? c->eng->now + ms : 0; }
 
 /* Lifecycle ---------------------------------------------------------------- */
 
@@ -174,10 +150,7 @@ void sk__conn_free(sk_conn *c)
     free(c);
 }
 
-void sk__conn_finish(sk_conn *c)
-{
-    c->flags |= SK__C_CLOSING;
-}
+void sk__conn_finish(sk_conn *c) { c->flags |= SK__C_CLOSING; }
 
 /* I/O ---------------------------------------------------------------------- */
 

@@ -50,9 +50,9 @@ typedef struct sk__engine {
 } sk__engine;
 
 enum {
-    SK__C_CLOSING = 1 << 0, /* finish: no more input, flush, then close */
-    SK__C_EOF = 1 << 1,     /* the peer sent FIN */
-    SK__C_LINGER = 1 << 2,  /* our FIN is out; waiting for the peer's */
+    SK__C_CLOSING = 1 << 0,  /* finish: no more input, flush, then close */
+    SK__C_EOF = 1 << 1,      /* the peer sent FIN */
+    SK__C_LINGER = 1 << 2,   /* our FIN is out; waiting for the peer's */
     SK__C_DEFERRED = 1 << 3, /* a job is out: no input until it is done */
 };
 
@@ -67,7 +67,7 @@ struct sk_conn {
     uint64_t bytes_in, bytes_out;
     struct sk_conn *prev, *next;
     void *model_data;
-    sk__job *job; /* the deferred job, while SK__C_DEFERRED */
+    sk__job *job;        /* the deferred job, while SK__C_DEFERRED */
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
 
@@ -79,9 +79,9 @@ struct sk_server {
     int lfds[SK__MAX_LISTENERS];
     sk_addr laddrs[SK__MAX_LISTENERS];
     int nlisteners;
-    int stop_fd;             /* eventfd: readable once stop was asked */
+    int stop_fd;                    /* eventfd: readable once stop was asked */
     volatile sig_atomic_t stopping; /* read with SK__STOPPING() */
-    sk_stats *stats;         /* MAP_SHARED, so forked children count too */
+    sk_stats *stats;                /* MAP_SHARED, so forked children count too */
     const char *backend;
     size_t buf_size;
     /* Every engine of this process, for sk_server_conns(). Engines of

@@ -53,10 +53,17 @@ int sk_server_conns(const sk_server *cs, sk_conn_info *out, int max)
 const char *sk_tcp_state_name(int state)
 {
     static const char *const names[] = {
-        [TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",   [TCP_SYN_RECV] = "SYN_RECV",
-        [TCP_FIN_WAIT1] = "FIN_WAIT1",     [TCP_FIN_WAIT2] = "FIN_WAIT2", [TCP_TIME_WAIT] = "TIME_WAIT",
-        [TCP_CLOSE] = "CLOSE",             [TCP_CLOSE_WAIT] = "CLOSE_WAIT", [TCP_LAST_ACK] = "LAST_ACK",
-        [TCP_LISTEN] = "LISTEN",           [TCP_CLOSING] = "CLOSING",
+        [TCP_ESTABLISHED] = "ESTABLISHED",
+        [TCP_SYN_SENT] = "SYN_SENT",
+        [TCP_SYN_RECV] = "SYN_RECV",
+        [TCP_FIN_WAIT1] = "FIN_WAIT1",
+        [TCP_FIN_WAIT2] = "FIN_WAIT2",
+        [TCP_TIME_WAIT] = "TIME_WAIT",
+        [TCP_CLOSE] = "CLOSE",
+        [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+        [TCP_LAST_ACK] = "LAST_ACK",
+        [TCP_LISTEN] = "LISTEN",
+        [TCP_CLOSING] = "CLOSING",
     };
     if (state < 0 || (size_t)state >= sizeof names / sizeof names[0] || names[state] == NULL)
         return "?";

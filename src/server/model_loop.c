@@ -45,10 +45,7 @@ static void rearm(sk__loop_worker *w, sk_conn *c)
     }
 }
 
-static void rearm_conn(sk_conn *c)
-{
-    rearm(c->model_data, c);
-}
+static void rearm_conn(sk_conn *c) { rearm(c->model_data, c); }
 
 static void conn_cb(sk_loop *l, int fd, void *data, int events)
 {

@@ -12,10 +12,7 @@ static void mark_done(sk_conn *c, void *arg)
     *(bool *)arg = true;
 }
 
-static int64_t earliest(int64_t a, int64_t b)
-{
-    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
-}
+static int64_t earliest(int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
 
 /* How long poll may sleep: until the next idle, linger or drain deadline,
  * or forever. */
@@ -67,7 +64,8 @@ int sk__serve_one(sk_server *s, int fd)
         }
         int want = sk__conn_interest(c);
         struct pollfd p[2] = {
-            {.fd = fd, .events = (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0))},
+            {.fd = fd,
+             .events = (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0))},
             /* The stop eventfd stays readable once stop was asked, so
              * watch it only until the drain starts. */
             {.fd = e.draining ? -1 : s->stop_fd, .events = POLLIN},

@@ -91,8 +91,7 @@ static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const s
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*body)(sk_server *s, void *arg),
-                      void *arg)
+pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*body)(sk_server *s, void *arg), void *arg)
 {
     sigset_t block, old;
     pid_t pid;

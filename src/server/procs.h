@@ -27,8 +27,7 @@ static inline int sk__procs_fd(const sk__procs *p) { return p->pipe[0]; }
 /* Fork a child that runs body(s, arg) and exits. In the child the
  * listeners are closed unless keep_listeners, the stop eventfd is its own
  * and SIGTERM/SIGINT drain it. Returns the pid or -errno. */
-pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*body)(sk_server *s, void *arg),
-                      void *arg);
+pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*body)(sk_server *s, void *arg), void *arg);
 
 /* Reap exited children without blocking; up to max of their pids go to
  * dead (may be NULL). Returns how many were reaped. */

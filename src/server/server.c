@@ -46,7 +46,8 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         return -EPROTONOSUPPORT;
     if (sk_model_name(cfg->model)[0] == '?')
         return -EINVAL;
-    n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007", cfg->proto == SK_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
+    n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007",
+                        cfg->proto == SK_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
                         SK__MAX_LISTENERS);
     if (n < 0)
         return n;
@@ -114,15 +115,9 @@ fail:
     return err;
 }
 
-const sk_addr *sk_server_address(const sk_server *s)
-{
-    return &s->laddrs[0];
-}
+const sk_addr *sk_server_address(const sk_server *s) { return &s->laddrs[0]; }
 
-const char *sk_server_backend(const sk_server *s)
-{
-    return s->backend;
-}
+const char *sk_server_backend(const sk_server *s) { return s->backend; }
 
 void sk_server_free(sk_server *s)
 {
@@ -180,8 +175,7 @@ bool sk__server_reserve(sk_server *s)
     do {
         if (cur >= max)
             return false;
-    } while (!__atomic_compare_exchange_n(&s->stats->active, &cur, cur + 1, true, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(&s->stats->active, &cur, cur + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return true;
 }
 

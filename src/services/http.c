@@ -40,10 +40,7 @@ static int64_t body_size(const sk_conn *c)
     return cfg && cfg->body_size >= 0 ? cfg->body_size : -1;
 }
 
-static uint64_t body_len(int64_t size)
-{
-    return size < 0 ? sizeof hello - 1 : (uint64_t)size;
-}
+static uint64_t body_len(int64_t size) { return size < 0 ? sizeof hello - 1 : (uint64_t)size; }
 
 static int head_timeout(const sk_conn *c)
 {
@@ -138,14 +135,14 @@ static int write_head(sk_conn *c, int status, const char *ctype, uint64_t clen, 
 {
     const resp_cache *rc = cache_get(body_size(c));
     char buf[1024];
-    int n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %d %s\r\nServer: sockit\r\n%.*sContent-Type: %s\r\nContent-Length: %" PRIu64
-                     "\r\n%s%s\r\n",
-                     status, sk_http_reason(status), (int)rc->date_len, rc->date, ctype, clen,
-                     conn == R_CLOSE    ? "Connection: close\r\n"
-                     : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
-                                        : "",
-                     extra ? extra : "");
+    int n =
+        snprintf(buf, sizeof buf,
+                 "HTTP/1.1 %d %s\r\nServer: sockit\r\n%.*sContent-Type: %s\r\nContent-Length: %" PRIu64 "\r\n%s%s\r\n",
+                 status, sk_http_reason(status), (int)rc->date_len, rc->date, ctype, clen,
+                 conn == R_CLOSE    ? "Connection: close\r\n"
+                 : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
+                                    : "",
+                 extra ? extra : "");
     if (n < 0 || (size_t)n + blen > sizeof buf)
         return -EINVAL;
     if (blen > 0)
@@ -160,8 +157,8 @@ static int answer_error(sk_conn *c, http_state *st, int status)
 {
     char body[64];
     int n = snprintf(body, sizeof body, "%s\n", sk_http_reason(status));
-    int rc = write_head(c, status, "text/plain", (uint64_t)n, R_CLOSE,
-                        status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
+    int rc = write_head(c, status, "text/plain", (uint64_t)n, R_CLOSE, status == 405 ? "Allow: GET, HEAD\r\n" : NULL,
+                        body, (size_t)n);
     if (rc == 0) {
         st->served = true;
         st->close_after = true; /* nothing pipelined behind it is answered */
@@ -171,10 +168,7 @@ static int answer_error(sk_conn *c, http_state *st, int status)
     return rc;
 }
 
-static bool pending(const http_state *st)
-{
-    return st->body_off < st->body_len || st->blob != NULL;
-}
+static bool pending(const http_state *st) { return st->body_off < st->body_len || st->blob != NULL; }
 
 /* Queue as much of the pending body as fits. When it is all queued, close
  * if asked to, else start waiting for the next request head. */

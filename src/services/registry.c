@@ -10,12 +10,7 @@ extern const sk_service sk__service_daytime;
 extern const sk_service sk__service_http;
 
 static const sk_service *const services[] = {
-    &sk__service_echo,
-    &sk__service_discard,
-    &sk__service_chargen,
-    &sk__service_daytime,
-    &sk__service_http,
-    NULL,
+    &sk__service_echo, &sk__service_discard, &sk__service_chargen, &sk__service_daytime, &sk__service_http, NULL,
 };
 
 const sk_service *sk_service_find(const char *name)
@@ -27,7 +22,4 @@ const sk_service *sk_service_find(const char *name)
     return NULL;
 }
 
-const sk_service *const *sk_service_list(void)
-{
-    return services;
-}
+const sk_service *const *sk_service_list(void) { return services; }

@@ -138,9 +138,12 @@ static void test_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_good),      cmocka_unit_test(test_split_bad),
-        cmocka_unit_test(test_port_lookup),     cmocka_unit_test(test_resolve_numeric),
-        cmocka_unit_test(test_resolve_passive_and_all), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_split_good),
+        cmocka_unit_test(test_split_bad),
+        cmocka_unit_test(test_port_lookup),
+        cmocka_unit_test(test_resolve_numeric),
+        cmocka_unit_test(test_resolve_passive_and_all),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,11 +110,9 @@ static void test_malformed(void **state)
     assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", 100, &status, &close), -1);
     assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", 100, &status, &close), -1);
     assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", 100, &status, &close), -1);
-    assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100, &status, &close),
-                     -1);
-    assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 100, &status,
-                              &close),
-                     -1);
+    assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100, &status, &close), -1);
+    assert_int_equal(
+        feed_all("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 100, &status, &close), -1);
 }
 
 /* Mutated valid responses and random bytes: the reader must only ever
@@ -168,9 +166,8 @@ static void test_mutations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_length), cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_chunked),        cmocka_unit_test(test_close_delimited),
-        cmocka_unit_test(test_malformed),      cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_content_length),  cmocka_unit_test(test_pipelined), cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_close_delimited), cmocka_unit_test(test_malformed), cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

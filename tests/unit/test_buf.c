@@ -272,14 +272,10 @@ static void test_stream_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pool_init_destroy),
-        cmocka_unit_test(test_empty_buffer_holds_no_block),
-        cmocka_unit_test(test_prepare_append_consume),
-        cmocka_unit_test(test_bounds_and_enobufs),
-        cmocka_unit_test(test_prepare_compacts),
-        cmocka_unit_test(test_block_reuse_after_warmup),
-        cmocka_unit_test(test_pool_cache_bound),
-        cmocka_unit_test(test_stream_order),
+        cmocka_unit_test(test_pool_init_destroy),      cmocka_unit_test(test_empty_buffer_holds_no_block),
+        cmocka_unit_test(test_prepare_append_consume), cmocka_unit_test(test_bounds_and_enobufs),
+        cmocka_unit_test(test_prepare_compacts),       cmocka_unit_test(test_block_reuse_after_warmup),
+        cmocka_unit_test(test_pool_cache_bound),       cmocka_unit_test(test_stream_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

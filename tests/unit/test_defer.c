@@ -114,7 +114,11 @@ static void *run_server(void *arg)
 static void start(running *r, sk_model model, int drain_ms)
 {
     sk_server_config cfg = {
-        .service = &upper, .listen = "127.0.0.1:0", .model = model, .workers = 2, .pool = 4,
+        .service = &upper,
+        .listen = "127.0.0.1:0",
+        .model = model,
+        .workers = 2,
+        .pool = 4,
         .drain_timeout_ms = drain_ms,
     };
     __atomic_store_n(&g_overlap, 0, __ATOMIC_RELAXED);

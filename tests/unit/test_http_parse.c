@@ -53,10 +53,7 @@ static int parse_n(const char *s, size_t n, sk_http_request *req, size_t max_hea
     return sk_http_parse_request(guarded(s, n), n, req, NULL);
 }
 
-static int parse(const char *s, sk_http_request *req)
-{
-    return parse_n(s, strlen(s), req, 16);
-}
+static int parse(const char *s, sk_http_request *req) { return parse_n(s, strlen(s), req, 16); }
 
 /* Every strict prefix must say "incomplete", the whole must say want. */
 static void prefixes(const char *s, int want)
@@ -85,10 +82,7 @@ static void bad(const char *s, int err)
         fail_msg("\"%s\": got %d, want %d", s, parse(s, &req), err);
 }
 
-static bool view_eq(const char *p, size_t n, const char *want)
-{
-    return n == strlen(want) && memcmp(p, want, n) == 0;
-}
+static bool view_eq(const char *p, size_t n, const char *want) { return n == strlen(want) && memcmp(p, want, n) == 0; }
 
 /* Tests ------------------------------------------------------------------ */
 
@@ -117,9 +111,9 @@ static void test_methods(void **state)
     static const struct {
         const char *m;
         int id;
-    } t[] = {{"GET", SK_HTTP_GET},         {"HEAD", SK_HTTP_HEAD},           {"POST", SK_HTTP_POST},
-             {"PUT", SK_HTTP_PUT},         {"DELETE", SK_HTTP_DELETE},       {"OPTIONS", SK_HTTP_OPTIONS},
-             {"PATCH", SK_HTTP_OTHER},     {"get", SK_HTTP_OTHER},           {"X-Y!#$%&'*+.^_`|~9", SK_HTTP_OTHER}};
+    } t[] = {{"GET", SK_HTTP_GET},     {"HEAD", SK_HTTP_HEAD},     {"POST", SK_HTTP_POST},
+             {"PUT", SK_HTTP_PUT},     {"DELETE", SK_HTTP_DELETE}, {"OPTIONS", SK_HTTP_OPTIONS},
+             {"PATCH", SK_HTTP_OTHER}, {"get", SK_HTTP_OTHER},     {"X-Y!#$%&'*+.^_`|~9", SK_HTTP_OTHER}};
     char buf[128];
     sk_http_request req;
     (void)state;
@@ -460,14 +454,22 @@ static void test_every_byte(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_get),     cmocka_unit_test(test_methods),
-        cmocka_unit_test(test_partial_byte_by_byte), cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_bad_tokens),     cmocka_unit_test(test_long_uri),
-        cmocka_unit_test(test_long_headers),   cmocka_unit_test(test_header_count),
-        cmocka_unit_test(test_versions),       cmocka_unit_test(test_line_endings),
-        cmocka_unit_test(test_values_trimmed), cmocka_unit_test(test_content_length),
-        cmocka_unit_test(test_transfer_encoding), cmocka_unit_test(test_keepalive),
-        cmocka_unit_test(test_host),           cmocka_unit_test(test_status_map),
+        cmocka_unit_test(test_simple_get),
+        cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_partial_byte_by_byte),
+        cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_bad_tokens),
+        cmocka_unit_test(test_long_uri),
+        cmocka_unit_test(test_long_headers),
+        cmocka_unit_test(test_header_count),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_line_endings),
+        cmocka_unit_test(test_values_trimmed),
+        cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_transfer_encoding),
+        cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_host),
+        cmocka_unit_test(test_status_map),
         cmocka_unit_test(test_every_byte),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,10 +23,10 @@
 
 /* What an io callback saw. */
 typedef struct hits {
-    int n;      /* calls */
-    int fd;     /* last fd */
-    int events; /* union of events seen */
-    int tag;    /* which callback ran last (replace test) */
+    int n;          /* calls */
+    int fd;         /* last fd */
+    int events;     /* union of events seen */
+    int tag;        /* which callback ran last (replace test) */
     int unwatch_fd; /* if >= 0: the callback stops watching this fd */
 } hits;
 
@@ -66,10 +66,7 @@ static void make_pair(int sv[2])
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-static hits no_hits(void)
-{
-    return (hits){.fd = -1, .unwatch_fd = -1};
-}
+static hits no_hits(void) { return (hits){.fd = -1, .unwatch_fd = -1}; }
 
 /* Readiness ------------------------------------------------------------- */
 

@@ -29,10 +29,7 @@ static void on_io(sk_loop *l, int fd, void *data, int events)
     g_seen.data = data;
 }
 
-static void reset(void)
-{
-    memset(&g_seen, 0, sizeof g_seen);
-}
+static void reset(void) { memset(&g_seen, 0, sizeof g_seen); }
 
 static void one_backend(const char *name)
 {
