@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sockit/addr.h>
+#include <sockit/clock.h>
 
 /* A connection's identity: the 4-tuple (client IP and port, server IP and
  * port), kept as text ready to show. */
@@ -51,8 +52,5 @@ char *sk_tuple_format(const sk_tuple *t, char *buf, size_t len);
 /* Write all len bytes to a blocking fd, retrying short writes and EINTR.
  * Never raises SIGPIPE on sockets. Returns len or -errno. */
 long sk_write_all(int fd, const void *buf, size_t len);
-
-/* Milliseconds on the monotonic clock. */
-int64_t sk_now_ms(void);
 
 #endif

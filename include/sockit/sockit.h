@@ -4,14 +4,17 @@
 
 #include <sockit/addr.h>
 #include <sockit/bench.h>
+#include <sockit/clock.h>
 #include <sockit/error.h>
 #include <sockit/hist.h>
+#include <sockit/http.h>
+#include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 #include <sockit/loop.h>
 #include <sockit/server.h>
 #include <sockit/service.h>
 #include <sockit/sock.h>
-
-/* The library's version, "MAJOR.MINOR.PATCH". */
-const char *sk_version(void);
+#include <sockit/udp.h>
+#include <sockit/version.h>
 
 #endif

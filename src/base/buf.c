@@ -34,7 +34,7 @@ static void pool_put(sk__bufpool *p, void *block)
         free(block);
 }
 
-int sk_buf_prepare(sk_buf *b, sk__bufpool *p)
+int sk__buf_prepare(sk__buf *b, sk__bufpool *p)
 {
     if (b->data == NULL) {
         b->data = p->nfree > 0 ? p->free[--p->nfree] : malloc(p->blocksize);
@@ -42,7 +42,7 @@ int sk_buf_prepare(sk_buf *b, sk__bufpool *p)
             return -ENOMEM;
         b->start = b->end = 0;
     } else if (b->start > 0) {
-        size_t used = sk_buf_used(b);
+        size_t used = sk__buf_used(b);
         memmove(b->data, b->data + b->start, used);
         b->start = 0;
         b->end = (uint32_t)used;
@@ -50,14 +50,14 @@ int sk_buf_prepare(sk_buf *b, sk__bufpool *p)
     return 0;
 }
 
-int sk_buf_append(sk_buf *b, sk__bufpool *p, const void *src, size_t len)
+int sk__buf_append(sk__buf *b, sk__bufpool *p, const void *src, size_t len)
 {
     if (len == 0)
         return 0;
-    if (len > sk_buf_room(b, p))
+    if (len > sk__buf_room(b, p))
         return -ENOBUFS;
-    if (b->data == NULL || len > sk_buf_wspace(b, p)) {
-        int rc = sk_buf_prepare(b, p);
+    if (b->data == NULL || len > sk__buf_wspace(b, p)) {
+        int rc = sk__buf_prepare(b, p);
         if (rc < 0)
             return rc;
     }
@@ -66,14 +66,14 @@ int sk_buf_append(sk_buf *b, sk__bufpool *p, const void *src, size_t len)
     return 0;
 }
 
-void sk_buf_consume(sk_buf *b, sk__bufpool *p, size_t n)
+void sk__buf_consume(sk__buf *b, sk__bufpool *p, size_t n)
 {
     b->start += (uint32_t)n;
     if (b->start >= b->end)
-        sk_buf_release(b, p);
+        sk__buf_release(b, p);
 }
 
-void sk_buf_release(sk_buf *b, sk__bufpool *p)
+void sk__buf_release(sk__buf *b, sk__bufpool *p)
 {
     if (b->data != NULL)
         pool_put(p, b->data);

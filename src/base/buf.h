@@ -15,38 +15,38 @@ typedef struct sk__bufpool {
 } sk__bufpool;
 
 /* Bytes live in data[start, end); cap is the bound (the block size). */
-typedef struct sk_buf {
+typedef struct sk__buf {
     char *data;
     uint32_t start, end;
-} sk_buf;
+} sk__buf;
 
 int sk__bufpool_init(sk__bufpool *p, size_t blocksize, uint32_t max_cached);
 void sk__bufpool_destroy(sk__bufpool *p);
 
-static inline size_t sk_buf_used(const sk_buf *b) { return b->end - b->start; }
-static inline const char *sk_buf_rptr(const sk_buf *b) { return b->data + b->start; }
+static inline size_t sk__buf_used(const sk__buf *b) { return b->end - b->start; }
+static inline const char *sk__buf_rptr(const sk__buf *b) { return b->data + b->start; }
 
 /* Room for more bytes, counting the space compaction would recover. An
  * unallocated buffer has the whole block. */
-static inline size_t sk_buf_room(const sk_buf *b, const sk__bufpool *p) { return p->blocksize - sk_buf_used(b); }
+static inline size_t sk__buf_room(const sk__buf *b, const sk__bufpool *p) { return p->blocksize - sk__buf_used(b); }
 
 /* Make sure the buffer has storage; moves live bytes to the front so the
  * whole room is contiguous at wptr. Returns 0 or -ENOMEM. */
-int sk_buf_prepare(sk_buf *b, sk__bufpool *p);
+int sk__buf_prepare(sk__buf *b, sk__bufpool *p);
 
-/* Where the next bytes go after sk_buf_prepare, and how many fit there. */
-static inline char *sk_buf_wptr(sk_buf *b) { return b->data + b->end; }
-static inline size_t sk_buf_wspace(const sk_buf *b, const sk__bufpool *p) { return p->blocksize - b->end; }
-static inline void sk_buf_commit(sk_buf *b, size_t n) { b->end += (uint32_t)n; }
+/* Where the next bytes go after sk__buf_prepare, and how many fit there. */
+static inline char *sk__buf_wptr(sk__buf *b) { return b->data + b->end; }
+static inline size_t sk__buf_wspace(const sk__buf *b, const sk__bufpool *p) { return p->blocksize - b->end; }
+static inline void sk__buf_commit(sk__buf *b, size_t n) { b->end += (uint32_t)n; }
 
 /* Append len bytes if they all fit; returns 0, -ENOBUFS (nothing written)
  * or -ENOMEM. */
-int sk_buf_append(sk_buf *b, sk__bufpool *p, const void *src, size_t len);
+int sk__buf_append(sk__buf *b, sk__bufpool *p, const void *src, size_t len);
 
 /* Drop n bytes from the front; an emptied buffer gives its block back. */
-void sk_buf_consume(sk_buf *b, sk__bufpool *p, size_t n);
+void sk__buf_consume(sk__buf *b, sk__bufpool *p, size_t n);
 
 /* Give the block back whatever it holds. */
-void sk_buf_release(sk_buf *b, sk__bufpool *p);
+void sk__buf_release(sk__buf *b, sk__bufpool *p);
 
 #endif

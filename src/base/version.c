@@ -1,4 +1,4 @@
 /* The library version, set by the build. */
-#include <sockit/sockit.h>
+#include <sockit/version.h>
 
 const char *sk_version(void) { return SOCKIT_VERSION; }

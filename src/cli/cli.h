@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

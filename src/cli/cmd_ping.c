@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 #include <sockit/sockit.h>
 
 #define SEQS 65536

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 

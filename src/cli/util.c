@@ -13,6 +13,7 @@
 #include <sockit/addr.h>
 #include <sockit/error.h>
 #include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 
 void cli_error(const char *fmt, ...)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include <sockit/sock.h>
+#include <sockit/clock.h>
 
 static const sk__backend *const backends[] = {
     &sk__backend_epoll,

@@ -1,7 +1,7 @@
 /* ICMP sockets: raw when privileged, the unprivileged ICMP datagram kind
  * otherwise, and the socket error queue that carries ICMP errors to
  * unprivileged senders (IP_RECVERR). */
-#include <sockit/icmp.h>
+#include <sockit/icmp_sock.h>
 
 #include <errno.h>
 #include <linux/errqueue.h>

@@ -18,10 +18,10 @@ int sk_conn_write(sk_conn *c, const void *buf, size_t len)
 {
     if (c->flags & SK__C_LINGER)
         return -EPIPE;
-    return sk_buf_append(&c->out, &c->eng->pool, buf, len);
+    return sk__buf_append(&c->out, &c->eng->pool, buf, len);
 }
 
-size_t sk_conn_room(const sk_conn *c) { return sk_buf_room(&c->out, &c->eng->pool); }
+size_t sk_conn_room(const sk_conn *c) { return sk__buf_room(&c->out, &c->eng->pool); }
 
 void sk_conn_close(sk_conn *c) { c->flags |= SK__C_CLOSING; }
 
@@ -129,8 +129,8 @@ void sk__conn_free(sk_conn *c)
         c->job->c = NULL; /* done() will learn the connection is gone */
     if (svc->on_close)
         svc->on_close(c);
-    sk_buf_release(&c->in, &e->pool);
-    sk_buf_release(&c->out, &e->pool);
+    sk__buf_release(&c->in, &e->pool);
+    sk__buf_release(&c->out, &e->pool);
     /* Unlink and close under the lock: sk_server_conns() must never query
      * an fd number that was closed and reused. */
     pthread_mutex_lock(&e->lock);
@@ -162,14 +162,14 @@ static bool wants_read(const sk_conn *c)
     /* Unconsumed input waits for output room: reading more would only grow
      * memory. Without pending output, the service is waiting for more
      * input (a partial request), so keep reading while there is space. */
-    return sk_buf_used(&c->in) < p->blocksize && (sk_buf_used(&c->in) == 0 || sk_buf_used(&c->out) == 0);
+    return sk__buf_used(&c->in) < p->blocksize && (sk__buf_used(&c->in) == 0 || sk__buf_used(&c->out) == 0);
 }
 
 int sk__conn_interest(const sk_conn *c)
 {
     if (c->flags & SK__C_LINGER)
         return SK_READ;
-    return (wants_read(c) ? SK_READ : 0) | (sk_buf_used(&c->out) ? SK_WRITE : 0);
+    return (wants_read(c) ? SK_READ : 0) | (sk__buf_used(&c->out) ? SK_WRITE : 0);
 }
 
 /* Offer buffered input to the service. Returns 0 or < 0 to abort. */
@@ -178,22 +178,22 @@ static int process(sk_conn *c)
     const sk_service *svc = c->eng->srv->cfg.service;
     sk__bufpool *p = &c->eng->pool;
 
-    while (sk_buf_used(&c->in) > 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED))) {
-        size_t used = sk_buf_used(&c->in);
-        int n = svc->on_data(c, sk_buf_rptr(&c->in), used);
+    while (sk__buf_used(&c->in) > 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED))) {
+        size_t used = sk__buf_used(&c->in);
+        int n = svc->on_data(c, sk__buf_rptr(&c->in), used);
         if (n < 0)
             return n;
         if ((size_t)n > used)
             n = (int)used;
-        sk_buf_consume(&c->in, p, (size_t)n);
+        sk__buf_consume(&c->in, p, (size_t)n);
         if (n == 0)
             break;
     }
     if (c->flags & SK__C_CLOSING)
-        sk_buf_release(&c->in, p);
+        sk__buf_release(&c->in, p);
     /* A full input buffer with nothing to flush can never move again: the
      * service refuses input it has room to answer. Drop it rather than hang. */
-    if (sk_buf_used(&c->in) == p->blocksize && sk_buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED))
+    if (sk__buf_used(&c->in) == p->blocksize && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED))
         return -EPROTO;
     return 0;
 }
@@ -214,13 +214,13 @@ static int read_some(sk_conn *c)
     sk_server *s = c->eng->srv;
 
     for (int i = 0; i < 4 && wants_read(c); i++) {
-        int rc = sk_buf_prepare(&c->in, p);
+        int rc = sk__buf_prepare(&c->in, p);
         if (rc < 0)
             return rc;
-        size_t space = sk_buf_wspace(&c->in, p);
-        ssize_t n = recv(c->fd, sk_buf_wptr(&c->in), space, MSG_DONTWAIT);
+        size_t space = sk__buf_wspace(&c->in, p);
+        ssize_t n = recv(c->fd, sk__buf_wptr(&c->in), space, MSG_DONTWAIT);
         if (n > 0) {
-            sk_buf_commit(&c->in, (size_t)n);
+            sk__buf_commit(&c->in, (size_t)n);
             /* Atomic stores: sk_server_conns() may read them from another
              * thread; only this one writes. */
             __atomic_store_n(&c->bytes_in, c->bytes_in + (uint64_t)n, __ATOMIC_RELAXED);
@@ -232,8 +232,8 @@ static int read_some(sk_conn *c)
                 break;
             continue;
         }
-        if (sk_buf_used(&c->in) == 0)
-            sk_buf_release(&c->in, p);
+        if (sk__buf_used(&c->in) == 0)
+            sk__buf_release(&c->in, p);
         if (n == 0) {
             on_peer_eof(c);
             break;
@@ -254,10 +254,10 @@ static long flush(sk_conn *c)
     sk_server *s = c->eng->srv;
     long total = 0;
 
-    while (sk_buf_used(&c->out) > 0) {
-        ssize_t n = send(c->fd, sk_buf_rptr(&c->out), sk_buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (sk__buf_used(&c->out) > 0) {
+        ssize_t n = send(c->fd, sk__buf_rptr(&c->out), sk__buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            sk_buf_consume(&c->out, p, (size_t)n);
+            sk__buf_consume(&c->out, p, (size_t)n);
             __atomic_store_n(&c->bytes_out, c->bytes_out + (uint64_t)n, __ATOMIC_RELAXED);
             total += n;
             continue;
@@ -312,24 +312,24 @@ int sk__conn_drive(sk_conn *c, int events)
             return SK__DONE;
         if (c->flags & (SK__C_CLOSING | SK__C_DEFERRED))
             break;
-        size_t in_before = sk_buf_used(&c->in), out_before = sk_buf_used(&c->out);
+        size_t in_before = sk__buf_used(&c->in), out_before = sk__buf_used(&c->out);
         if (in_before > 0 && process(c) < 0)
             return SK__DONE;
-        if (svc->on_writable && sk_buf_used(&c->in) == 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED)) &&
-            sk_buf_room(&c->out, p) >= p->blocksize / 2) {
+        if (svc->on_writable && sk__buf_used(&c->in) == 0 && !(c->flags & (SK__C_CLOSING | SK__C_DEFERRED)) &&
+            sk__buf_room(&c->out, p) >= p->blocksize / 2) {
             if (svc->on_writable(c) < 0)
                 return SK__DONE;
         }
-        if (sk_buf_used(&c->in) == in_before && sk_buf_used(&c->out) == out_before)
+        if (sk__buf_used(&c->in) == in_before && sk__buf_used(&c->out) == out_before)
             break;
-        if (sk_buf_used(&c->out) == out_before && sk_buf_used(&c->out) > 0)
+        if (sk__buf_used(&c->out) == out_before && sk__buf_used(&c->out) > 0)
             break;
     }
 
     /* A deferred job still owes output: closing waits for it (bounded by
      * the drain and idle deadlines of the model). */
-    if ((c->flags & SK__C_CLOSING) && sk_buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {
-        sk_buf_release(&c->in, p);
+    if ((c->flags & SK__C_CLOSING) && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {
+        sk__buf_release(&c->in, p);
         if (c->flags & SK__C_EOF) {
             shutdown(c->fd, SHUT_WR);
             return SK__DONE;

@@ -60,7 +60,7 @@ struct sk_conn {
     int fd;
     unsigned flags;
     sk__engine *eng;
-    sk_buf in, out;
+    sk__buf in, out;
     sk_tuple tuple;
     int64_t opened_ms, active_ms, linger_until;
     int64_t deadline_ms; /* 0 or when on_timeout is due (sk_conn_set_timeout) */

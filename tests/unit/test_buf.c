@@ -35,9 +35,9 @@ static void test_pool_init_destroy(void **state)
 
     /* A pool that caches nothing is valid: every release frees. */
     assert_int_equal(sk__bufpool_init(&p, BLOCK, 0), 0);
-    sk_buf b = {0};
-    assert_int_equal(sk_buf_append(&b, &p, "x", 1), 0);
-    sk_buf_release(&b, &p);
+    sk__buf b = {0};
+    assert_int_equal(sk__buf_append(&b, &p, "x", 1), 0);
+    sk__buf_release(&b, &p);
     assert_int_equal(p.nfree, 0);
     sk__bufpool_destroy(&p);
 }
@@ -45,19 +45,19 @@ static void test_pool_init_destroy(void **state)
 static void test_empty_buffer_holds_no_block(void **state)
 {
     sk__bufpool p;
-    sk_buf b = {0};
+    sk__buf b = {0};
     (void)state;
 
     assert_int_equal(sk__bufpool_init(&p, BLOCK, 4), 0);
     assert_null(b.data);
-    assert_int_equal(sk_buf_used(&b), 0);
+    assert_int_equal(sk__buf_used(&b), 0);
     /* An unallocated buffer offers the whole block. */
-    assert_int_equal(sk_buf_room(&b, &p), BLOCK);
+    assert_int_equal(sk__buf_room(&b, &p), BLOCK);
     /* Appending nothing takes no storage. */
-    assert_int_equal(sk_buf_append(&b, &p, "", 0), 0);
+    assert_int_equal(sk__buf_append(&b, &p, "", 0), 0);
     assert_null(b.data);
     /* Releasing an empty buffer is harmless and caches nothing. */
-    sk_buf_release(&b, &p);
+    sk__buf_release(&b, &p);
     assert_null(b.data);
     assert_int_equal(p.nfree, 0);
     sk__bufpool_destroy(&p);
@@ -66,35 +66,35 @@ static void test_empty_buffer_holds_no_block(void **state)
 static void test_prepare_append_consume(void **state)
 {
     sk__bufpool p;
-    sk_buf b = {0};
+    sk__buf b = {0};
     (void)state;
 
     assert_int_equal(sk__bufpool_init(&p, BLOCK, 4), 0);
-    assert_int_equal(sk_buf_prepare(&b, &p), 0);
+    assert_int_equal(sk__buf_prepare(&b, &p), 0);
     assert_non_null(b.data);
-    assert_int_equal(sk_buf_used(&b), 0);
-    assert_int_equal(sk_buf_wspace(&b, &p), BLOCK);
+    assert_int_equal(sk__buf_used(&b), 0);
+    assert_int_equal(sk__buf_wspace(&b, &p), BLOCK);
 
     /* Write in place through wptr/commit, as a recv() would. */
-    memcpy(sk_buf_wptr(&b), "hello", 5);
-    sk_buf_commit(&b, 5);
-    assert_int_equal(sk_buf_used(&b), 5);
-    assert_int_equal(sk_buf_room(&b, &p), BLOCK - 5);
-    assert_memory_equal(sk_buf_rptr(&b), "hello", 5);
+    memcpy(sk__buf_wptr(&b), "hello", 5);
+    sk__buf_commit(&b, 5);
+    assert_int_equal(sk__buf_used(&b), 5);
+    assert_int_equal(sk__buf_room(&b, &p), BLOCK - 5);
+    assert_memory_equal(sk__buf_rptr(&b), "hello", 5);
 
-    assert_int_equal(sk_buf_append(&b, &p, " world", 6), 0);
-    assert_int_equal(sk_buf_used(&b), 11);
-    assert_memory_equal(sk_buf_rptr(&b), "hello world", 11);
+    assert_int_equal(sk__buf_append(&b, &p, " world", 6), 0);
+    assert_int_equal(sk__buf_used(&b), 11);
+    assert_memory_equal(sk__buf_rptr(&b), "hello world", 11);
 
     /* Partial consume moves the read pointer, keeps the block. */
-    sk_buf_consume(&b, &p, 6);
-    assert_int_equal(sk_buf_used(&b), 5);
-    assert_memory_equal(sk_buf_rptr(&b), "world", 5);
+    sk__buf_consume(&b, &p, 6);
+    assert_int_equal(sk__buf_used(&b), 5);
+    assert_memory_equal(sk__buf_rptr(&b), "world", 5);
     assert_non_null(b.data);
     assert_int_equal(p.nfree, 0);
 
     /* Consuming the rest gives the block back to the pool. */
-    sk_buf_consume(&b, &p, 5);
+    sk__buf_consume(&b, &p, 5);
     assert_null(b.data);
     assert_int_equal(b.start, 0);
     assert_int_equal(b.end, 0);
@@ -105,7 +105,7 @@ static void test_prepare_append_consume(void **state)
 static void test_bounds_and_enobufs(void **state)
 {
     sk__bufpool p;
-    sk_buf b = {0};
+    sk__buf b = {0};
     char src[BLOCK + 1], snap[BLOCK];
     (void)state;
 
@@ -113,37 +113,37 @@ static void test_bounds_and_enobufs(void **state)
     assert_int_equal(sk__bufpool_init(&p, BLOCK, 4), 0);
 
     /* More than a block never fits, not even into an empty buffer. */
-    assert_int_equal(sk_buf_append(&b, &p, src, BLOCK + 1), -ENOBUFS);
+    assert_int_equal(sk__buf_append(&b, &p, src, BLOCK + 1), -ENOBUFS);
     assert_null(b.data);
 
     /* Exactly a block fits. */
-    assert_int_equal(sk_buf_append(&b, &p, src, BLOCK), 0);
-    assert_int_equal(sk_buf_used(&b), BLOCK);
-    assert_int_equal(sk_buf_room(&b, &p), 0);
-    assert_int_equal(sk_buf_wspace(&b, &p), 0);
+    assert_int_equal(sk__buf_append(&b, &p, src, BLOCK), 0);
+    assert_int_equal(sk__buf_used(&b), BLOCK);
+    assert_int_equal(sk__buf_room(&b, &p), 0);
+    assert_int_equal(sk__buf_wspace(&b, &p), 0);
 
     /* Full: all or nothing, the contents stay untouched. */
-    memcpy(snap, sk_buf_rptr(&b), BLOCK);
-    assert_int_equal(sk_buf_append(&b, &p, "z", 1), -ENOBUFS);
-    assert_int_equal(sk_buf_used(&b), BLOCK);
-    assert_memory_equal(sk_buf_rptr(&b), snap, BLOCK);
+    memcpy(snap, sk__buf_rptr(&b), BLOCK);
+    assert_int_equal(sk__buf_append(&b, &p, "z", 1), -ENOBUFS);
+    assert_int_equal(sk__buf_used(&b), BLOCK);
+    assert_memory_equal(sk__buf_rptr(&b), snap, BLOCK);
 
     /* Partly drained: room counts the consumed front, but one byte over
      * is still refused whole. */
-    sk_buf_consume(&b, &p, 10);
-    assert_int_equal(sk_buf_room(&b, &p), 10);
-    assert_int_equal(sk_buf_append(&b, &p, src, 11), -ENOBUFS);
-    assert_int_equal(sk_buf_used(&b), BLOCK - 10);
-    assert_memory_equal(sk_buf_rptr(&b), snap + 10, BLOCK - 10);
+    sk__buf_consume(&b, &p, 10);
+    assert_int_equal(sk__buf_room(&b, &p), 10);
+    assert_int_equal(sk__buf_append(&b, &p, src, 11), -ENOBUFS);
+    assert_int_equal(sk__buf_used(&b), BLOCK - 10);
+    assert_memory_equal(sk__buf_rptr(&b), snap + 10, BLOCK - 10);
 
     /* Exactly the room fits, by compacting the live bytes to the front. */
-    assert_int_equal(sk_buf_append(&b, &p, "0123456789", 10), 0);
+    assert_int_equal(sk__buf_append(&b, &p, "0123456789", 10), 0);
     assert_int_equal(b.start, 0);
-    assert_int_equal(sk_buf_used(&b), BLOCK);
-    assert_memory_equal(sk_buf_rptr(&b), snap + 10, BLOCK - 10);
-    assert_memory_equal(sk_buf_rptr(&b) + BLOCK - 10, "0123456789", 10);
+    assert_int_equal(sk__buf_used(&b), BLOCK);
+    assert_memory_equal(sk__buf_rptr(&b), snap + 10, BLOCK - 10);
+    assert_memory_equal(sk__buf_rptr(&b) + BLOCK - 10, "0123456789", 10);
 
-    sk_buf_release(&b, &p);
+    sk__buf_release(&b, &p);
     assert_null(b.data);
     sk__bufpool_destroy(&p);
 }
@@ -151,22 +151,22 @@ static void test_bounds_and_enobufs(void **state)
 static void test_prepare_compacts(void **state)
 {
     sk__bufpool p;
-    sk_buf b = {0};
+    sk__buf b = {0};
     (void)state;
 
     assert_int_equal(sk__bufpool_init(&p, BLOCK, 4), 0);
-    assert_int_equal(sk_buf_append(&b, &p, "abcdefgh", 8), 0);
-    sk_buf_consume(&b, &p, 3);
+    assert_int_equal(sk__buf_append(&b, &p, "abcdefgh", 8), 0);
+    sk__buf_consume(&b, &p, 3);
     char *block = b.data;
-    assert_int_equal(sk_buf_wspace(&b, &p), BLOCK - 8);
-    assert_int_equal(sk_buf_prepare(&b, &p), 0);
+    assert_int_equal(sk__buf_wspace(&b, &p), BLOCK - 8);
+    assert_int_equal(sk__buf_prepare(&b, &p), 0);
     /* Same block, live bytes moved to the front, whole room contiguous. */
     assert_ptr_equal(b.data, block);
     assert_int_equal(b.start, 0);
-    assert_int_equal(sk_buf_used(&b), 5);
-    assert_memory_equal(sk_buf_rptr(&b), "defgh", 5);
-    assert_int_equal(sk_buf_wspace(&b, &p), BLOCK - 5);
-    sk_buf_release(&b, &p);
+    assert_int_equal(sk__buf_used(&b), 5);
+    assert_memory_equal(sk__buf_rptr(&b), "defgh", 5);
+    assert_int_equal(sk__buf_wspace(&b, &p), BLOCK - 5);
+    sk__buf_release(&b, &p);
     sk__bufpool_destroy(&p);
 }
 
@@ -177,25 +177,25 @@ static void test_block_reuse_after_warmup(void **state)
 {
     enum { CONNS = 8, ROUNDS = 1000 };
     sk__bufpool p;
-    sk_buf b[CONNS];
+    sk__buf b[CONNS];
     char *warm[CONNS];
     (void)state;
 
     memset(b, 0, sizeof b);
     assert_int_equal(sk__bufpool_init(&p, BLOCK, CONNS), 0);
     for (int i = 0; i < CONNS; i++) {
-        assert_int_equal(sk_buf_append(&b[i], &p, "warm", 4), 0);
+        assert_int_equal(sk__buf_append(&b[i], &p, "warm", 4), 0);
         warm[i] = b[i].data;
     }
     for (int i = 0; i < CONNS; i++)
-        sk_buf_release(&b[i], &p);
+        sk__buf_release(&b[i], &p);
     assert_int_equal(p.nfree, CONNS);
 
     for (int r = 0; r < ROUNDS; r++) {
         int live = 1 + r % CONNS;
         for (int i = 0; i < live; i++) {
             uint32_t before = p.nfree;
-            assert_int_equal(sk_buf_append(&b[i], &p, "req", 3), 0);
+            assert_int_equal(sk__buf_append(&b[i], &p, "req", 3), 0);
             /* Came off the free list, and is one of the warm blocks. */
             assert_int_equal(p.nfree, before - 1);
             bool known = false;
@@ -204,7 +204,7 @@ static void test_block_reuse_after_warmup(void **state)
             assert_true(known);
         }
         for (int i = 0; i < live; i++)
-            sk_buf_consume(&b[i], &p, 3);
+            sk__buf_consume(&b[i], &p, 3);
         assert_int_equal(p.nfree, CONNS);
     }
     sk__bufpool_destroy(&p);
@@ -216,15 +216,15 @@ static void test_pool_cache_bound(void **state)
 {
     enum { LIVE = 10, CACHE = 3 };
     sk__bufpool p;
-    sk_buf b[LIVE];
+    sk__buf b[LIVE];
     (void)state;
 
     memset(b, 0, sizeof b);
     assert_int_equal(sk__bufpool_init(&p, BLOCK, CACHE), 0);
     for (int i = 0; i < LIVE; i++)
-        assert_int_equal(sk_buf_append(&b[i], &p, "x", 1), 0);
+        assert_int_equal(sk__buf_append(&b[i], &p, "x", 1), 0);
     for (int i = 0; i < LIVE; i++) {
-        sk_buf_release(&b[i], &p);
+        sk__buf_release(&b[i], &p);
         assert_true(p.nfree <= CACHE);
     }
     assert_int_equal(p.nfree, CACHE);
@@ -236,7 +236,7 @@ static void test_pool_cache_bound(void **state)
 static void test_stream_order(void **state)
 {
     sk__bufpool p;
-    sk_buf b = {0};
+    sk__buf b = {0};
     char in[5000], out[5000];
     size_t wrote = 0, read = 0;
     (void)state;
@@ -249,19 +249,19 @@ static void test_stream_order(void **state)
         if (wrote + want > sizeof in)
             want = sizeof in - wrote;
         if (want > 0) {
-            int rc = sk_buf_append(&b, &p, in + wrote, want);
+            int rc = sk__buf_append(&b, &p, in + wrote, want);
             if (rc == 0)
                 wrote += want;
             else
                 assert_int_equal(rc, -ENOBUFS);
         }
         size_t take = 1 + (step * 13) % 50;
-        if (take > sk_buf_used(&b))
-            take = sk_buf_used(&b);
-        memcpy(out + read, sk_buf_rptr(&b), take);
-        sk_buf_consume(&b, &p, take);
+        if (take > sk__buf_used(&b))
+            take = sk__buf_used(&b);
+        memcpy(out + read, sk__buf_rptr(&b), take);
+        sk__buf_consume(&b, &p, take);
         read += take;
-        assert_true(sk_buf_used(&b) <= BLOCK);
+        assert_true(sk__buf_used(&b) <= BLOCK);
     }
     assert_int_equal(wrote, sizeof in);
     assert_memory_equal(in, out, sizeof in);

@@ -1,0 +1,9 @@
+/* The library's version. */
+#ifndef SOCKIT_VERSION_H
+#define SOCKIT_VERSION_H
+
+/* "MAJOR.MINOR.PATCH", the version of the libsockit that is linked (which
+ * may differ from the headers a program was built with). */
+const char *sk_version(void);
+
+#endif
