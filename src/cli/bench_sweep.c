@@ -19,9 +19,10 @@
 
 #define MAX_ITEMS 16
 #define MAX_RUNS (MAX_ITEMS * MAX_ITEMS * MAX_ITEMS)
+#define NAME_LEN 16 /* a model or backend name and its NUL */
 
 typedef struct run {
-    char model[16], backend[16];
+    char model[NAME_LEN], backend[NAME_LEN];
     int conns;
     bool ok;
     sk_bench_config cfg;
@@ -31,7 +32,7 @@ typedef struct run {
 } run;
 
 typedef struct skipped {
-    char model[16], backend[16];
+    char model[NAME_LEN], backend[NAME_LEN];
     char why[200];
 } skipped;
 
@@ -43,13 +44,22 @@ typedef struct sweep {
     int nskips;
 } sweep;
 
-static int split(const char *list, char items[][16], int max)
+/* snprintf into len bytes: 0, or -ENAMETOOLONG when the text did not fit
+ * (a cut name or path would name something else). */
+static int fmt_fits(int n, size_t len) { return n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG; }
+
+static int copy_name(char dst[NAME_LEN], const char *src)
+{
+    return fmt_fits(snprintf(dst, NAME_LEN, "%s", src), NAME_LEN);
+}
+
+static int split(const char *list, char items[][NAME_LEN], int max)
 {
     int n = 0;
     const char *p = list;
     while (*p && n < max) {
         size_t len = strcspn(p, ",");
-        if (len == 0 || len >= 16)
+        if (len == 0 || len >= NAME_LEN)
             return -1;
         memcpy(items[n], p, len);
         items[n][len] = '\0';
@@ -92,7 +102,7 @@ static void last_line(const char *path, char *out, size_t len)
 typedef struct server {
     pid_t pid;
     char addr[SK_ADDRSTRLEN];
-    char backend[16];
+    char backend[NAME_LEN];
     char log[1024];
 } server;
 
@@ -132,7 +142,12 @@ static int server_start(const sweep_opts *o, const char *model, const char *back
 {
     char *argv[16];
     int a = 0;
-    snprintf(sv->log, sizeof sv->log, "%s/logs/server-%s-%s.log", o->out, model, backend ? backend : "default");
+    if (fmt_fits(
+            snprintf(sv->log, sizeof sv->log, "%s/logs/server-%s-%s.log", o->out, model, backend ? backend : "default"),
+            sizeof sv->log) < 0) {
+        snprintf(why, wlen, "log path under %.120s is too long", o->out);
+        return -1;
+    }
     argv[a++] = "sockit";
     argv[a++] = "serve";
     argv[a++] = "--service";
@@ -211,10 +226,14 @@ static void add_skip(sweep *sw, const char *model, const char *backend, const ch
 {
     if (sw->nskips >= MAX_ITEMS * MAX_ITEMS)
         return;
-    skipped *s = &sw->skips[sw->nskips++];
-    snprintf(s->model, sizeof s->model, "%s", model);
-    snprintf(s->backend, sizeof s->backend, "%s", backend ? backend : "default");
-    snprintf(s->why, sizeof s->why, "%s", why);
+    skipped *s = &sw->skips[sw->nskips];
+    if (copy_name(s->model, model) < 0 || copy_name(s->backend, backend ? backend : "default") < 0) {
+        fprintf(stderr, "sockit: sweep: model or backend name too long: %s %s\n", model, backend ? backend : "");
+        return;
+    }
+    sw->nskips++;
+    /* The reason is only read by people: a cut one still says enough. */
+    snprintf(s->why, sizeof s->why, "%.*s", (int)sizeof s->why - 1, why);
     fprintf(stderr, "sockit: sweep: skipping model %s backend %s: %s\n", model, s->backend, why);
 }
 
@@ -222,10 +241,13 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
 {
     const sweep_opts *o = sw->o;
     for (int i = 0; i < nconns && !*o->stop && sw->nruns < MAX_RUNS; i++) {
-        run *r = &sw->runs[sw->nruns++];
-        snprintf(r->model, sizeof r->model, "%s", model);
-        snprintf(r->backend, sizeof r->backend, "%s", sv->backend);
-        snprintf(r->addr, sizeof r->addr, "%s", sv->addr);
+        run *r = &sw->runs[sw->nruns];
+        if (copy_name(r->model, model) < 0 || copy_name(r->backend, sv->backend) < 0 ||
+            fmt_fits(snprintf(r->addr, sizeof r->addr, "%s", sv->addr), sizeof r->addr) < 0) {
+            fprintf(stderr, "sockit: sweep: %s/%s: name or address too long\n", model, sv->backend);
+            return;
+        }
+        sw->nruns++;
         r->conns = conns[i];
         r->cfg = o->base;
         r->cfg.proto = (sk_bench_proto)sk_bench_proto_parse(o->service);
@@ -265,7 +287,8 @@ static int write_outputs(sweep *sw)
     FILE *f;
 
     /* results.json */
-    snprintf(path, sizeof path, "%s/results.json", o->out);
+    if (fmt_fits(snprintf(path, sizeof path, "%s/results.json", o->out), sizeof path) < 0)
+        return -ENAMETOOLONG;
     if ((f = fopen(path, "w")) == NULL)
         return -errno;
     fprintf(f, "{\"service\":\"%s\",\"duration_s\":%.3f,\"threads\":%d,\"pipeline\":%d,\"runs\":[", o->service,
@@ -294,7 +317,8 @@ static int write_outputs(sweep *sw)
         return -errno;
 
     /* results.md */
-    snprintf(path, sizeof path, "%s/results.md", o->out);
+    if (fmt_fits(snprintf(path, sizeof path, "%s/results.md", o->out), sizeof path) < 0)
+        return -ENAMETOOLONG;
     if ((f = fopen(path, "w")) == NULL)
         return -errno;
     fprintf(f,
@@ -343,7 +367,8 @@ static int write_outputs(sweep *sw)
     snprintf(title, sizeof title, "sockit %s: requests/s by connections", o->service);
     chart c = {
         .title = title, .xlabel = "connections (log scale)", .ylabel = "requests/s", .series = series, .nseries = ns};
-    snprintf(path, sizeof path, "%s/rps.svg", o->out);
+    if (fmt_fits(snprintf(path, sizeof path, "%s/rps.svg", o->out), sizeof path) < 0)
+        return -ENAMETOOLONG;
     int rc = svg_line_chart(path, &c);
     if (rc < 0)
         return rc;
@@ -351,14 +376,15 @@ static int write_outputs(sweep *sw)
         series[s].y = p99 + (series[s].x - xs);
     snprintf(title, sizeof title, "sockit %s: p99 latency by connections", o->service);
     c.ylabel = "p99 latency (ms)";
-    snprintf(path, sizeof path, "%s/p99.svg", o->out);
+    if (fmt_fits(snprintf(path, sizeof path, "%s/p99.svg", o->out), sizeof path) < 0)
+        return -ENAMETOOLONG;
     return svg_line_chart(path, &c);
 }
 
 int bench_sweep(const sweep_opts *o)
 {
     static sweep sw;
-    char models[MAX_ITEMS][16], backends[MAX_ITEMS][16], items[MAX_ITEMS][16], why[200], path[1100];
+    char models[MAX_ITEMS][NAME_LEN], backends[MAX_ITEMS][NAME_LEN], items[MAX_ITEMS][NAME_LEN], why[200], path[1100];
     int conns[MAX_ITEMS], nm, nb = 0, nc;
     long v;
 
@@ -384,7 +410,8 @@ int bench_sweep(const sweep_opts *o)
             return cli_usage_error("bench", "--conns: '%s' is not a count from 1 to 100000", items[i]);
         conns[i] = (int)v;
     }
-    snprintf(path, sizeof path, "%s/logs", o->out);
+    if (fmt_fits(snprintf(path, sizeof path, "%s/logs", o->out), sizeof path) < 0)
+        return cli_usage_error("bench", "--out: '%.120s...' is too long", o->out);
     if ((mkdir(o->out, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {
         cli_error("sweep: cannot create %s: %s", path, strerror(errno));
         return EXIT_FAIL;
