@@ -1,4 +1,5 @@
-# Thin wrapper over CMake: make, make run, make test, make bench, make fuzz, make install.
+# Thin wrapper over CMake: make, make run, make test, make bench, make fuzz, make install,
+# make build-matrix.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -7,7 +8,8 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
-.PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format format-check fuzz layers
+.PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format format-check fuzz layers \
+        build-matrix build-matrix-quick matrix-build
 
 all: build
 
@@ -26,23 +28,52 @@ run: build
 	@echo "Stop the server with ^C."
 	$(BUILD)/sockit serve --service $(SERVICE) --listen $(LISTEN) -v
 
-# Installs what the suite needs, then runs it in a normal build, an
-# AddressSanitizer + UBSan build, and a ThreadSanitizer build of the tests
-# that run several threads (thread and hybrid models, deferred work).
+# Installs what the suite needs, checks the formatting, builds Release with
+# gcc and clang, then runs the suite in a normal build, an AddressSanitizer +
+# UBSan build, and a ThreadSanitizer build of the tests that run several
+# threads (thread and hybrid models, deferred work). Warnings are errors in
+# every build make test does (SOCKIT_WERROR; a plain make does not use it).
 test: test-deps
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory build-matrix-quick
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j2
-	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON
+	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON \
+		-DSOCKIT_WERROR=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
 	$(MAKE) tsan
 
 tsan: test-deps
-	cmake -S . -B $(TSAN_BUILD) -DSOCKIT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON
+	cmake -S . -B $(TSAN_BUILD) -DSOCKIT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON \
+		-DSOCKIT_WERROR=ON
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits'
+
+# Every build type with both compilers, warnings as errors, tests compiled
+# but not run: the optimisers see more (and warn about more) than Debug.
+# build-matrix-quick (part of make test) is Release alone; build-matrix is
+# all eight, into build-<type>-<compiler> (build-release-gcc, ...).
+MATRIX_TYPES     ?= Debug RelWithDebInfo Release MinSizeRel
+MATRIX_COMPILERS ?= gcc clang
+
+build-matrix-quick: test-deps
+	@$(MAKE) --no-print-directory matrix-build MATRIX_TYPES=Release
+
+build-matrix: test-deps
+	@$(MAKE) --no-print-directory matrix-build
+
+# One configure and build per type and compiler; stops at the first failure.
+matrix-build:
+	@set -e; for t in $(MATRIX_TYPES); do for c in $(MATRIX_COMPILERS); do \
+	    d=build-$$(echo $$t | tr A-Z a-z)-$$c; \
+	    echo "build-matrix: $$t with $$c in $$d"; \
+	    cmake -S . -B $$d -DCMAKE_C_COMPILER=$$c -DCMAKE_BUILD_TYPE=$$t -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON >/dev/null; \
+	    cmake --build $$d -j$(JOBS) >$$d/build.log 2>&1 || { tail -40 $$d/build.log >&2; \
+	        echo "build-matrix: $$t with $$c failed (log: $$d/build.log)" >&2; exit 1; }; \
+	done; done
 
 test-deps:
 	@bash tests/install-deps.sh
@@ -85,7 +116,7 @@ fuzz:
 	done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(foreach c,$(MATRIX_COMPILERS),build-*-$(c))
 
 # Every C file the project writes, formatted by .clang-format; make test runs
 # format-check, so the tree stays formatted.

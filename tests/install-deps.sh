@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install what the build and the test suite need, only when missing.
-#   install-deps.sh           the build and the test suite
+#   install-deps.sh           the build and the test suite (with clang and clang-format)
 #   install-deps.sh --build   the build only (make run)
 #   install-deps.sh --bench   the build and the benchmarks' reference programs (make bench)
 set -euo pipefail
 build=(cmake gcc make pkg-config liburing-dev netbase)
-tests=(libcmocka-dev netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping nftables
+tests=(libcmocka-dev clang clang-format netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping nftables
        util-linux wrk chromium)
 bench=(nginx-light wrk iperf3 valgrind curl python3 util-linux time)
 pkgs=("${build[@]}")
