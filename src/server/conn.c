@@ -92,9 +92,7 @@ sk_conn *sk__conn_open(sk__engine *e, int fd)
     sk_conn *c = calloc(1, sizeof *c + svc->conn_state_size);
 
     if (c == NULL) {
-        close(fd);
-        SK__STAT_ADD(s, rejected, 1);
-        sk__server_event(s, SK_EV_REJECT, NULL, -ENOMEM, "out of memory for a new connection");
+        sk__server_reject(s, fd, -ENOMEM, "out of memory for a new connection");
         return NULL;
     }
     c->fd = fd;

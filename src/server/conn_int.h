@@ -107,6 +107,16 @@ void sk__server_forget_engines(sk_server *s);
 
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg);
 
+/* Refuse a connection: close fd (unless < 0: already closed, or none),
+ * count it as rejected and report SK_EV_REJECT with err and why. */
+void sk__server_reject(sk_server *s, int fd, int err, const char *why);
+
+/* Run fn on n threads (fn's argument: args + i * stride), every signal
+ * blocked in them, and wait for all of them. tids has room for n. If one
+ * cannot start, the server is stopped so those that did drain and end.
+ * Returns 0 or the -errno of the failed start. */
+int sk__server_threads(sk_server *s, int n, void *(*fn)(void *), void *args, size_t stride, pthread_t *tids);
+
 /* Take one of the max-conns slots; false when none is free (refuse). */
 bool sk__server_reserve(sk_server *s);
 
@@ -145,8 +155,6 @@ void sk__conn_free(sk_conn *c);
  * drive with 0 events, or NULL when it closed meanwhile. */
 sk_conn *sk__job_complete(sk__job *j);
 
-/* Per-engine periodic check: idle timeout, linger and drain deadlines.
- * Calls done(c) for each connection that must be closed now. */
 /* Per-engine periodic check: idle timeout, linger and drain deadlines, and
  * service deadlines (sk_conn_set_timeout): those run on_timeout and advance
  * the connection, then call e->rearm (if set) so the model waits for what

@@ -38,18 +38,14 @@ int sk__model_fork(sk_server *s)
         if (fd < 0)
             continue;
         if (s->cfg.max_conns > 0 && procs.n >= s->cfg.max_conns) {
-            close(fd);
-            SK__STAT_ADD(s, rejected, 1);
-            sk__server_event(s, SK_EV_REJECT, NULL, -EBUSY, "max-conns reached");
+            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
             continue;
         }
         child_arg a = {.fd = fd, .reserve_fd = acc.reserve_fd};
         pid_t pid = sk__procs_spawn(&procs, s, false, child_body, &a);
         close(fd); /* the child has it now */
-        if (pid < 0) {
-            SK__STAT_ADD(s, rejected, 1);
-            sk__server_event(s, SK_EV_REJECT, NULL, pid, "cannot fork for a new connection");
-        }
+        if (pid < 0)
+            sk__server_reject(s, -1, pid, "cannot fork for a new connection");
     }
     sk__acceptor_destroy(&acc);
     /* Children drain their connection on SIGTERM within drain_timeout_ms;

@@ -5,10 +5,10 @@
  * through that thread's completion queue (an eventfd the loop watches). */
 #include "model_loop.h"
 #include "pool.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -17,7 +17,6 @@ typedef struct hybrid_thread {
     sk__jobq jobq;
     int lfds[SK__MAX_LISTENERS]; /* thread 0 uses the server's own */
     bool own_lfds, started;
-    pthread_t tid;
     int rc;
 } hybrid_thread;
 
@@ -34,44 +33,25 @@ static void *loop_thread(void *arg)
     return NULL;
 }
 
-/* Extra listeners on the very addresses the server bound (port 0 already
- * resolved), so the kernel balances accepts between the threads. */
-static int open_listeners(sk_server *s, hybrid_thread *t)
-{
-    int flags = SK_LISTEN_NONBLOCK | SK_LISTEN_REUSEPORT | (s->nlisteners > 1 ? SK_LISTEN_V6ONLY : 0);
-    for (int i = 0; i < s->nlisteners; i++) {
-        int fd = sk_tcp_listen(&s->laddrs[i], s->cfg.backlog, flags);
-        if (fd < 0)
-            return fd;
-        t->lfds[i] = fd;
-        t->w.nlfds++;
-    }
-    return 0;
-}
-
 static void close_listeners(hybrid_thread *t)
 {
-    if (!t->own_lfds)
-        return;
-    for (int i = 0; i < t->w.nlfds; i++)
-        close(t->lfds[i]);
+    if (t->own_lfds)
+        sk__listen_close(t->lfds, t->w.nlfds);
     t->w.nlfds = 0;
 }
 
 int sk__model_hybrid(sk_server *s)
 {
-    int n = s->cfg.workers, rc = 0, started = 0;
+    int n = s->cfg.workers, rc = 0;
     int npool = s->cfg.pool > 0 ? s->cfg.pool : n;
     hybrid_thread *t = calloc((size_t)n, sizeof *t);
+    pthread_t *tids = calloc((size_t)n, sizeof *tids);
     sk__pool pool;
-    sigset_t all, old;
 
-    if (t == NULL)
-        return -ENOMEM;
-    rc = sk__pool_start(&pool, npool);
-    if (rc < 0) {
+    if (t == NULL || tids == NULL || (rc = sk__pool_start(&pool, npool)) < 0) {
         free(t);
-        return rc;
+        free(tids);
+        return rc < 0 ? rc : -ENOMEM;
     }
     for (int i = 0; i < n && rc == 0; i++) {
         t[i].w.srv = s;
@@ -85,30 +65,18 @@ int sk__model_hybrid(sk_server *s)
         if (i == 0) {
             t[i].w.lfds = s->lfds;
             t[i].w.nlfds = s->nlisteners;
-        } else {
+        } else if ((rc = sk__listen_copy(s, t[i].lfds)) == 0) {
+            /* Extra listeners on the very addresses the server bound (port
+             * 0 already resolved): the kernel balances accepts between them. */
             t[i].own_lfds = true;
-            rc = open_listeners(s, &t[i]);
+            t[i].w.nlfds = s->nlisteners;
         }
     }
-    /* Signals are for the main thread, which only waits. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (int i = 0; i < n && rc == 0; i++) {
-        int e = pthread_create(&t[i].tid, NULL, loop_thread, &t[i]);
-        if (e != 0) {
-            rc = -e;
-            break;
-        }
-        started++;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc < 0 && started > 0)
-        sk_server_stop(s); /* let the started threads drain and end */
-    for (int i = 0; i < started; i++) {
-        pthread_join(t[i].tid, NULL);
-        if (t[i].rc < 0 && rc == 0)
-            rc = t[i].rc;
-    }
+    /* The calling thread only waits: signals are for it. */
+    if (rc == 0)
+        rc = sk__server_threads(s, n, loop_thread, t, sizeof *t, tids);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = t[i].rc;
     /* Every loop is gone: finish the jobs still in the pool, then hand
      * their completions to done() with the connection gone. */
     sk__pool_stop(&pool);
@@ -118,5 +86,6 @@ int sk__model_hybrid(sk_server *s)
             sk__jobq_destroy(&t[i].jobq);
     }
     free(t);
+    free(tids);
     return rc;
 }

@@ -101,9 +101,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
         if (fd < 0)
             return;
         if (!sk__server_reserve(s)) {
-            SK__STAT_ADD(s, rejected, 1);
-            sk__server_event(s, SK_EV_REJECT, NULL, -EBUSY, "max-conns reached");
-            close(fd);
+            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
             continue;
         }
         sk_conn *c = sk__conn_open(&w->eng, fd);

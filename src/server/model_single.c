@@ -43,9 +43,7 @@ int sk__serve_one(sk_server *s, int fd)
     /* One connection needs at most its two blocks: cache nothing more. */
     rc = sk__engine_init(&e, s, 2);
     if (rc < 0) {
-        close(fd);
-        SK__STAT_ADD(s, rejected, 1);
-        sk__server_event(s, SK_EV_REJECT, NULL, rc, "out of memory for a new connection");
+        sk__server_reject(s, fd, rc, "out of memory for a new connection");
         return rc;
     }
     sk_conn *c = sk__conn_open(&e, fd);

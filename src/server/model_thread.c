@@ -3,10 +3,10 @@
  * max_conns; on stop every thread drains its connection and is waited for. */
 #include "acceptor.h"
 #include "models.h"
+#include "base/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -38,25 +38,17 @@ static void *conn_thread(void *p)
     return NULL;
 }
 
-static void reject(sk_server *s, int fd, int err, const char *why)
-{
-    close(fd);
-    SK__STAT_ADD(s, rejected, 1);
-    sk__server_event(s, SK_EV_REJECT, NULL, err, why);
-}
-
 /* Start a detached thread for fd. Signals stay with the acceptor so a
  * SIGTERM never interrupts a connection's poll. */
 static void spawn(thread_model *tm, pthread_attr_t *attr, int fd)
 {
     sk_server *s = tm->srv;
     conn_arg *a = malloc(sizeof *a);
-    sigset_t all, old;
     pthread_t t;
     int rc;
 
     if (a == NULL) {
-        reject(s, fd, -ENOMEM, "out of memory for a new connection");
+        sk__server_reject(s, fd, -ENOMEM, "out of memory for a new connection");
         return;
     }
     a->tm = tm;
@@ -64,16 +56,13 @@ static void spawn(thread_model *tm, pthread_attr_t *attr, int fd)
     pthread_mutex_lock(&tm->mu);
     tm->live++;
     pthread_mutex_unlock(&tm->mu);
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rc = pthread_create(&t, attr, conn_thread, a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    rc = sk__thread_start(&t, attr, conn_thread, a);
+    if (rc < 0) {
         free(a);
         pthread_mutex_lock(&tm->mu);
         tm->live--;
         pthread_mutex_unlock(&tm->mu);
-        reject(s, fd, -rc, "cannot start a connection thread");
+        sk__server_reject(s, fd, rc, "cannot start a connection thread");
     }
 }
 
@@ -100,7 +89,7 @@ int sk__model_thread(sk_server *s)
         bool full = s->cfg.max_conns > 0 && tm.live >= s->cfg.max_conns;
         pthread_mutex_unlock(&tm.mu);
         if (full)
-            reject(s, fd, -EBUSY, "max-conns reached");
+            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
         else
             spawn(&tm, &attr, fd);
     }

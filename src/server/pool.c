@@ -2,9 +2,9 @@
  * FIFO feeding N threads; each finished job goes back to the completion
  * queue of the loop thread that owns its connection. */
 #include "pool.h"
+#include "base/thread.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -93,7 +93,6 @@ static void *pool_thread(void *arg)
 
 int sk__pool_start(sk__pool *p, int n)
 {
-    sigset_t all, old;
     int rc = 0;
 
     p->head = p->tail = NULL;
@@ -104,18 +103,12 @@ int sk__pool_start(sk__pool *p, int n)
         return -ENOMEM;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    /* Signals are for the main thread. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = 0; i < n; i++) {
-        rc = pthread_create(&p->threads[i], NULL, pool_thread, p);
-        if (rc != 0) {
-            rc = -rc;
+        rc = sk__thread_start(&p->threads[i], NULL, pool_thread, p);
+        if (rc < 0)
             break;
-        }
         p->n++;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0)
         sk__pool_stop(p);
     return rc;

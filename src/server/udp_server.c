@@ -4,6 +4,7 @@
  * socket; hybrid runs N workers in threads, each with its own SO_REUSEPORT
  * sockets so the kernel spreads datagrams by source address and port. */
 #include "udp_server.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -32,7 +33,6 @@ typedef struct udp_worker {
     bool primary; /* answers broadcast and multicast; hybrid's others drop them */
     bool own_fds;
     sk_loop *loop;
-    pthread_t tid;
     int rc;
     unsigned char *rx, *tx;
     struct mmsghdr rmsg[BATCH], smsg[BATCH];
@@ -40,25 +40,6 @@ typedef struct udp_worker {
     struct sockaddr_storage peer[BATCH];
     ctlbuf rctl[BATCH], sctl[BATCH];
 } udp_worker;
-
-int sk__udp_listen(const sk_addr *a, int flags)
-{
-    int uflags = SK_UDP_BIND | SK_UDP_PKTINFO;
-    if (flags & SK_LISTEN_REUSEPORT)
-        uflags |= SK_UDP_REUSEPORT;
-    if (flags & SK_LISTEN_V6ONLY)
-        uflags |= SK_UDP_V6ONLY;
-    if (flags & SK_LISTEN_NONBLOCK)
-        uflags |= SK_UDP_NONBLOCK;
-    int fd = sk_udp_socket(a, uflags);
-    if (fd >= 0) {
-        /* Bursts of large datagrams overflow the default receive buffer
-         * quickly; ask for more (the kernel caps it at rmem_max). */
-        int sz = 4 << 20;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    }
-    return fd;
-}
 
 int sk__udp_join_all(sk_server *s)
 {
@@ -247,70 +228,63 @@ static void *worker_main(void *arg)
 {
     udp_worker *w = arg;
     w->rc = worker_run(w);
+    /* One worker ending (stop or failure) ends them all: a server a
+     * worker short would quietly drop a share of its datagrams. */
+    if (w->rc < 0)
+        sk__server_event(w->srv, SK_EV_WARN, NULL, w->rc, "datagram worker failed");
+    sk_server_stop(w->srv);
     return NULL;
 }
 
 static void close_own(udp_worker *w)
 {
-    if (!w->own_fds)
-        return;
-    for (int i = 0; i < w->nfds; i++)
-        close(w->fds[i]);
+    if (w->own_fds)
+        sk__listen_close(w->fds, w->nfds);
     w->nfds = 0;
 }
 
 int sk__udp_serve(sk_server *s)
 {
-    int nworkers, started = 1, rc = 0;
+    int nworkers, rc = 0;
     udp_worker *ws;
+    pthread_t *tids;
 
     if (s->cfg.model != SK_MODEL_LOOP && s->cfg.model != SK_MODEL_HYBRID)
         return -ENOTSUP;
     nworkers = s->cfg.model == SK_MODEL_HYBRID ? s->cfg.workers : 1;
     ws = calloc((size_t)nworkers, sizeof *ws);
-    if (ws == NULL)
-        return -ENOMEM;
+    tids = calloc((size_t)nworkers, sizeof *tids);
+    if (ws == NULL || tids == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
     for (int k = 0; k < nworkers; k++) {
         udp_worker *w = &ws[k];
         w->srv = s;
         w->primary = k == 0;
-        w->nfds = s->nlisteners;
         if (k == 0) {
             memcpy(w->fds, s->lfds, sizeof w->fds);
+            w->nfds = s->nlisteners;
             continue;
         }
-        /* Every other worker binds its own sockets to the same resolved
-         * addresses; SO_REUSEPORT was set on the first ones too. */
+        /* Every other worker binds its own sockets to the same addresses;
+         * SO_REUSEPORT was set on the first ones too. */
+        if ((rc = sk__listen_copy(s, w->fds)) < 0)
+            goto out;
+        w->nfds = s->nlisteners;
         w->own_fds = true;
-        for (int i = 0; i < s->nlisteners; i++) {
-            int flags = SK_LISTEN_REUSEPORT | SK_LISTEN_NONBLOCK | (s->nlisteners > 1 ? SK_LISTEN_V6ONLY : 0);
-            int fd = sk__udp_listen(&s->laddrs[i], flags);
-            if (fd < 0) {
-                w->nfds = i;
-                rc = fd;
-                goto out;
-            }
-            w->fds[i] = fd;
-        }
     }
-    for (; started < nworkers; started++) {
-        int err = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
-        if (err != 0) {
-            rc = -err;
-            sk_server_stop(s);
-            break;
-        }
+    if (nworkers == 1) {
+        rc = worker_run(&ws[0]);
+    } else {
+        rc = sk__server_threads(s, nworkers, worker_main, ws, sizeof *ws, tids);
+        for (int k = 0; k < nworkers && rc == 0; k++)
+            rc = ws[k].rc;
     }
-    ws[0].rc = worker_run(&ws[0]);
-    /* One worker ending (stop or failure) ends them all. */
-    sk_server_stop(s);
-    for (int k = 1; k < started; k++)
-        pthread_join(ws[k].tid, NULL);
-    for (int k = 0; k < started && rc == 0; k++)
-        rc = ws[k].rc;
 out:
-    for (int k = 0; k < nworkers; k++)
+    for (int k = 0; ws && k < nworkers; k++)
         close_own(&ws[k]);
     free(ws);
+    free(tids);
     return rc;
 }

@@ -5,9 +5,6 @@
 
 #include "conn_int.h"
 
-/* Bind a UDP server socket to a; flags are SK_LISTEN_* (server.c). */
-int sk__udp_listen(const sk_addr *a, int flags);
-
 /* Join every group of cfg.joins on the listeners of its family. */
 int sk__udp_join_all(sk_server *s);
 

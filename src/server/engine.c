@@ -1,0 +1,71 @@
+/* Engines: one thread's share of a server (its buffer pool and its
+ * connections), and the periodic sweep every model runs over them for
+ * idle, linger, drain and service deadlines. */
+#include "conn_int.h"
+
+#include <string.h>
+
+int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
+{
+    memset(e, 0, sizeof *e);
+    e->srv = srv;
+    e->now = sk_now_ms();
+    int rc = sk__bufpool_init(&e->pool, srv->buf_size, cached_blocks);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_lock(&srv->engines_lock);
+    e->next_engine = srv->engines;
+    srv->engines = e;
+    pthread_mutex_unlock(&srv->engines_lock);
+    return 0;
+}
+
+void sk__engine_destroy(sk__engine *e)
+{
+    sk_server *s = e->srv;
+    while (e->head)
+        sk__conn_free(e->head);
+    pthread_mutex_lock(&s->engines_lock);
+    for (sk__engine **pp = &s->engines; *pp; pp = &(*pp)->next_engine) {
+        if (*pp == e) {
+            *pp = e->next_engine;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->engines_lock);
+    pthread_mutex_destroy(&e->lock);
+    sk__bufpool_destroy(&e->pool);
+}
+
+static void deadline_due(sk__engine *e, sk_conn *c, void (*done)(sk_conn *c, void *arg), void *arg)
+{
+    const sk_service *svc = e->srv->cfg.service;
+    c->deadline_ms = 0;
+    if (svc->on_timeout == NULL)
+        sk__conn_finish(c);
+    else if (svc->on_timeout(c) < 0) {
+        done(c, arg);
+        return;
+    }
+    if (sk__conn_drive(c, 0) == SK__DONE)
+        done(c, arg);
+    else if (e->rearm)
+        e->rearm(c);
+}
+
+void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg)
+{
+    int idle = e->srv->cfg.idle_timeout_ms;
+    sk_conn *next;
+
+    for (sk_conn *c = e->head; c != NULL; c = next) {
+        next = c->next;
+        if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
+            done(c, arg);
+        else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
+            done(c, arg);
+        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+            deadline_due(e, c, done, arg);
+    }
+}

@@ -1,0 +1,74 @@
+/* Listening sockets for TCP and UDP servers (listen.h). */
+#include "listen.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sockit/udp.h>
+
+/* A bound UDP server socket: the destination address of each request is
+ * reported (PKTINFO) so the reply leaves from the address it was sent to. */
+static int udp_open(const sk_addr *a, int flags)
+{
+    int uflags = SK_UDP_BIND | SK_UDP_PKTINFO;
+    if (flags & SK_LISTEN_REUSEPORT)
+        uflags |= SK_UDP_REUSEPORT;
+    if (flags & SK_LISTEN_V6ONLY)
+        uflags |= SK_UDP_V6ONLY;
+    if (flags & SK_LISTEN_NONBLOCK)
+        uflags |= SK_UDP_NONBLOCK;
+    int fd = sk_udp_socket(a, uflags);
+    if (fd >= 0) {
+        /* Bursts of large datagrams overflow the default receive buffer
+         * quickly; ask for more (the kernel caps it at rmem_max). */
+        int sz = 4 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    }
+    return fd;
+}
+
+static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
+{
+    /* When a name gives both families (localhost, the wildcard), each
+     * listener takes only its own so the two binds do not collide. */
+    int flags = SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0) | (reuseport ? SK_LISTEN_REUSEPORT : 0);
+    return s->cfg.proto == SK_PROTO_UDP ? udp_open(a, flags) : sk_tcp_listen(a, s->cfg.backlog, flags);
+}
+
+int sk__listen_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = open_one(s, &addrs[i], n, reuseport);
+        if (fd < 0)
+            return fd;
+        sk_addr *bound = &s->laddrs[s->nlisteners];
+        s->lfds[s->nlisteners] = fd;
+        bound->len = sizeof bound->ss;
+        getsockname(fd, (struct sockaddr *)&bound->ss, &bound->len);
+        s->nlisteners++;
+    }
+    return 0;
+}
+
+int sk__listen_copy(const sk_server *s, int *fds)
+{
+    for (int i = 0; i < s->nlisteners; i++) {
+        int fd = open_one(s, &s->laddrs[i], s->nlisteners, true);
+        if (fd < 0) {
+            sk__listen_close(fds, i);
+            return fd;
+        }
+        fds[i] = fd;
+    }
+    return 0;
+}
+
+void sk__listen_close(int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
