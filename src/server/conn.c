@@ -96,6 +96,7 @@ sk_conn *sk__conn_open(sk__engine *e, int fd)
         return NULL;
     }
     c->fd = fd;
+    c->tp = s->transport;
     c->eng = e;
     c->opened_ms = c->active_ms = e->now;
     sk_tuple_get(fd, &c->tuple);
@@ -132,7 +133,7 @@ void sk__conn_free(sk_conn *c)
     /* Unlink and close under the lock: sk_server_conns() must never query
      * an fd number that was closed and reused. */
     pthread_mutex_lock(&e->lock);
-    close(c->fd);
+    c->tp->close(c->tp_ctx, c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -216,7 +217,7 @@ static int read_some(sk_conn *c)
         if (rc < 0)
             return rc;
         size_t space = sk__buf_wspace(&c->in, p);
-        ssize_t n = recv(c->fd, sk__buf_wptr(&c->in), space, MSG_DONTWAIT);
+        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, sk__buf_wptr(&c->in), space);
         if (n > 0) {
             sk__buf_commit(&c->in, (size_t)n);
             /* Atomic stores: sk_server_conns() may read them from another
@@ -236,11 +237,9 @@ static int read_some(sk_conn *c)
             on_peer_eof(c);
             break;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
+        if (n == -EAGAIN)
             break;
-        return -errno;
+        return (int)n;
     }
     return 0;
 }
@@ -253,18 +252,16 @@ static long flush(sk_conn *c)
     long total = 0;
 
     while (sk__buf_used(&c->out) > 0) {
-        ssize_t n = send(c->fd, sk__buf_rptr(&c->out), sk__buf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = c->tp->send(c->tp_ctx, c->fd, sk__buf_rptr(&c->out), sk__buf_used(&c->out));
         if (n > 0) {
             sk__buf_consume(&c->out, p, (size_t)n);
             __atomic_store_n(&c->bytes_out, c->bytes_out + (uint64_t)n, __ATOMIC_RELAXED);
             total += n;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
+        if (n == -EAGAIN)
             break;
-        return n < 0 ? -errno : -EIO;
+        return n < 0 ? n : -EIO;
     }
     if (total > 0)
         SK__STAT_ADD(s, bytes_out, (uint64_t)total);
@@ -277,12 +274,10 @@ static int linger_read(sk_conn *c)
 {
     char sink[4096];
     for (int i = 0; i < 16; i++) {
-        ssize_t n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
+        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, sink, sizeof sink);
         if (n > 0)
             continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
+        if (n == -EAGAIN)
             return SK__KEEP;
         return SK__DONE;
     }
@@ -329,10 +324,10 @@ int sk__conn_drive(sk_conn *c, int events)
     if ((c->flags & SK__C_CLOSING) && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {
         sk__buf_release(&c->in, p);
         if (c->flags & SK__C_EOF) {
-            shutdown(c->fd, SHUT_WR);
+            c->tp->shutdown(c->tp_ctx, c->fd);
             return SK__DONE;
         }
-        if (shutdown(c->fd, SHUT_WR) < 0)
+        if (c->tp->shutdown(c->tp_ctx, c->fd) < 0)
             return SK__DONE;
         c->flags |= SK__C_LINGER;
         c->linger_until = c->eng->now + SK__LINGER_MS;

@@ -13,6 +13,7 @@
 #include <sockit/server.h>
 
 #include "base/buf.h"
+#include "net/transport.h"
 
 #define SK__MAX_LISTENERS 16
 #define SK__LINGER_MS 2000
@@ -59,6 +60,8 @@ enum {
 struct sk_conn {
     int fd;
     unsigned flags;
+    const sk__transport *tp; /* how bytes move: plain TCP, later TLS, UNIX */
+    void *tp_ctx;            /* the transport's state for this connection */
     sk__engine *eng;
     sk__buf in, out;
     sk_tuple tuple;
@@ -83,6 +86,7 @@ struct sk_server {
     volatile sig_atomic_t stopping; /* read with SK__STOPPING() */
     sk_stats *stats;                /* MAP_SHARED, so forked children count too */
     const char *backend;
+    const sk__transport *transport; /* for every connection accepted */
     size_t buf_size;
     /* Every engine of this process, for sk_server_conns(). Engines of
      * other processes (fork, prefork) are not visible here. */

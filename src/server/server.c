@@ -88,6 +88,7 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         goto fail;
     }
     s->backend = "";
+    s->transport = &sk__transport_tcp;
     if (m->loop) {
         /* Validate the backend now so a typo is a usage error, not a
          * failure after the server started. */
