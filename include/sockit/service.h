@@ -3,12 +3,24 @@
 #ifndef SOCKIT_SERVICE_H
 #define SOCKIT_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sockit/sock.h>
 
 typedef struct sk_conn sk_conn;
 typedef struct sk_server sk_server;
+
+/* One request datagram, as a UDP server hands it to on_datagram. Every
+ * pointer is valid only during the call. */
+typedef struct sk_datagram {
+    const void *data;
+    size_t len;
+    const struct sockaddr *peer; /* who sent it (where the reply goes) */
+    socklen_t peer_len;
+    bool to_group; /* sent to a broadcast or multicast address, not to us alone */
+} sk_datagram;
 
 typedef struct sk_service {
     const char *name;
@@ -37,12 +49,13 @@ typedef struct sk_service {
     /* The connection is gone; release what on_open took. Optional. */
     void (*on_close)(sk_conn *c);
 
-    /* UDP: one request datagram arrived (len bytes, possibly 0). Write at
-     * most one reply into reply (cap bytes, SK_UDP_MAX_PAYLOAD) and return
-     * its length (0 sends an empty datagram), or < 0 for no reply. config
-     * is the server's service_config. Never blocks. Optional: a service
-     * without it is served over TCP only. */
-    int (*on_datagram)(const void *req, size_t len, void *reply, size_t cap, const void *config);
+    /* UDP: one request datagram arrived (d->len bytes, possibly 0, from
+     * d->peer). Write at most one reply into reply (cap bytes,
+     * SK_UDP_MAX_PAYLOAD) and return its length (0 sends an empty datagram),
+     * or < 0 for no reply; the reply goes to d->peer from the address the
+     * request was sent to. config is the server's service_config. Never
+     * blocks. Optional: a service without it is served over TCP only. */
+    int (*on_datagram)(const sk_datagram *d, void *reply, size_t cap, const void *config);
     /* The deadline set with sk_conn_set_timeout() passed (checked about
      * every 500 ms by every model; never once the connection is finishing
      * after sk_conn_close()). May queue a last answer and call

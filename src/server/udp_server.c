@@ -158,7 +158,8 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
             struct msghdr *out = &w->smsg[nout].msg_hdr;
             if (in->msg_flags & MSG_TRUNC)
                 continue;
-            if (!reply_ctl(in, out, &w->sctl[nout])) {
+            bool unicast = reply_ctl(in, out, &w->sctl[nout]);
+            if (!unicast) {
                 if (!w->primary)
                     continue; /* every reuseport socket sees it; one answer is enough */
                 out->msg_control = NULL;
@@ -167,8 +168,12 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
             SK__STAT_ADD(w->srv, accepted, 1);
             SK__STAT_ADD(w->srv, bytes_in, w->rmsg[i].msg_len);
             unsigned char *reply = w->tx + (size_t)nout * SK_UDP_MAX_PAYLOAD;
-            int rlen = svc->on_datagram(w->riov[i].iov_base, w->rmsg[i].msg_len, reply, SK_UDP_MAX_PAYLOAD,
-                                        w->srv->cfg.service_config);
+            sk_datagram d = {.data = w->riov[i].iov_base,
+                             .len = w->rmsg[i].msg_len,
+                             .peer = (const struct sockaddr *)&w->peer[i],
+                             .peer_len = in->msg_namelen,
+                             .to_group = !unicast};
+            int rlen = svc->on_datagram(&d, reply, SK_UDP_MAX_PAYLOAD, w->srv->cfg.service_config);
             if (rlen < 0)
                 continue;
             w->siov[nout] = (struct iovec){reply, (size_t)rlen};

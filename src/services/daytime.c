@@ -32,10 +32,9 @@ static int daytime_data(sk_conn *c, const void *buf, size_t len)
 }
 
 /* Over UDP any request datagram, whatever it holds, gets the line. */
-static int daytime_datagram(const void *req, size_t len, void *reply, size_t cap, const void *config)
+static int daytime_datagram(const sk_datagram *d, void *reply, size_t cap, const void *config)
 {
-    (void)req;
-    (void)len;
+    (void)d;
     (void)config;
     size_t n = daytime_line(reply, cap);
     return n > 0 ? (int)n : -1;

@@ -15,13 +15,13 @@ static int echo_data(sk_conn *c, const void *buf, size_t len)
 }
 
 /* Over UDP the reply is the request itself. */
-static int echo_datagram(const void *req, size_t len, void *reply, size_t cap, const void *config)
+static int echo_datagram(const sk_datagram *d, void *reply, size_t cap, const void *config)
 {
     (void)config;
-    if (len > cap)
+    if (d->len > cap)
         return -1;
-    memcpy(reply, req, len);
-    return (int)len;
+    memcpy(reply, d->data, d->len);
+    return (int)d->len;
 }
 
 const sk_service sk__service_echo = {

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sockit/addr.h>
 #include <sockit/error.h>
 #include <sockit/server.h>
 #include <sockit/udp.h>
@@ -142,6 +143,55 @@ static void test_server_daytime(void **state)
     assert_memory_equal(reply + n - 2, "\r\n", 2);
 }
 
+/* A service that answers each datagram with the address it came from, as
+ * a discovery responder must know it. */
+static int peer_datagram(const sk_datagram *d, void *reply, size_t cap, const void *config)
+{
+    (void)config;
+    char *out = reply;
+    if (d->to_group || sk_addr_format(d->peer, out, cap) == NULL)
+        return -1;
+    return (int)strlen(out);
+}
+
+static void test_server_datagram_peer(void **state)
+{
+    (void)state;
+    static const sk_service peer_svc = {.name = "peer", .on_datagram = peer_datagram};
+    sk_model models[] = {SK_MODEL_LOOP, SK_MODEL_HYBRID};
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        sk_server_config cfg = {
+            .service = &peer_svc, .listen = "127.0.0.1:0", .model = models[m], .workers = 2, .proto = SK_PROTO_UDP};
+        sk_server *s;
+        pthread_t t;
+        void *rc;
+        assert_int_equal(sk_server_open(&cfg, &s), 0);
+        assert_true(pthread_create(&t, NULL, serve, s) == 0);
+
+        const sk_addr *to = sk_server_address(s);
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (const struct sockaddr *)&to->ss, to->len), 0);
+        struct sockaddr_storage me;
+        socklen_t melen = sizeof me;
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &melen), 0);
+        char want[64], got[64] = {0};
+        sk_addr_format((struct sockaddr *)&me, want, sizeof want);
+        assert_int_equal(send(fd, "who", 3, 0), 3);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        ssize_t n = recv(fd, got, sizeof got - 1, 0);
+        close(fd);
+        assert_int_equal(n, (ssize_t)strlen(want));
+        assert_string_equal(got, want);
+
+        sk_server_stop(s);
+        pthread_join(t, &rc);
+        assert_int_equal((intptr_t)rc, 0);
+        sk_server_free(s);
+    }
+}
+
 static void test_server_refuses(void **state)
 {
     sk_server *s;
@@ -162,9 +212,10 @@ static void test_server_refuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_group_family),   cmocka_unit_test(test_is_multicast),
-        cmocka_unit_test(test_join_errors),    cmocka_unit_test(test_server_echo),
-        cmocka_unit_test(test_server_daytime), cmocka_unit_test(test_server_refuses),
+        cmocka_unit_test(test_group_family),         cmocka_unit_test(test_is_multicast),
+        cmocka_unit_test(test_join_errors),          cmocka_unit_test(test_server_echo),
+        cmocka_unit_test(test_server_daytime),       cmocka_unit_test(test_server_refuses),
+        cmocka_unit_test(test_server_datagram_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
