@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <sockit/service.h>
+#include <sockit/tcpinfo.h>
 
 typedef enum sk_model {
     SK_MODEL_LOOP,
@@ -31,6 +32,7 @@ typedef enum sk_event_kind {
     SK_EV_CLOSE,  /* tuple, bytes_in, bytes_out: a connection ended */
     SK_EV_REJECT, /* tuple (may be empty), err: refused (max-conns, fd exhaustion) */
     SK_EV_WARN,   /* err, msg: something went wrong but the server goes on */
+    SK_EV_STATS,  /* stats: the counters (sk_event_format renders them; the server never sends it) */
 } sk_event_kind;
 
 typedef struct sk_event {
@@ -40,6 +42,7 @@ typedef struct sk_event {
     int err;
     const char *msg;
     uint64_t bytes_in, bytes_out;
+    const struct sk_stats *stats;
 } sk_event;
 
 /* Counters every model keeps the same way. */
@@ -109,9 +112,6 @@ typedef struct sk_conn_info {
  * loop, thread and hybrid models, only the answering process's own for
  * fork and prefork. */
 int sk_server_conns(const sk_server *s, sk_conn_info *out, int max);
-
-/* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP_INFO state, "?" if unknown. */
-const char *sk_tcp_state_name(int state);
 
 void sk_server_free(sk_server *s);
 

@@ -14,6 +14,8 @@
 #include <sockit/server.h>
 #include <sockit/service.h>
 #include <sockit/sock.h>
+#include <sockit/stats.h>
+#include <sockit/tcpinfo.h>
 #include <sockit/udp.h>
 #include <sockit/version.h>
 

@@ -30,55 +30,18 @@ typedef struct serve_opts {
 static void on_event(void *ud, const sk_event *ev)
 {
     const serve_opts *o = ud;
-    char t[2 * SK_ADDRSTRLEN + 8], a[SK_ADDRSTRLEN];
+    char line[512];
 
-    if (ev->tuple)
-        sk_tuple_format(ev->tuple, t, sizeof t);
-    else
-        strcpy(t, "-");
     if (o->json) {
-        switch (ev->kind) {
-        case SK_EV_OPEN:
-            printf("{\"event\":\"open\",\"conn\":\"%s\"}\n", t);
-            break;
-        case SK_EV_CLOSE:
-            printf("{\"event\":\"close\",\"conn\":\"%s\",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n", t,
-                   ev->bytes_in, ev->bytes_out);
-            break;
-        case SK_EV_REJECT:
-            printf("{\"event\":\"reject\",\"reason\":\"%s\"}\n", ev->msg ? ev->msg : "");
-            break;
-        default:
-            printf("{\"event\":\"warn\",\"what\":\"%s\",\"error\":\"%s\"}\n", ev->msg ? ev->msg : "",
-                   sk_strerror(ev->err));
-            break;
-        }
+        sk_event_format(ev, SK_FORMAT_JSON, line, sizeof line);
+        printf("%s\n", line);
         fflush(stdout);
         return;
     }
-    switch (ev->kind) {
-    case SK_EV_OPEN:
-        if (o->verbose)
-            fprintf(stderr, "sockit: open  %s\n", t);
-        break;
-    case SK_EV_CLOSE:
-        if (o->verbose)
-            fprintf(stderr, "sockit: close %s in=%" PRIu64 " out=%" PRIu64 "\n", t, ev->bytes_in, ev->bytes_out);
-        break;
-    case SK_EV_REJECT:
-        if (o->verbose)
-            fprintf(stderr, "sockit: reject: %s\n", ev->msg ? ev->msg : sk_strerror(ev->err));
-        break;
-    case SK_EV_LISTEN:
-        fprintf(stderr, "sockit: listening on %s\n",
-                ev->addr ? sk_addr_format((const struct sockaddr *)&ev->addr->ss, a, sizeof a) : "?");
-        break;
-    case SK_EV_WARN:
-        if (ev->err == 0)
-            fprintf(stderr, "sockit: %s\n", ev->msg ? ev->msg : "warning");
-        else
-            fprintf(stderr, "sockit: %s: %s\n", ev->msg ? ev->msg : "warning", sk_strerror(ev->err));
-        break;
+    /* Listening sockets and warnings always; the traffic with -v. */
+    if (o->verbose || ev->kind == SK_EV_LISTEN || ev->kind == SK_EV_WARN) {
+        sk_event_format(ev, SK_FORMAT_TEXT, line, sizeof line);
+        fprintf(stderr, "sockit: %s\n", line);
     }
 }
 
@@ -299,15 +262,10 @@ int cmd_serve(int argc, char **argv)
 
     sk_stats st;
     sk_server_stats(g_server, &st);
-    if (o.json)
-        printf("{\"event\":\"stats\",\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64
-               ",\"rejected\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}\n",
-               st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out);
-    else if (o.verbose)
-        fprintf(stderr,
-                "sockit: stats accepted=%" PRIu64 " active=%" PRIu64 " closed=%" PRIu64 " rejected=%" PRIu64
-                " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 "\n",
-                st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out);
+    if (o.json || o.verbose) {
+        sk_event ev = {.kind = SK_EV_STATS, .stats = &st};
+        on_event(&o, &ev);
+    }
     sk_server_free(g_server);
     g_server = NULL;
     if (rc < 0) {

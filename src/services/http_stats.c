@@ -3,13 +3,13 @@
 #include "http_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <sockit/server.h>
+#include <sockit/stats.h>
 
 typedef struct jbuf {
     char *p;
@@ -52,7 +52,6 @@ int sk__http_stats_json(sk_conn *c, char **out, size_t *len)
     sk_server *s = sk_conn_server(c);
     sk_stats st;
     jbuf j = {0};
-    char peer[SK_ADDRSTRLEN], local[SK_ADDRSTRLEN];
 
     sk_server_stats(s, &st);
     /* Room for connections that open between counting and listing. */
@@ -63,20 +62,12 @@ int sk__http_stats_json(sk_conn *c, char **out, size_t *len)
     int n = sk_server_conns(s, info, cap);
     int shown = n < cap ? n : cap;
 
-    jprintf(&j,
-            "{\"stats\":{\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64 ",\"rejected\":%" PRIu64
-            ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "},\n\"connections_total\":%d,\n\"connections\":[",
-            st.accepted, st.active, st.closed, st.rejected, st.bytes_in, st.bytes_out, n);
+    char row[512];
+    sk_stats_format(&st, SK_FORMAT_JSON, row, sizeof row);
+    jprintf(&j, "{\"stats\":%s,\n\"connections_total\":%d,\n\"connections\":[", row, n);
     for (int i = 0; i < shown; i++) {
-        const sk_conn_info *ci = &info[i];
-        sk_addr_format((const struct sockaddr *)&ci->tuple.peer.ss, peer, sizeof peer);
-        sk_addr_format((const struct sockaddr *)&ci->tuple.local.ss, local, sizeof local);
-        jprintf(&j,
-                "%s\n{\"peer\":\"%s\",\"local\":\"%s\",\"age_ms\":%" PRId64 ",\"bytes_in\":%" PRIu64
-                ",\"bytes_out\":%" PRIu64 ",\"state\":\"%s\",\"rtt_us\":%" PRIu32 ",\"rttvar_us\":%" PRIu32
-                ",\"retransmits\":%" PRIu32 ",\"snd_cwnd\":%" PRIu32 "}",
-                i ? "," : "", peer, local, ci->age_ms, ci->bytes_in, ci->bytes_out, sk_tcp_state_name(ci->tcp_state),
-                ci->rtt_us, ci->rttvar_us, ci->retransmits, ci->snd_cwnd);
+        sk_conn_info_format(&info[i], SK_FORMAT_JSON, row, sizeof row);
+        jprintf(&j, "%s\n%s", i ? "," : "", row);
     }
     jprintf(&j, "\n]}\n");
     free(info);
