@@ -3,6 +3,7 @@
 #ifndef SOCKIT_ADDR_H
 #define SOCKIT_ADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -53,5 +54,10 @@ char *sk_addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /* The port of an AF_INET or AF_INET6 address, or -1. */
 int sk_addr_port(const struct sockaddr *sa);
+
+/* True when the address is a multicast or the limited broadcast address:
+ * a server that received a datagram sent to it must reply from a unicast
+ * source. */
+bool sk_addr_is_multicast(const struct sockaddr *sa);
 
 #endif

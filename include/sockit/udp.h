@@ -45,9 +45,4 @@ int sk_udp_join(int fd, int family, const char *group);
  * SK_EADDRSYNTAX. */
 int sk_udp_group_family(const char *group);
 
-/* True when the address is a multicast or the limited broadcast address:
- * a server that received a datagram sent to it must reply from a unicast
- * source. */
-bool sk_addr_is_multicast(const struct sockaddr *sa);
-
 #endif

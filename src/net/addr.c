@@ -194,3 +194,14 @@ int sk_addr_port(const struct sockaddr *sa)
         return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     return -1;
 }
+
+bool sk_addr_is_multicast(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        in_addr_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return IN_MULTICAST(a) || a == INADDR_BROADCAST;
+    }
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return false;
+}

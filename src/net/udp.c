@@ -120,17 +120,6 @@ int sk_udp_group_family(const char *group)
     return fam == -ENODEV ? (strchr(group, ':') ? AF_INET6 : AF_INET) : fam;
 }
 
-bool sk_addr_is_multicast(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        in_addr_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return IN_MULTICAST(a) || a == INADDR_BROADCAST;
-    }
-    if (sa->sa_family == AF_INET6)
-        return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-    return false;
-}
-
 int sk_udp_join(int fd, int family, const char *group)
 {
     struct sockaddr_storage ss;
