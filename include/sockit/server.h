@@ -78,6 +78,10 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out);
 /* The address the first listener is bound to (port 0 resolved). */
 const sk_addr *sk_server_address(const sk_server *s);
 
+/* Every listener's address (a name with both families has two, on the same
+ * port even when port 0 was asked for); *n gets the count. */
+const sk_addr *sk_server_addresses(const sk_server *s, int *n);
+
 /* The event backend the server uses ("epoll", ...), or "" for models
  * without one. */
 const char *sk_server_backend(const sk_server *s);

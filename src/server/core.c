@@ -13,6 +13,12 @@
 
 const sk_addr *sk_server_address(const sk_server *s) { return &s->laddrs[0]; }
 
+const sk_addr *sk_server_addresses(const sk_server *s, int *n)
+{
+    *n = s->nlisteners;
+    return s->laddrs;
+}
+
 const char *sk_server_backend(const sk_server *s) { return s->backend; }
 void sk_server_stop(sk_server *s)
 {

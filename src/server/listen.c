@@ -2,6 +2,7 @@
 #include "listen.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,10 +37,26 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
     return s->cfg.proto == SK_PROTO_UDP ? udp_open(a, flags) : sk_tcp_listen(a, s->cfg.backlog, flags);
 }
 
-int sk__listen_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
+static void set_port(sk_addr *a, int port)
 {
+    if (a->ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
+    else if (a->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
+}
+
+/* One attempt at binding all of addrs. With port 0, every listener after
+ * the first takes the port the kernel gave the first, so a server has one
+ * port whatever the family; -EADDRINUSE then means "try another". */
+static int bind_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
+{
+    int port = 0;
+
     for (int i = 0; i < n; i++) {
-        int fd = open_one(s, &addrs[i], n, reuseport);
+        sk_addr a = addrs[i];
+        if (port > 0 && sk_addr_port((const struct sockaddr *)&a.ss) == 0)
+            set_port(&a, port);
+        int fd = open_one(s, &a, n, reuseport);
         if (fd < 0)
             return fd;
         sk_addr *bound = &s->laddrs[s->nlisteners];
@@ -47,8 +64,29 @@ int sk__listen_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
         bound->len = sizeof bound->ss;
         getsockname(fd, (struct sockaddr *)&bound->ss, &bound->len);
         s->nlisteners++;
+        if (port == 0)
+            port = sk_addr_port((const struct sockaddr *)&bound->ss);
     }
     return 0;
+}
+
+int sk__listen_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
+{
+    bool any_port = false;
+    int rc = 0;
+
+    for (int i = 0; i < n; i++)
+        any_port |= sk_addr_port((const struct sockaddr *)&addrs[i].ss) == 0;
+    /* The port the first family got may be taken in the other: a few
+     * fresh tries, then the error. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        rc = bind_all(s, addrs, n, reuseport);
+        if (rc != -EADDRINUSE || !any_port || n < 2)
+            return rc;
+        sk__listen_close(s->lfds, s->nlisteners);
+        s->nlisteners = 0;
+    }
+    return rc;
 }
 
 int sk__listen_copy(const sk_server *s, int *fds)

@@ -7,7 +7,8 @@
 
 /* Bind every address of addrs (n of them) as the server's listeners,
  * filling s->lfds and s->laddrs (port 0 resolved). Several addresses get
- * IPV6_V6ONLY so the two families of one name do not collide; reuseport
+ * IPV6_V6ONLY so the two families of one name do not collide, and with
+ * port 0 they all get the same port (the first one's); reuseport
  * lets later copies (sk__listen_copy) share the addresses. On failure the
  * ones opened stay in s (sk_server_free closes them) and -errno is
  * returned. */
