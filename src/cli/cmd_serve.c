@@ -1,6 +1,7 @@
 /* sockit serve: run a service under a concurrency model until SIGINT or
  * SIGTERM, then drain and exit 0. */
 #include "cli.h"
+#include "serve_services.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sockit/http.h>
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 
@@ -61,18 +61,7 @@ static int backend_values(cli_value *out, int max)
     return n;
 }
 
-enum {
-    O_MAXCONNS = CLI_LONG,
-    O_IDLE,
-    O_DRAIN,
-    O_BACKLOG,
-    O_JSON,
-    O_BUFSIZE,
-    O_POOL,
-    O_JOIN,
-    O_BODYSIZE,
-    O_HEADTIMEOUT
-};
+enum { O_MAXCONNS = CLI_LONG, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
 
 static const cli_option options[] = {
     {'s', "service", "NAME", 0, "what to serve (default echo):", .values = service_values},
@@ -97,10 +86,6 @@ static const cli_option options[] = {
     CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
             "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
             "repeatable; listen on the wildcard (:PORT) to receive it"),
-    CLI_OPT(0, "body-size", "N", O_BODYSIZE, "http: bytes of the GET / body (default: \"hello\\n\")"),
-    CLI_OPT(0, "head-timeout", "S", O_HEADTIMEOUT,
-            "http: a request head must arrive within S seconds, else 408\n"
-            "(default 10; 0 turns it off)"),
     CLI_OPT('v', "verbose", NULL, 0, "one line per connection open and close, counters on exit"),
     CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
@@ -114,6 +99,7 @@ const cli_command cli_serve = {
     .about = "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
              "flush queued output (up to --drain-timeout) and exit 0.",
     .options = options,
+    .more = serve_service_options,
     .run = cmd_serve,
 };
 
@@ -122,16 +108,18 @@ int cmd_serve(int argc, char **argv)
     cli_parser cp;
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
-    sk_http_config http = {.body_size = -1};
-    bool http_opts = false;
     const char *service = "echo";
     static const char *joins[17];
     int njoins = 0;
     long v;
     int64_t ms;
     int opt, rc;
+    char names[512];
 
-    cli_parser_init(&cp, &cli_serve);
+    if (cli_parser_init(&cp, &cli_serve) < 0) {
+        cli_error("serve: the services declare more options than fit (%d)", CLI_MAX_OPTS);
+        return EXIT_FAIL;
+    }
     while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 's':
@@ -196,18 +184,6 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--join wants GROUP[@IF] with a numeric group, not '%s'", optarg);
             joins[njoins++] = optarg;
             break;
-        case O_BODYSIZE:
-            if (!cli_parse_int(optarg, 0, 1L << 40, &v))
-                return cli_usage_error("serve", "--body-size wants 0 to 1099511627776 bytes, not '%s'", optarg);
-            http.body_size = v;
-            http_opts = true;
-            break;
-        case O_HEADTIMEOUT:
-            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
-                return cli_usage_error("serve", "--head-timeout wants seconds, not '%s'", optarg);
-            http.head_timeout_ms = ms > 0 ? (int)ms : -1;
-            http_opts = true;
-            break;
         case 'v':
             o.verbose = true;
             break;
@@ -218,25 +194,30 @@ int cmd_serve(int argc, char **argv)
             cli_help(stdout, &cli_serve);
             return EXIT_OK;
         default:
-            return cli_bad_option("serve", opt, argv);
+            if ((rc = serve_service_set(opt, optarg)) < 0)
+                return cli_bad_option("serve", opt, argv);
+            if (rc != EXIT_OK)
+                return rc;
+            break;
         }
     }
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     cfg.service = sk_service_find(service);
     if (cfg.service == NULL)
-        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime, http)", service);
+        return cli_usage_error("serve", "unknown service '%s' (%s)", service,
+                               serve_service_names(names, sizeof names, false));
     if (njoins > 0 && cfg.proto != SK_PROTO_UDP)
         return cli_usage_error("serve", "--join needs --proto udp");
     if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
-        return cli_usage_error("serve", "service '%s' has no UDP form (udp: echo, daytime)", service);
+        return cli_usage_error("serve", "service '%s' has no UDP form (udp: %s)", service,
+                               serve_service_names(names, sizeof names, true));
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
     cfg.joins = joins;
-    if (strcmp(cfg.service->name, "http") == 0)
-        cfg.service_config = &http;
-    else if (http_opts)
-        return cli_usage_error("serve", "--body-size and --head-timeout apply to --service http");
+    rc = serve_service_config(cfg.service, &cfg.service_config);
+    if (rc != EXIT_OK)
+        return rc;
     cfg.on_event = on_event;
     cfg.userdata = &o;
 

@@ -94,6 +94,8 @@ static void help_option(FILE *f, const cli_option *o, int col)
         fprintf(f, "%s\n%*s", left, col, "");
     else
         fprintf(f, "%-*s", col, left);
+    if (o->tag)
+        fprintf(f, "%s: ", o->tag);
     for (const char *line = o->help; line;) {
         const char *nl = strchr(line, '\n');
         fprintf(f, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
@@ -191,6 +193,10 @@ static void man_option(FILE *f, const cli_option *o)
         fputs("\\fR", f);
     }
     fputc('\n', f);
+    if (o->tag) {
+        roff(f, o->tag);
+        fputs(": ", f);
+    }
     roff(f, o->help);
     fputc('\n', f);
     if (o->man) {

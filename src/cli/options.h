@@ -28,6 +28,7 @@ typedef struct cli_option {
     const char *arg;  /* the value's name in help (N, ADDR), NULL for a flag */
     int id;           /* for long-only options */
     const char *help; /* lines separated by '\n' */
+    const char *tag;  /* printed before help ("http: "): whose option it is */
     /* Optional: fill out[0..max) with the values this build knows and
      * return how many. --help lists them after the help: one a line with
      * their summaries, or appended to the last line when they have none. */
@@ -39,18 +40,11 @@ typedef struct cli_option {
 } cli_option;
 
 /* A plain option: letter, long name, argument name, id, help. */
-#define CLI_OPT(letter, name, arg, id, help)                                                                           \
-    {                                                                                                                  \
-        (letter), (name), (arg), (id), (help), NULL, NULL                                                              \
-    }
-#define CLI_HEADING(text)                                                                                              \
-    {                                                                                                                  \
-        .help = (text)                                                                                                 \
-    }
-#define CLI_END                                                                                                        \
-    {                                                                                                                  \
-        0                                                                                                              \
-    }
+// clang-format off
+#define CLI_OPT(letter, name, arg, id, help) {(letter), (name), (arg), (id), (help), NULL, NULL, NULL}
+#define CLI_HEADING(text) {.help = (text)}
+#define CLI_END {0}
+// clang-format on
 
 typedef struct cli_command {
     const char *name;          /* as typed after "sockit": "serve", "connect --udp" */
