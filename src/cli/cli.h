@@ -50,6 +50,11 @@ bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind);
  * entry point. */
 extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_trace, cli_bench;
 
+/* sockit --man PROSE (man.c): the prose file on stdout, "@VERSION@" as the
+ * version and the line ".\" @OPTIONS@" as the OPTIONS section of cmds.
+ * Returns an exit code. */
+int cli_man(const char *prose, const cli_command *const *cmds, size_t n);
+
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_connect_udp(int argc, char **argv);

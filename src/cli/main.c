@@ -10,6 +10,10 @@
 static const cli_command *const commands[] = {&cli_serve, &cli_connect, &cli_ping, &cli_trace, &cli_bench};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* What the man page documents, in its order: every command and variant. */
+static const cli_command *const documented[] = {&cli_serve, &cli_connect, &cli_connect_udp,
+                                                &cli_ping,  &cli_trace,   &cli_bench};
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sockit COMMAND [OPTIONS]\n\n"
@@ -38,6 +42,12 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("sockit %s\n", sk_version());
         return EXIT_OK;
+    }
+    /* Not in the usage: for whoever regenerates docs/sockit.1 (make man). */
+    if (strcmp(argv[1], "--man") == 0) {
+        if (argc != 3)
+            return cli_usage_error(NULL, "--man wants the prose file (docs/sockit.1.in)");
+        return cli_man(argv[2], documented, sizeof documented / sizeof documented[0]);
     }
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i]->name) == 0)

@@ -212,7 +212,7 @@ static void man_option(FILE *f, const cli_option *o)
     }
     if (n == 0 || v[0].summary == NULL)
         return;
-    fputs(".RS\n", f);
+    fputs(".RS\n.PD 0\n", f);
     for (int i = 0; i < n; i++) {
         fputs(".TP 10\n.B ", f);
         roff(f, v[i].name);
@@ -220,7 +220,7 @@ static void man_option(FILE *f, const cli_option *o)
         roff(f, v[i].summary);
         fputc('\n', f);
     }
-    fputs(".RE\n", f);
+    fputs(".PD\n.RE\n", f);
 }
 
 void cli_man_options(FILE *f, const cli_command *cmd)
