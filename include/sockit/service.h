@@ -22,6 +22,23 @@ typedef struct sk_datagram {
     bool to_group; /* sent to a broadcast or multicast address, not to us alone */
 } sk_datagram;
 
+/* An option a service takes from whoever runs it: `sockit serve --NAME
+ * VALUE` lists it in serve --help and in the man page under the service's
+ * name, and hands the text to set(). A service's options fill its
+ * configuration, which the server is then given as service_config. */
+typedef struct sk_service_option {
+    const char *name;  /* long option without "--" ("body-size"); unique among
+                        * every built-in service's options and serve's own */
+    const char *arg;   /* the value's name in help: "N", "S" */
+    const char *help;  /* what it does and its default; lines separated by '\n' */
+    const char *wants; /* a valid value, for the error "--NAME wants WANTS, not
+                        * 'TEXT'": "seconds", "0 to 1099511627776 bytes" */
+    /* Parse text into config (config_size bytes, prepared by config_init).
+     * Returns 0, or -EINVAL for text it refuses, leaving config unchanged.
+     * Never prints, never exits. Required. */
+    int (*set)(void *config, const char *text);
+} sk_service_option;
+
 typedef struct sk_service {
     const char *name;
     const char *summary;    /* one line for --help */
@@ -62,6 +79,15 @@ typedef struct sk_service {
      * sk_conn_close(). Returns 0, or < 0 to drop at once. Optional: without
      * it the connection finishes. */
     int (*on_timeout)(sk_conn *c);
+
+    /* Configuration. Optional: a service with config_size 0 gets no
+     * service_config from the CLI. */
+    const sk_service_option *options; /* ends with a NULL name; NULL: none */
+    size_t config_size;               /* bytes of the struct the options fill
+                                       * (sk_http_config for http) */
+    /* Set the defaults into config (config_size bytes) before any option
+     * is applied. Optional: without it config starts zeroed. */
+    void (*config_init)(void *config);
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,

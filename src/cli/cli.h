@@ -9,6 +9,8 @@
 #include <sockit/icmp.h>
 #include <sockit/icmp_sock.h>
 
+#include "options.h"
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* "sockit: <fmt>\n" on stderr. */
@@ -43,6 +45,15 @@ int cli_resolve_host(const char *host, int flags, struct sk_addr *out);
 char *cli_format_host(const struct sockaddr *sa, char *buf, size_t len);
 /* ping and trace-route --socket raw|dgram. False on anything else. */
 bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind);
+
+/* The subcommands: each one's option table and help (options.h), and its
+ * entry point. */
+extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_trace, cli_bench;
+
+/* sockit --man PROSE (man.c): the prose file on stdout, "@VERSION@" as the
+ * version and the line ".\" @OPTIONS@" as the OPTIONS section of cmds.
+ * Returns an exit code. */
+int cli_man(const char *prose, const cli_command *const *cmds, size_t n);
 
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sockit/sockit.h>
@@ -24,84 +23,65 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sockit bench [OPTIONS] ADDR\n"
-               "       sockit bench --sweep [OPTIONS]\n\n"
-               "Load a server at ADDR with many connections and report requests/s, bytes/s,\n"
-               "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).\n\n"
-               "Options:\n"
-               "  -p, --proto NAME     echo (default): send --size bytes, wait for them back;\n"
-               "                       http: GET --path, keep-alive; non-2xx counts as bad status;\n"
-               "                       discard: send --size bytes; a request ends when written\n"
-               "  -c, --connections N  connections (default 10)\n"
-               "  -d, --duration S     seconds to run (default 10; 5 with --sweep)\n"
-               "  -t, --threads N      threads, each with its own event loop (default 1)\n"
-               "      --size N         message bytes for echo and discard (default 64)\n"
-               "      --path P         HTTP request target (default /)\n"
-               "      --rate R         fixed total rate, requests/s; latency is measured from each\n"
-               "                       request's intended send time (no coordinated omission)\n"
-               "      --pipeline N     requests in flight per connection (default 1)\n"
-               "      --timeout S      per request and per connect (default 5)\n"
-               "      --busy-poll US   poll for up to US microseconds before sleeping (default 0):\n"
-               "                       the server never pays to wake the client; for a client\n"
-               "                       with a core of its own (taskset)\n"
-               "      --json           print the result as one JSON object\n"
-               "  -h, --help           this text\n\n"
-               "Sweep (starts 'sockit serve' itself on 127.0.0.1, port chosen by the kernel):\n"
-               "      --sweep          bench every model x backend at several connection counts\n"
-               "      --models LIST    comma-separated (default loop; also fork, prefork, thread, hybrid)\n"
-               "      --backends LIST  comma-separated event backends (default: the server's choice)\n"
-               "      --conns LIST     connection counts (default 1,10,100,1000)\n"
-               "      --service NAME   echo (default), discard or http\n"
-               "      --out DIR        where results.md, results.json, rps.svg, p99.svg go\n"
-               "                       (default sweep-out)\n\n"
-               "Exit status: 0 done, 1 nothing answered (unreachable server), 2 usage error.\n");
-}
+enum {
+    O_SIZE = CLI_LONG,
+    O_PATH,
+    O_RATE,
+    O_PIPELINE,
+    O_TIMEOUT,
+    O_JSON,
+    O_SWEEP,
+    O_MODELS,
+    O_BACKENDS,
+    O_CONNS,
+    O_SERVICE,
+    O_OUT,
+    O_BUSY_POLL
+};
 
-long bench_raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return -1;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 30 : (long)rl.rlim_cur;
-}
+static const cli_option options[] = {
+    CLI_OPT('p', "proto", "NAME", 0,
+            "echo (default): send --size bytes, wait for them back;\n"
+            "http: GET --path, keep-alive; non-2xx counts as bad status;\n"
+            "discard: send --size bytes; a request ends when written"),
+    CLI_OPT('c', "connections", "N", 0, "connections (default 10)"),
+    CLI_OPT('d', "duration", "S", 0, "seconds to run (default 10; 5 with --sweep)"),
+    CLI_OPT('t', "threads", "N", 0, "threads, each with its own event loop (default 1)"),
+    CLI_OPT(0, "size", "N", O_SIZE, "message bytes for echo and discard (default 64)"),
+    CLI_OPT(0, "path", "P", O_PATH, "HTTP request target (default /)"),
+    CLI_OPT(0, "rate", "R", O_RATE,
+            "fixed total rate, requests/s; latency is measured from each\n"
+            "request's intended send time (no coordinated omission)"),
+    CLI_OPT(0, "pipeline", "N", O_PIPELINE, "requests in flight per connection (default 1)"),
+    CLI_OPT(0, "timeout", "S", O_TIMEOUT, "per request and per connect (default 5)"),
+    CLI_OPT(0, "busy-poll", "US", O_BUSY_POLL,
+            "poll for up to US microseconds before sleeping (default 0):\n"
+            "the server never pays to wake the client; for a client\n"
+            "with a core of its own (taskset)"),
+    CLI_OPT(0, "json", NULL, O_JSON, "print the result as one JSON object"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_HEADING("Sweep (starts 'sockit serve' itself on 127.0.0.1, port chosen by the kernel):"),
+    CLI_OPT(0, "sweep", NULL, O_SWEEP, "bench every model x backend at several connection counts"),
+    CLI_OPT(0, "models", "LIST", O_MODELS, "comma-separated (default loop; also fork, prefork, thread, hybrid)"),
+    CLI_OPT(0, "backends", "LIST", O_BACKENDS, "comma-separated event backends (default: the server's choice)"),
+    CLI_OPT(0, "conns", "LIST", O_CONNS, "connection counts (default 1,10,100,1000)"),
+    CLI_OPT(0, "service", "NAME", O_SERVICE, "echo (default), discard or http"),
+    CLI_OPT(0, "out", "DIR", O_OUT,
+            "where results.md, results.json, rps.svg, p99.svg go\n"
+            "(default sweep-out)"),
+    CLI_END,
+};
 
-void bench_summarize(const sk_bench_result *r, bench_summary *s)
-{
-    s->secs = r->elapsed_ms > 0 ? (double)r->elapsed_ms / 1000.0 : 1e-3;
-    s->rps = (double)r->n.requests / s->secs;
-    s->in_ps = (double)r->n.bytes_in / s->secs;
-    s->out_ps = (double)r->n.bytes_out / s->secs;
-    s->mean = sk_hist_mean(&r->latency);
-    s->p50 = (double)sk_hist_percentile(&r->latency, 50);
-    s->p90 = (double)sk_hist_percentile(&r->latency, 90);
-    s->p99 = (double)sk_hist_percentile(&r->latency, 99);
-    s->p999 = (double)sk_hist_percentile(&r->latency, 99.9);
-    s->max = (double)r->latency.max;
-}
-
-void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r)
-{
-    bench_summary s;
-    bench_summarize(r, &s);
-    fprintf(f,
-            "{\"addr\":\"%s\",\"proto\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
-            "\"busy_poll_us\":%d,\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
-            "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
-            "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
-            ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"
-            "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
-            addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, cfg->busy_poll_us, s.secs,
-            cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
-            r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
-            s.p99, s.p999, s.max);
-}
+const cli_command cli_bench = {
+    .name = "bench",
+    .summary = "load a server (echo, discard, HTTP): requests/s, latency percentiles; --sweep",
+    .usage = "[OPTIONS] ADDR\n--sweep [OPTIONS]",
+    .about = "Load a server at ADDR with many connections and report requests/s, bytes/s,\n"
+             "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).",
+    .footer = "Exit status: 0 done, 1 nothing answered (unreachable server), 2 usage error.",
+    .options = options,
+    .run = cmd_bench,
+};
 
 static const char *human_bytes(double v, char *buf, size_t len)
 {
@@ -171,42 +151,7 @@ static bool valid_list(const char *s, bool numbers)
 
 int cmd_bench(int argc, char **argv)
 {
-    enum {
-        O_SIZE = 256,
-        O_PATH,
-        O_RATE,
-        O_PIPELINE,
-        O_TIMEOUT,
-        O_JSON,
-        O_SWEEP,
-        O_MODELS,
-        O_BACKENDS,
-        O_CONNS,
-        O_SERVICE,
-        O_OUT,
-        O_BUSY_POLL
-    };
-    static const struct option longopts[] = {
-        {"proto", required_argument, NULL, 'p'},
-        {"connections", required_argument, NULL, 'c'},
-        {"duration", required_argument, NULL, 'd'},
-        {"threads", required_argument, NULL, 't'},
-        {"size", required_argument, NULL, O_SIZE},
-        {"path", required_argument, NULL, O_PATH},
-        {"rate", required_argument, NULL, O_RATE},
-        {"pipeline", required_argument, NULL, O_PIPELINE},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"busy-poll", required_argument, NULL, O_BUSY_POLL},
-        {"json", no_argument, NULL, O_JSON},
-        {"sweep", no_argument, NULL, O_SWEEP},
-        {"models", required_argument, NULL, O_MODELS},
-        {"backends", required_argument, NULL, O_BACKENDS},
-        {"conns", required_argument, NULL, O_CONNS},
-        {"service", required_argument, NULL, O_SERVICE},
-        {"out", required_argument, NULL, O_OUT},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     sk_bench_config cfg = {
         .proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64, .timeout_ms = 5000, .path = "/"};
     sweep_opts so = {.models = "loop", .conns = "1,10,100,1000", .service = "echo", .out = "sweep-out"};
@@ -215,9 +160,8 @@ int cmd_bench(int argc, char **argv)
     long v;
     int opt, rc;
 
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":p:c:d:t:h", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, &cli_bench);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 'p':
             rc = sk_bench_proto_parse(optarg);
@@ -305,7 +249,7 @@ int cmd_bench(int argc, char **argv)
             so.out = optarg;
             break;
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_bench);
             return EXIT_OK;
         default:
             return cli_bad_option("bench", opt, argv);

@@ -17,21 +17,28 @@
 #define IO_CHUNK (64 * 1024)
 #define MAX_ADDRS 16
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sockit connect [OPTIONS] ADDR\n\n"
-               "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
-               "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
-               "keeps reading until the server closes.\n\n"
-               "ADDR: host:port, [v6addr]:port, :port (loopback), host:service-name (e.g. localhost:echo).\n"
-               "Every address the name resolves to is tried in order.\n\n"
-               "Options:\n"
-               "  -t, --timeout S   give up a connection attempt after S seconds (default 10)\n"
-               "  -4, -6            only IPv4 / only IPv6\n"
-               "  -u, --udp         datagrams instead (see 'sockit connect --udp --help')\n"
-               "  -v, --verbose     say which address answered, and the byte counts at the end\n"
-               "  -h, --help        this text\n");
-}
+static const cli_option options[] = {
+    CLI_OPT('t', "timeout", "S", 0, "give up a connection attempt after S seconds (default 10)"),
+    CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
+    CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
+    CLI_OPT('u', "udp", NULL, 0, "datagrams instead (see 'sockit connect --udp --help')"),
+    CLI_OPT('v', "verbose", NULL, 0, "say which address answered, and the byte counts at the end"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
+
+const cli_command cli_connect = {
+    .name = "connect",
+    .summary = "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp",
+    .usage = "[OPTIONS] ADDR",
+    .about = "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
+             "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
+             "keeps reading until the server closes.\n\n"
+             "ADDR: host:port, [v6addr]:port, :port (loopback), host:service-name (e.g. localhost:echo).\n"
+             "Every address the name resolves to is tried in order.",
+    .options = options,
+    .run = cmd_connect,
+};
 
 typedef struct pump {
     int sock;
@@ -120,12 +127,7 @@ static int run(pump *p)
 
 int cmd_connect(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"timeout", required_argument, NULL, 't'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     static pump p;
     sk_addr addrs[MAX_ADDRS];
     int64_t timeout_ms = 10000;
@@ -137,9 +139,8 @@ int cmd_connect(int argc, char **argv)
         if (strcmp(argv[i], "--udp") == 0 || strcmp(argv[i], "-u") == 0)
             return cmd_connect_udp(argc, argv);
     }
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":t:46vh", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, &cli_connect);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 't':
             if (!cli_parse_seconds(optarg, &timeout_ms) || timeout_ms > INT32_MAX)
@@ -154,8 +155,12 @@ int cmd_connect(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'u':
+            /* Only a separate -u or --udp selects the UDP client (above);
+             * inside a cluster such as -vu it is refused, as ever. */
+            return cli_bad_option("connect", '?', argv);
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_connect);
             return EXIT_OK;
         default:
             return cli_bad_option("connect", opt, argv);

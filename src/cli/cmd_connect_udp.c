@@ -31,25 +31,33 @@ typedef struct udp_client {
     char rbuf[65536];
 } udp_client;
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sockit connect --udp [OPTIONS] ADDR\n\n"
-               "Send each line of stdin (newline included) to ADDR as one UDP datagram and write\n"
-               "the replies to stdout. Each wait for a reply is bounded by --timeout; requests\n"
-               "that got none are counted and reported on stderr (exit 1). For a broadcast or\n"
-               "multicast ADDR every reply within the timeout is shown, whoever sends it.\n"
-               "A datagram holds at most 65507 bytes; a longer line is an error.\n\n"
-               "Options:\n"
-               "  -u, --udp               UDP instead of TCP (this mode)\n"
-               "      --raw               send all of stdin as one datagram instead of line by line\n"
-               "  -t, --timeout S         wait at most S seconds for each reply (default 2)\n"
-               "      --broadcast         allow a broadcast ADDR (SO_BROADCAST), e.g. 255.255.255.255:7\n"
-               "      --multicast-ttl N   TTL / hop limit of multicast datagrams (default 1)\n"
-               "      --interface IF      send multicast out of IF (otherwise bind to the device)\n"
-               "  -4, -6                  only IPv4 / only IPv6\n"
-               "  -v, --verbose           the sender of each reply, and the counts at the end\n"
-               "  -h, --help              this text\n");
-}
+enum { O_RAW = CLI_LONG, O_BCAST, O_MTTL, O_IF };
+
+static const cli_option options[] = {
+    CLI_OPT('u', "udp", NULL, 0, "UDP instead of TCP (this mode)"),
+    CLI_OPT(0, "raw", NULL, O_RAW, "send all of stdin as one datagram instead of line by line"),
+    CLI_OPT('t', "timeout", "S", 0, "wait at most S seconds for each reply (default 2)"),
+    CLI_OPT(0, "broadcast", NULL, O_BCAST, "allow a broadcast ADDR (SO_BROADCAST), e.g. 255.255.255.255:7"),
+    CLI_OPT(0, "multicast-ttl", "N", O_MTTL, "TTL / hop limit of multicast datagrams (default 1)"),
+    CLI_OPT(0, "interface", "IF", O_IF, "send multicast out of IF (otherwise bind to the device)"),
+    CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
+    CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
+    CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply, and the counts at the end"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
+
+const cli_command cli_connect_udp = {
+    .name = "connect --udp",
+    .usage = "[OPTIONS] ADDR",
+    .about = "Send each line of stdin (newline included) to ADDR as one UDP datagram and write\n"
+             "the replies to stdout. Each wait for a reply is bounded by --timeout; requests\n"
+             "that got none are counted and reported on stderr (exit 1). For a broadcast or\n"
+             "multicast ADDR every reply within the timeout is shown, whoever sends it.\n"
+             "A datagram holds at most 65507 bytes; a longer line is an error.",
+    .options = options,
+    .run = cmd_connect_udp,
+};
 
 /* Wait for replies to one request: the first one for a unicast peer, every
  * one until the timeout for a group. */
@@ -166,18 +174,7 @@ static int run(udp_client *u, bool raw)
 
 int cmd_connect_udp(int argc, char **argv)
 {
-    enum { O_RAW = 256, O_BCAST, O_MTTL, O_IF };
-    static const struct option longopts[] = {
-        {"udp", no_argument, NULL, 'u'},
-        {"raw", no_argument, NULL, O_RAW},
-        {"timeout", required_argument, NULL, 't'},
-        {"broadcast", no_argument, NULL, O_BCAST},
-        {"multicast-ttl", required_argument, NULL, O_MTTL},
-        {"interface", required_argument, NULL, O_IF},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     static udp_client u;
     sk_addr addrs[8];
     int flags = 0, opt, n, rc, mttl = -1;
@@ -187,9 +184,8 @@ int cmd_connect_udp(int argc, char **argv)
     long v;
 
     u.timeout_ms = 2000;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":ut:46vh", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, &cli_connect_udp);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 'u':
             break;
@@ -221,7 +217,7 @@ int cmd_connect_udp(int argc, char **argv)
             u.verbose = true;
             break;
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_connect_udp);
             return EXIT_OK;
         default:
             return cli_bad_option("connect", opt, argv);

@@ -58,26 +58,35 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sockit ping [OPTIONS] HOST\n\n"
-               "Send ICMP echo requests to HOST and report each reply and a summary, like\n"
-               "iputils ping. Uses a raw socket when the process may (root or CAP_NET_RAW),\n"
-               "otherwise an unprivileged ICMP datagram socket (allowed for the groups in\n"
-               "sysctl net.ipv4.ping_group_range); stderr says which. ^C prints the summary.\n\n"
-               "Options:\n"
-               "  -c COUNT        stop after COUNT requests (default: until ^C)\n"
-               "  -i SECONDS      interval between requests (default 1)\n"
-               "  -s SIZE         payload bytes (default 56; 8 or more carry a timestamp)\n"
-               "  -t TTL          IP time to live / IPv6 hop limit\n"
-               "  -W SECONDS      after the last request, wait this long for replies (default 10)\n"
-               "  -4, -6          IPv4 / IPv6 only\n"
-               "  -q              quiet: only the summary\n"
-               "  -v              also report ignored packets (malformed, foreign) and ICMP errors\n"
-               "      --socket raw|dgram  insist on one socket kind\n"
-               "      --json      JSON lines: one per reply, then the summary\n"
-               "  -h, --help      this text\n");
-}
+enum { O_JSON = CLI_LONG, O_SOCKET };
+
+static const cli_option options[] = {
+    CLI_OPT('c', NULL, "COUNT", 0, "stop after COUNT requests (default: until ^C)"),
+    CLI_OPT('i', NULL, "SECONDS", 0, "interval between requests (default 1)"),
+    CLI_OPT('s', NULL, "SIZE", 0, "payload bytes (default 56; 8 or more carry a timestamp)"),
+    CLI_OPT('t', NULL, "TTL", 0, "IP time to live / IPv6 hop limit"),
+    CLI_OPT('W', NULL, "SECONDS", 0, "after the last request, wait this long for replies (default 10)"),
+    CLI_OPT('4', NULL, NULL, 0, "IPv4 only"),
+    CLI_OPT('6', NULL, NULL, 0, "IPv6 only"),
+    CLI_OPT('q', NULL, NULL, 0, "quiet: only the summary"),
+    CLI_OPT('v', NULL, NULL, 0, "also report ignored packets (malformed, foreign) and ICMP errors"),
+    CLI_OPT(0, "socket", "raw|dgram", O_SOCKET, "insist on one socket kind"),
+    CLI_OPT(0, "json", NULL, O_JSON, "JSON lines: one per reply, then the summary"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
+
+const cli_command cli_ping = {
+    .name = "ping",
+    .summary = "ICMP echo to a host (raw socket, or unprivileged datagram socket), IPv4 and IPv6",
+    .usage = "[OPTIONS] HOST",
+    .about = "Send ICMP echo requests to HOST and report each reply and a summary, like\n"
+             "iputils ping. Uses a raw socket when the process may (root or CAP_NET_RAW),\n"
+             "otherwise an unprivileged ICMP datagram socket (allowed for the groups in\n"
+             "sysctl net.ipv4.ping_group_range); stderr says which. ^C prints the summary.",
+    .options = options,
+    .run = cmd_ping,
+};
 
 static void print_time(FILE *f, double ms)
 {
@@ -410,13 +419,7 @@ static int loop(ping *p)
 
 int cmd_ping(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_SOCKET };
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, O_JSON},
-        {"socket", required_argument, NULL, O_SOCKET},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     static ping p;
     sk_icmp_sock want = SK_ICMP_ANY;
     int flags = 0, opt, rc;
@@ -427,9 +430,8 @@ int cmd_ping(int argc, char **argv)
     p.wait_ms = 10000;
     p.size = 56;
     p.ttl = -1;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":c:i:s:t:W:46qvh", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, &cli_ping);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 'c':
             if (!cli_parse_int(optarg, 1, 1L << 40, &p.count))
@@ -473,7 +475,7 @@ int cmd_ping(int argc, char **argv)
                 return cli_usage_error("ping", "--socket wants raw or dgram, not '%s'", optarg);
             break;
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_ping);
             return EXIT_OK;
         default:
             return cli_bad_option("ping", opt, argv);

@@ -1,6 +1,7 @@
 /* sockit serve: run a service under a concurrency model until SIGINT or
  * SIGTERM, then drain and exit 0. */
 #include "cli.h"
+#include "serve_services.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sockit/http.h>
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 
@@ -45,83 +45,82 @@ static void on_event(void *ud, const sk_event *ev)
     }
 }
 
-static void usage(FILE *f)
+static int service_values(cli_value *out, int max)
 {
-    const sk_service *const *svc = sk_service_list();
-    const char *const *be = sk_loop_backends();
-
-    fprintf(f, "usage: sockit serve [OPTIONS]\n\n"
-               "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
-               "flush queued output (up to --drain-timeout) and exit 0.\n\n"
-               "Options:\n"
-               "  -s, --service NAME     what to serve (default echo):\n");
-    for (; *svc; svc++)
-        fprintf(f, "                           %-8s %s\n", (*svc)->name, (*svc)->summary);
-    fprintf(f, "  -l, --listen ADDR      address to listen on (default 127.0.0.1:7007);\n"
-               "                         host:port, [v6]:port, :port (all interfaces), host:service\n"
-               "  -m, --model MODEL      concurrency model: loop (default), fork, prefork, thread, hybrid\n"
-               "  -b, --backend NAME     event backend for loop models:");
-    for (; *be; be++)
-        fprintf(f, " %s", *be);
-    fprintf(f, "\n"
-               "  -w, --workers N        workers for prefork and hybrid (default: cores)\n"
-               "      --pool N           hybrid: threads for blocking work services defer\n"
-               "                         (default: as many as --workers)\n"
-               "      --max-conns N      refuse connections beyond N at once (default: no limit)\n"
-               "      --idle-timeout S   close connections idle for S seconds (default: never)\n"
-               "      --drain-timeout S  on stop, how long queued output may take (default 5)\n"
-               "      --backlog N        listen backlog (default SOMAXCONN)\n"
-               "      --buffer-size N    per-connection buffer bytes per direction (default 65536)\n"
-               "  -p, --proto tcp|udp    transport (default tcp); udp answers each request\n"
-               "                         datagram with one reply (echo, daytime; models loop, hybrid)\n"
-               "      --join GROUP[@IF]  udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
-               "                         repeatable; listen on the wildcard (:PORT) to receive it\n"
-               "      --body-size N      http: bytes of the GET / body (default: \"hello\\n\")\n"
-               "      --head-timeout S   http: a request head must arrive within S seconds, else 408\n"
-               "                         (default 10; 0 turns it off)\n"
-               "  -v, --verbose          one line per connection open and close, counters on exit\n"
-               "      --json             events as JSON lines on stdout\n"
-               "  -h, --help             this text\n");
+    int n = 0;
+    for (const sk_service *const *svc = sk_service_list(); *svc && n < max; svc++)
+        out[n++] = (cli_value){(*svc)->name, (*svc)->summary};
+    return n;
 }
+
+static int backend_values(cli_value *out, int max)
+{
+    int n = 0;
+    for (const char *const *be = sk_loop_backends(); *be && n < max; be++)
+        out[n++] = (cli_value){*be, NULL};
+    return n;
+}
+
+enum { O_MAXCONNS = CLI_LONG, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
+
+static const cli_option options[] = {
+    {'s', "service", "NAME", 0, "what to serve (default echo):", .values = service_values},
+    CLI_OPT('l', "listen", "ADDR", 0,
+            "address to listen on (default 127.0.0.1:7007);\n"
+            "host:port, [v6]:port, :port (all interfaces), host:service"),
+    CLI_OPT('m', "model", "MODEL", 0, "concurrency model: loop (default), fork, prefork, thread, hybrid"),
+    {'b', "backend", "NAME", 0, "event backend for loop models:", .values = backend_values,
+     .man = "select, poll, epoll or uring (when built with liburing); the default is the first one built in"},
+    CLI_OPT('w', "workers", "N", 0, "workers for prefork and hybrid (default: cores)"),
+    CLI_OPT(0, "pool", "N", O_POOL,
+            "hybrid: threads for blocking work services defer\n"
+            "(default: as many as --workers)"),
+    CLI_OPT(0, "max-conns", "N", O_MAXCONNS, "refuse connections beyond N at once (default: no limit)"),
+    CLI_OPT(0, "idle-timeout", "S", O_IDLE, "close connections idle for S seconds (default: never)"),
+    CLI_OPT(0, "drain-timeout", "S", O_DRAIN, "on stop, how long queued output may take (default 5)"),
+    CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
+    CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
+    CLI_OPT('p', "proto", "tcp|udp", 0,
+            "transport (default tcp); udp answers each request\n"
+            "datagram with one reply (echo, daytime; models loop, hybrid)"),
+    CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
+            "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
+            "repeatable; listen on the wildcard (:PORT) to receive it"),
+    CLI_OPT('v', "verbose", NULL, 0, "one line per connection open and close, counters on exit"),
+    CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
+
+const cli_command cli_serve = {
+    .name = "serve",
+    .summary = "serve echo, discard, chargen, daytime or http over TCP (or UDP) under any concurrency model",
+    .usage = "[OPTIONS]",
+    .about = "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
+             "flush queued output (up to --drain-timeout) and exit 0.",
+    .options = options,
+    .more = serve_service_options,
+    .run = cmd_serve,
+};
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_MAXCONNS = 256, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN, O_BODYSIZE, O_HEADTIMEOUT };
-    static const struct option longopts[] = {
-        {"service", required_argument, NULL, 's'},
-        {"listen", required_argument, NULL, 'l'},
-        {"model", required_argument, NULL, 'm'},
-        {"backend", required_argument, NULL, 'b'},
-        {"workers", required_argument, NULL, 'w'},
-        {"pool", required_argument, NULL, O_POOL},
-        {"max-conns", required_argument, NULL, O_MAXCONNS},
-        {"idle-timeout", required_argument, NULL, O_IDLE},
-        {"drain-timeout", required_argument, NULL, O_DRAIN},
-        {"backlog", required_argument, NULL, O_BACKLOG},
-        {"buffer-size", required_argument, NULL, O_BUFSIZE},
-        {"body-size", required_argument, NULL, O_BODYSIZE},
-        {"head-timeout", required_argument, NULL, O_HEADTIMEOUT},
-        {"verbose", no_argument, NULL, 'v'},
-        {"json", no_argument, NULL, O_JSON},
-        {"proto", required_argument, NULL, 'p'},
-        {"join", required_argument, NULL, O_JOIN},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
-    sk_http_config http = {.body_size = -1};
-    bool http_opts = false;
     const char *service = "echo";
     static const char *joins[17];
     int njoins = 0;
     long v;
     int64_t ms;
     int opt, rc;
+    char names[512];
 
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":s:l:m:b:w:p:vh", longopts, NULL)) != -1) {
+    if (cli_parser_init(&cp, &cli_serve) < 0) {
+        cli_error("serve: the services declare more options than fit (%d)", CLI_MAX_OPTS);
+        return EXIT_FAIL;
+    }
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 's':
             service = optarg;
@@ -185,18 +184,6 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--join wants GROUP[@IF] with a numeric group, not '%s'", optarg);
             joins[njoins++] = optarg;
             break;
-        case O_BODYSIZE:
-            if (!cli_parse_int(optarg, 0, 1L << 40, &v))
-                return cli_usage_error("serve", "--body-size wants 0 to 1099511627776 bytes, not '%s'", optarg);
-            http.body_size = v;
-            http_opts = true;
-            break;
-        case O_HEADTIMEOUT:
-            if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
-                return cli_usage_error("serve", "--head-timeout wants seconds, not '%s'", optarg);
-            http.head_timeout_ms = ms > 0 ? (int)ms : -1;
-            http_opts = true;
-            break;
         case 'v':
             o.verbose = true;
             break;
@@ -204,28 +191,33 @@ int cmd_serve(int argc, char **argv)
             o.json = true;
             break;
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_serve);
             return EXIT_OK;
         default:
-            return cli_bad_option("serve", opt, argv);
+            if ((rc = serve_service_set(opt, optarg)) < 0)
+                return cli_bad_option("serve", opt, argv);
+            if (rc != EXIT_OK)
+                return rc;
+            break;
         }
     }
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     cfg.service = sk_service_find(service);
     if (cfg.service == NULL)
-        return cli_usage_error("serve", "unknown service '%s' (echo, discard, chargen, daytime, http)", service);
+        return cli_usage_error("serve", "unknown service '%s' (%s)", service,
+                               serve_service_names(names, sizeof names, false));
     if (njoins > 0 && cfg.proto != SK_PROTO_UDP)
         return cli_usage_error("serve", "--join needs --proto udp");
     if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
-        return cli_usage_error("serve", "service '%s' has no UDP form (udp: echo, daytime)", service);
+        return cli_usage_error("serve", "service '%s' has no UDP form (udp: %s)", service,
+                               serve_service_names(names, sizeof names, true));
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
     cfg.joins = joins;
-    if (strcmp(cfg.service->name, "http") == 0)
-        cfg.service_config = &http;
-    else if (http_opts)
-        return cli_usage_error("serve", "--body-size and --head-timeout apply to --service http");
+    rc = serve_service_config(cfg.service, &cfg.service_config);
+    if (rc != EXIT_OK)
+        return rc;
     cfg.on_event = on_event;
     cfg.userdata = &o;
 

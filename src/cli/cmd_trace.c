@@ -55,27 +55,36 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: sockit trace-route [OPTIONS] HOST\n\n"
-               "Show the routers on the way to HOST: probes leave with TTL 1, 2, 3, ... and each\n"
-               "router where the TTL runs out answers with ICMP \"time exceeded\". Each hop shows\n"
-               "the address that answered and one round-trip time per probe, * for silence. Stops\n"
-               "when HOST answers or at --max-hops. ICMP errors are read from a raw socket when\n"
-               "allowed (root, CAP_NET_RAW), otherwise from the socket error queue (IP_RECVERR).\n"
-               "Exit 0 when HOST was reached, 1 otherwise.\n\n"
-               "Options:\n"
-               "  -I, --icmp          ICMP echo probes instead of UDP (to port 33434 and up)\n"
-               "  -q, --queries N     probes per hop (default 3)\n"
-               "  -w, --wait S        wait at most S seconds for a hop's answers (default 2)\n"
-               "  -m, --max-hops N    give up after N hops (default 30)\n"
-               "  -f, --first-ttl N   start at this TTL (default 1)\n"
-               "  -p, --port N        first UDP destination port (default 33434)\n"
-               "  -4, -6              IPv4 / IPv6 only\n"
-               "      --socket raw|dgram  insist on a raw socket or the unprivileged path\n"
-               "      --json          one JSON line per hop, then a summary\n"
-               "  -h, --help          this text\n");
-}
+enum { O_JSON = CLI_LONG, O_SOCKET };
+
+static const cli_option options[] = {
+    CLI_OPT('I', "icmp", NULL, 0, "ICMP echo probes instead of UDP (to port 33434 and up)"),
+    CLI_OPT('q', "queries", "N", 0, "probes per hop (default 3)"),
+    CLI_OPT('w', "wait", "S", 0, "wait at most S seconds for a hop's answers (default 2)"),
+    CLI_OPT('m', "max-hops", "N", 0, "give up after N hops (default 30)"),
+    CLI_OPT('f', "first-ttl", "N", 0, "start at this TTL (default 1)"),
+    CLI_OPT('p', "port", "N", 0, "first UDP destination port (default 33434)"),
+    CLI_OPT('4', NULL, NULL, 0, "IPv4 only"),
+    CLI_OPT('6', NULL, NULL, 0, "IPv6 only"),
+    CLI_OPT(0, "socket", "raw|dgram", O_SOCKET, "insist on a raw socket or the unprivileged path"),
+    CLI_OPT(0, "json", NULL, O_JSON, "one JSON line per hop, then a summary"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
+
+const cli_command cli_trace = {
+    .name = "trace-route",
+    .summary = "the routers on the way to a host, by increasing TTL (UDP or ICMP probes)",
+    .usage = "[OPTIONS] HOST",
+    .about = "Show the routers on the way to HOST: probes leave with TTL 1, 2, 3, ... and each\n"
+             "router where the TTL runs out answers with ICMP \"time exceeded\". Each hop shows\n"
+             "the address that answered and one round-trip time per probe, * for silence. Stops\n"
+             "when HOST answers or at --max-hops. ICMP errors are read from a raw socket when\n"
+             "allowed (root, CAP_NET_RAW), otherwise from the socket error queue (IP_RECVERR).\n"
+             "Exit 0 when HOST was reached, 1 otherwise.",
+    .options = options,
+    .run = cmd_trace,
+};
 
 static bool is_port_unreach(int family, uint8_t type, uint8_t code)
 {
@@ -357,19 +366,7 @@ static int setup(trace *t, sk_icmp_sock want)
 
 int cmd_trace(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_SOCKET };
-    static const struct option longopts[] = {
-        {"icmp", no_argument, NULL, 'I'},
-        {"queries", required_argument, NULL, 'q'},
-        {"wait", required_argument, NULL, 'w'},
-        {"max-hops", required_argument, NULL, 'm'},
-        {"first-ttl", required_argument, NULL, 'f'},
-        {"port", required_argument, NULL, 'p'},
-        {"json", no_argument, NULL, O_JSON},
-        {"socket", required_argument, NULL, O_SOCKET},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
+    cli_parser cp;
     static trace t;
     sk_icmp_sock want = SK_ICMP_ANY;
     int flags = 0, opt, rc;
@@ -381,9 +378,8 @@ int cmd_trace(int argc, char **argv)
     t.first_ttl = 1;
     t.wait_ms = 2000;
     t.base_port = 33434;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":Iq:w:m:f:p:46h", longopts, NULL)) != -1) {
+    cli_parser_init(&cp, &cli_trace);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
         case 'I':
             t.icmp = true;
@@ -426,7 +422,7 @@ int cmd_trace(int argc, char **argv)
                 return cli_usage_error("trace-route", "--socket wants raw or dgram, not '%s'", optarg);
             break;
         case 'h':
-            usage(stdout);
+            cli_help(stdout, &cli_trace);
             return EXIT_OK;
         default:
             return cli_bad_option("trace-route", opt, argv);

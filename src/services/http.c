@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -382,6 +383,67 @@ static void http_close(sk_conn *c)
     st->blob = NULL;
 }
 
+/* Options (sockit serve --body-size, --head-timeout) ------------------------ */
+
+/* A whole decimal number within [min, max]. */
+static bool parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Seconds, fractions allowed ("1.5"), as milliseconds. */
+static bool parse_seconds(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > 1e7)
+        return false;
+    *ms = (int64_t)(v * 1000.0 + 0.5);
+    return true;
+}
+
+static int set_body_size(void *config, const char *text)
+{
+    long long v;
+    if (!parse_int(text, 0, 1LL << 40, &v))
+        return -EINVAL;
+    ((sk_http_config *)config)->body_size = v;
+    return 0;
+}
+
+static int set_head_timeout(void *config, const char *text)
+{
+    int64_t ms;
+    if (!parse_seconds(text, &ms) || ms > INT32_MAX)
+        return -EINVAL;
+    /* 0 in the config means the default, so "0 s" (off) is stored as < 0. */
+    ((sk_http_config *)config)->head_timeout_ms = ms > 0 ? (int)ms : -1;
+    return 0;
+}
+
+static void http_config_init(void *config) { *(sk_http_config *)config = (sk_http_config){.body_size = -1}; }
+
+static const sk_service_option http_options[] = {
+    {.name = "body-size",
+     .arg = "N",
+     .help = "bytes of the GET / body (default: \"hello\\n\")",
+     .wants = "0 to 1099511627776 bytes",
+     .set = set_body_size},
+    {.name = "head-timeout",
+     .arg = "S",
+     .help = "a request head must arrive within S seconds, else 408\n(default 10; 0 turns it off)",
+     .wants = "seconds",
+     .set = set_head_timeout},
+    {0},
+};
+
 const sk_service sk__service_http = {
     .name = "http",
     .summary = "HTTP/1.1: GET / answers a body, GET /stats the connection table as JSON",
@@ -391,4 +453,7 @@ const sk_service sk__service_http = {
     .on_writable = http_writable,
     .on_close = http_close,
     .on_timeout = http_timeout,
+    .options = http_options,
+    .config_size = sizeof(sk_http_config),
+    .config_init = http_config_init,
 };

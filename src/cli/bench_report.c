@@ -1,0 +1,54 @@
+/* The numbers of one sockit bench run, shared by the one-run report
+ * (cmd_bench.c) and the sweep (bench_sweep.c): the summary in report units,
+ * the JSON object, and raising the descriptor limit before connecting. */
+#include "bench_cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include <sockit/sockit.h>
+
+long bench_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 30 : (long)rl.rlim_cur;
+}
+
+void bench_summarize(const sk_bench_result *r, bench_summary *s)
+{
+    s->secs = r->elapsed_ms > 0 ? (double)r->elapsed_ms / 1000.0 : 1e-3;
+    s->rps = (double)r->n.requests / s->secs;
+    s->in_ps = (double)r->n.bytes_in / s->secs;
+    s->out_ps = (double)r->n.bytes_out / s->secs;
+    s->mean = sk_hist_mean(&r->latency);
+    s->p50 = (double)sk_hist_percentile(&r->latency, 50);
+    s->p90 = (double)sk_hist_percentile(&r->latency, 90);
+    s->p99 = (double)sk_hist_percentile(&r->latency, 99);
+    s->p999 = (double)sk_hist_percentile(&r->latency, 99.9);
+    s->max = (double)r->latency.max;
+}
+
+void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r)
+{
+    bench_summary s;
+    bench_summarize(r, &s);
+    fprintf(f,
+            "{\"addr\":\"%s\",\"proto\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
+            "\"busy_poll_us\":%d,\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
+            "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
+            "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
+            ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"
+            "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
+            addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, cfg->busy_poll_us, s.secs,
+            cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
+            r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
+            s.p99, s.p999, s.max);
+}
