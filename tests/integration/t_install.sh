@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make install: the CLI, static and shared library, headers and sockit.pc
 # land under the prefix, and a program built from them with pkg-config runs
-# an echo server and talks to it.
+# an echo server and talks to it; the shared library exports only the
+# public API, and a C++ program includes the headers and links it.
 . "$(dirname "$0")/lib.sh"
 
 BUILD=${SOCKIT_BUILD:-$(dirname "$SOCKIT")}
@@ -14,6 +15,16 @@ done
 [[ -e $LIBDIR/libsockit.a ]] || fail "static library not installed"
 ls "$LIBDIR"/libsockit.so* >/dev/null 2>&1 || fail "shared library not installed"
 pass "installed: bin/sockit, headers, libsockit.a, libsockit.so, sockit.pc"
+
+# The shared library exports the public API and nothing else: no internal
+# sk__ function, no helper without the prefix.
+nm -D --defined-only "$LIBDIR/libsockit.so" >"$TMP/dynsym" || fail "nm -D libsockit.so"
+awk '{print $NF}' "$TMP/dynsym" | grep -v '^sk_[a-z]' >"$TMP/stray" || true
+[[ -s $TMP/stray ]] && fail "libsockit.so exports non-public symbols: $(tr '\n' ' ' <"$TMP/stray")"
+nexp=$(wc -l <"$TMP/dynsym")
+grep -q ' T sk_version$' "$TMP/dynsym" || fail "libsockit.so does not export sk_version"
+grep -q ' T sk_server_open$' "$TMP/dynsym" || fail "libsockit.so does not export sk_server_open"
+pass "libsockit.so exports only sk_ names ($nexp symbols), no sk__ internals"
 
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 cflags=$(pkg-config --cflags sockit) || fail "pkg-config --cflags sockit"
