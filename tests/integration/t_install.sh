@@ -72,3 +72,35 @@ cc -std=c11 -Wall -Werror $cflags "$TMP/demo.c" -o "$TMP/demo-static" "$LIBDIR/l
     $(pkg-config --static --libs-only-l sockit | sed 's/-lsockit//') -pthread || fail "build against libsockit.a"
 timeout 20 "$TMP/demo-static" >"$TMP/out" || fail "static demo exited $?"
 pass "a program built with pkg-config (shared and static) serves and echoes: $(cat "$TMP/out")"
+
+# A C++ program includes the public headers (their extern "C" blocks keep
+# the names unmangled) and links the installed shared library.
+cat >"$TMP/demo.cpp" <<'CPP'
+// A C++ library user: the version, an address formatted back to text, a
+// code turned into a message.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <sockit/sockit.h>
+
+int main()
+{
+    sk_addr a[4];
+    int n = sk_addr_resolve("127.0.0.1:7007", SOCK_STREAM, SK_RESOLVE_NUMERIC, a, 4);
+    if (n < 1)
+        return 1;
+    char buf[SK_ADDRSTRLEN];
+    std::string text = sk_addr_format(reinterpret_cast<const sockaddr *>(&a[0].ss), buf, sizeof buf);
+    std::printf("%s %s %d|%s\n", sk_version(), text.c_str(), sk_addr_port(reinterpret_cast<const sockaddr *>(&a[0].ss)),
+                sk_strerror(SK_EV6NOBRACKET));
+    return text == "127.0.0.1:7007" ? 0 : 2;
+}
+CPP
+# shellcheck disable=SC2086
+g++ -std=c++17 -Wall -Wextra -Werror $cflags "$TMP/demo.cpp" -o "$TMP/demo-cxx" $libs -pthread ||
+    fail "build a C++ program against libsockit.so"
+LD_LIBRARY_PATH="$LIBDIR" timeout 20 "$TMP/demo-cxx" >"$TMP/out" || fail "C++ demo exited $?: $(cat "$TMP/out")"
+version=$("$PREFIX/bin/sockit" --version | sed -n 's/^sockit //p')
+want="$version 127.0.0.1:7007 7007|IPv6 address needs brackets and a port, as in [::1]:7007"
+[[ $(cat "$TMP/out") == "$want" ]] || fail "C++ demo printed '$(cat "$TMP/out")', wanted '$want'"
+pass "a C++17 program (g++ -Wall -Wextra -Werror) built with pkg-config links libsockit.so: $(cat "$TMP/out")"
