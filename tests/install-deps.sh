@@ -5,8 +5,8 @@
 #   install-deps.sh --bench   the build and the benchmarks' reference programs (make bench)
 set -euo pipefail
 build=(cmake gcc make pkg-config liburing-dev netbase)
-tests=(libcmocka-dev clang clang-format netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping nftables
-       util-linux wrk chromium man-db)
+tests=(libcmocka-dev clang clang-format g++ netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping
+       nftables util-linux wrk chromium man-db)
 bench=(nginx-light wrk iperf3 valgrind curl python3 util-linux time)
 pkgs=("${build[@]}")
 case ${1:-} in

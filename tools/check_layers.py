@@ -85,6 +85,9 @@ def check_table(errors):
 def check_includes(root, errors, edges):
     src = os.path.join(root, "src")
     for folder in sorted(os.listdir(src)):
+        # Files beside the folders (the linker version script) are no layer.
+        if not os.path.isdir(os.path.join(src, folder)):
+            continue
         if folder not in LAYERS:
             errors.append(f"src/{folder}: folder is no layer (add it to tools/check_layers.py)")
             continue

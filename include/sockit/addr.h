@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SK_HOST_MAX 256
 #define SK_SERV_MAX 64
 /* Longest text sk_addr_format writes: "[" v6 "%" scope "]:" port. */
@@ -59,5 +63,9 @@ int sk_addr_port(const struct sockaddr *sa);
  * a server that received a datagram sent to it must reply from a unicast
  * source. */
 bool sk_addr_is_multicast(const struct sockaddr *sa);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <sockit/addr.h>
 #include <sockit/hist.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sk_bench_proto {
     SK_BENCH_ECHO,    /* send size bytes, wait for the same number back */
     SK_BENCH_HTTP,    /* GET path, parse status line, headers, body */
@@ -69,5 +73,9 @@ typedef struct sk_bench_result {
  * or < 0 when the run could not start (-EINVAL, -ENOMEM, thread errors). */
 int sk_bench_run(const sk_bench_config *cfg, sk_bench_result *out);
 void sk_bench_result_free(sk_bench_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

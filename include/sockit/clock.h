@@ -5,10 +5,18 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Milliseconds, microseconds and nanoseconds on CLOCK_MONOTONIC, from an
  * arbitrary origin shared by the three (so they compare after scaling). */
 int64_t sk_now_ms(void);
 int64_t sk_now_us(void);
 int64_t sk_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,6 +3,10 @@
 #ifndef SOCKIT_ERROR_H
 #define SOCKIT_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Codes that errno has no word for. They sit far below any errno value so
  * that one negative int can carry either kind. */
 enum {
@@ -32,5 +36,9 @@ enum {
 /* A message for any code returned by sockit (negative errno or SK_E*).
  * Never NULL; the string is static. */
 const char *sk_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

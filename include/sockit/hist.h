@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Sub-bucket bits: values below 2^(SK_HIST_SUB_BITS+1) are exact, above
  * that a bucket is at most 1/2^SK_HIST_SUB_BITS of its lowest value wide. */
 #define SK_HIST_SUB_BITS 7
@@ -51,5 +55,9 @@ double sk_hist_mean(const sk_hist *h);
 uint32_t sk_hist_bucket(uint64_t v);
 uint64_t sk_hist_bucket_low(uint32_t i);
 uint64_t sk_hist_bucket_high(uint32_t i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

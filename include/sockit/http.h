@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One header line: name and value as views into the parsed buffer. The
  * value has its surrounding whitespace trimmed. */
 typedef struct sk_http_header {
@@ -99,5 +103,9 @@ typedef struct sk_http_config {
     int head_timeout_ms; /* a request head must arrive within this (408);
                           * 0 means 10000, < 0 none */
 } sk_http_config;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

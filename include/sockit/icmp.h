@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SK_ICMP_HDR_LEN 8
 /* The timestamp at the start of an echo payload, when the payload has room. */
 #define SK_ICMP_TS_LEN 8
@@ -70,5 +74,9 @@ int sk_icmp_parse(int family, const void *pkt, size_t len, int flags, sk_icmp_in
 
 /* "Time to live exceeded", "Destination Port Unreachable", ... */
 const char *sk_icmp_describe(int family, uint8_t type, uint8_t code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

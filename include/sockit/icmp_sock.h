@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sk_icmp_sock {
     SK_ICMP_ANY = 0,
     SK_ICMP_RAW = 1,   /* SOCK_RAW: root or CAP_NET_RAW; sees every ICMP packet */
@@ -40,5 +44,9 @@ int sk_icmp_recverr(int fd, int family);
  * header and payload). Returns its length, -EAGAIN when the queue is
  * empty, or -errno. */
 long sk_icmp_read_error(int fd, void *buf, size_t cap, sk_icmp_qerr *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sk_loop sk_loop;
 
 enum { SK_READ = 1, SK_WRITE = 2 };
@@ -49,5 +53,9 @@ int sk_loop_once(sk_loop *l, int timeout_ms);
 
 /* Make sk_loop_run() return after the current iteration. */
 void sk_loop_stop(sk_loop *l);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 #include <sockit/service.h>
 #include <sockit/tcpinfo.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sk_model {
     SK_MODEL_LOOP,
     SK_MODEL_FORK,
@@ -118,5 +122,9 @@ typedef struct sk_conn_info {
 int sk_server_conns(const sk_server *s, sk_conn_info *out, int max);
 
 void sk_server_free(sk_server *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

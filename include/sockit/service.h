@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <sockit/sock.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sk_conn sk_conn;
 typedef struct sk_server sk_server;
 
@@ -138,5 +142,9 @@ const sk_service *sk_service_find(const char *name);
 
 /* The NULL-terminated list of built-in services. */
 const sk_service *const *sk_service_list(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

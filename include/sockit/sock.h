@@ -8,6 +8,10 @@
 #include <sockit/addr.h>
 #include <sockit/clock.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A connection's identity: the 4-tuple (client IP and port, server IP and
  * port), kept as text ready to show. */
 typedef struct sk_tuple {
@@ -52,5 +56,9 @@ char *sk_tuple_format(const sk_tuple *t, char *buf, size_t len);
 /* Write all len bytes to a blocking fd, retrying short writes and EINTR.
  * Never raises SIGPIPE on sockets. Returns len or -errno. */
 long sk_write_all(int fd, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

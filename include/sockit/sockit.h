@@ -1,4 +1,5 @@
-/* libsockit: the whole public API. */
+/* libsockit: the whole public API. Each header carries its own extern "C"
+ * block (#ifdef __cplusplus), so C++ programs include them as they are. */
 #ifndef SOCKIT_SOCKIT_H
 #define SOCKIT_SOCKIT_H
 

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <sockit/addr.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP). */
 #define SK_UDP_MAX_PAYLOAD 65507
 
@@ -44,5 +48,9 @@ int sk_udp_join(int fd, int family, const char *group);
 /* The family a "GROUP[@IF]" text names (AF_INET or AF_INET6), or
  * SK_EADDRSYNTAX. */
 int sk_udp_group_family(const char *group);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

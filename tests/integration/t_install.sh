@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make install: the CLI, static and shared library, headers and sockit.pc
 # land under the prefix, and a program built from them with pkg-config runs
-# an echo server and talks to it.
+# an echo server and talks to it; the shared library exports only the
+# public API, and a C++ program includes the headers and links it.
 . "$(dirname "$0")/lib.sh"
 
 BUILD=${SOCKIT_BUILD:-$(dirname "$SOCKIT")}
@@ -14,6 +15,16 @@ done
 [[ -e $LIBDIR/libsockit.a ]] || fail "static library not installed"
 ls "$LIBDIR"/libsockit.so* >/dev/null 2>&1 || fail "shared library not installed"
 pass "installed: bin/sockit, headers, libsockit.a, libsockit.so, sockit.pc"
+
+# The shared library exports the public API and nothing else: no internal
+# sk__ function, no helper without the prefix.
+nm -D --defined-only "$LIBDIR/libsockit.so" >"$TMP/dynsym" || fail "nm -D libsockit.so"
+awk '{print $NF}' "$TMP/dynsym" | grep -v '^sk_[a-z]' >"$TMP/stray" || true
+[[ -s $TMP/stray ]] && fail "libsockit.so exports non-public symbols: $(tr '\n' ' ' <"$TMP/stray")"
+nexp=$(wc -l <"$TMP/dynsym")
+grep -q ' T sk_version$' "$TMP/dynsym" || fail "libsockit.so does not export sk_version"
+grep -q ' T sk_server_open$' "$TMP/dynsym" || fail "libsockit.so does not export sk_server_open"
+pass "libsockit.so exports only sk_ names ($nexp symbols), no sk__ internals"
 
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 cflags=$(pkg-config --cflags sockit) || fail "pkg-config --cflags sockit"
@@ -61,3 +72,35 @@ cc -std=c11 -Wall -Werror $cflags "$TMP/demo.c" -o "$TMP/demo-static" "$LIBDIR/l
     $(pkg-config --static --libs-only-l sockit | sed 's/-lsockit//') -pthread || fail "build against libsockit.a"
 timeout 20 "$TMP/demo-static" >"$TMP/out" || fail "static demo exited $?"
 pass "a program built with pkg-config (shared and static) serves and echoes: $(cat "$TMP/out")"
+
+# A C++ program includes the public headers (their extern "C" blocks keep
+# the names unmangled) and links the installed shared library.
+cat >"$TMP/demo.cpp" <<'CPP'
+// A C++ library user: the version, an address formatted back to text, a
+// code turned into a message.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <sockit/sockit.h>
+
+int main()
+{
+    sk_addr a[4];
+    int n = sk_addr_resolve("127.0.0.1:7007", SOCK_STREAM, SK_RESOLVE_NUMERIC, a, 4);
+    if (n < 1)
+        return 1;
+    char buf[SK_ADDRSTRLEN];
+    std::string text = sk_addr_format(reinterpret_cast<const sockaddr *>(&a[0].ss), buf, sizeof buf);
+    std::printf("%s %s %d|%s\n", sk_version(), text.c_str(), sk_addr_port(reinterpret_cast<const sockaddr *>(&a[0].ss)),
+                sk_strerror(SK_EV6NOBRACKET));
+    return text == "127.0.0.1:7007" ? 0 : 2;
+}
+CPP
+# shellcheck disable=SC2086
+g++ -std=c++17 -Wall -Wextra -Werror $cflags "$TMP/demo.cpp" -o "$TMP/demo-cxx" $libs -pthread ||
+    fail "build a C++ program against libsockit.so"
+LD_LIBRARY_PATH="$LIBDIR" timeout 20 "$TMP/demo-cxx" >"$TMP/out" || fail "C++ demo exited $?: $(cat "$TMP/out")"
+version=$("$PREFIX/bin/sockit" --version | sed -n 's/^sockit //p')
+want="$version 127.0.0.1:7007 7007|IPv6 address needs brackets and a port, as in [::1]:7007"
+[[ $(cat "$TMP/out") == "$want" ]] || fail "C++ demo printed '$(cat "$TMP/out")', wanted '$want'"
+pass "a C++17 program (g++ -Wall -Wextra -Werror) built with pkg-config links libsockit.so: $(cat "$TMP/out")"
