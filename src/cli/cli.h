@@ -35,6 +35,8 @@ int cli_exit_for(int err);
 /* Parse a non-negative number / a duration in seconds ("1.5") into ms.
  * Return false on garbage or overflow. */
 bool cli_parse_int(const char *s, long min, long max, long *out);
+/* A duration: "1.5" (seconds), or with a unit: "500ms", "5s", "2m", "1h",
+ * "250us" (rounded to ms). */
 bool cli_parse_seconds(const char *s, int64_t *ms);
 
 struct sockaddr;
