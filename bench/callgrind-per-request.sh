@@ -29,7 +29,7 @@ one_load() {
             grep -q 'sockit: serving' "$WORK/vg.log" && break
             sleep 0.05
         done
-        addr=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$WORK/vg.log" | head -n1)
+        addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$WORK/vg.log" | head -n1)
         req=$("$SOCKIT" bench "$addr" --proto "$proto" -c1 -d"$dur" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
         kill -TERM "$pid"

@@ -39,7 +39,7 @@ sockit_start() {
     for ((i = 0; i < 100; i++)); do
         if grep -q 'sockit: serving .* on ' "$log"; then
             # shellcheck disable=SC2034 # read by the scripts
-            SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log" | head -n1)
+            SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
             sleep 0.2
             kill -0 "$SK_PID" 2>/dev/null && return 0
             break

@@ -193,6 +193,7 @@ static int server_start(const sweep_opts *o, const char *model, const char *back
             char *on = strstr(line, " on ");
             if (strncmp(line, "sockit: serving ", 16) == 0 && on) {
                 sscanf(on + 4, "%79s", sv->addr);
+                sv->addr[strcspn(sv->addr, ",")] = '\0'; /* the first of several listeners */
                 char *be = strstr(line, "backend ");
                 sv->backend[0] = '\0';
                 if (be)

@@ -22,6 +22,9 @@ static void on_signal(int sig)
         sk_server_stop(g_server);
 }
 
+/* Room for every listener's address in the banner (16 of them at most). */
+#define LISTEN_TEXT (16 * (SK_ADDRSTRLEN + 4))
+
 typedef struct serve_opts {
     bool verbose;
     bool json;
@@ -238,15 +241,27 @@ int cmd_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    char a[SK_ADDRSTRLEN];
+    /* Every listener, on one line: a name with both families has two. */
+    char a[SK_ADDRSTRLEN], list[LISTEN_TEXT], json[LISTEN_TEXT];
     const char *backend = sk_server_backend(g_server);
-    sk_addr_format((const struct sockaddr *)&sk_server_address(g_server)->ss, a, sizeof a);
+    int nl;
+    const sk_addr *la = sk_server_addresses(g_server, &nl);
+    size_t used = 0, jused = 0;
+    list[0] = json[0] = '\0';
+    for (int i = 0; i < nl; i++) {
+        sk_addr_format((const struct sockaddr *)&la[i].ss, a, sizeof a);
+        used += (size_t)snprintf(list + used, used < sizeof list ? sizeof list - used : 0, "%s%s", i ? ", " : "", a);
+        jused +=
+            (size_t)snprintf(json + jused, jused < sizeof json ? sizeof json - jused : 0, "%s\"%s\"", i ? "," : "", a);
+    }
+    sk_addr_format((const struct sockaddr *)&la[0].ss, a, sizeof a);
     if (o.json)
-        printf("{\"event\":\"listen\",\"addr\":\"%s\",\"service\":\"%s\",\"model\":\"%s\",\"backend\":\"%s\"}\n", a,
-               cfg.service->name, sk_model_name(cfg.model), backend);
+        printf("{\"event\":\"listen\",\"addr\":\"%s\",\"addrs\":[%s],\"service\":\"%s\",\"model\":\"%s\","
+               "\"backend\":\"%s\"}\n",
+               a, json, cfg.service->name, sk_model_name(cfg.model), backend);
     else
         fprintf(stderr, "sockit: serving %s%s on %s (model %s%s%s)\n", cfg.service->name,
-                cfg.proto == SK_PROTO_UDP ? "/udp" : "", a, sk_model_name(cfg.model), backend[0] ? ", backend " : "",
+                cfg.proto == SK_PROTO_UDP ? "/udp" : "", list, sk_model_name(cfg.model), backend[0] ? ", backend " : "",
                 backend);
     fflush(stdout);
 

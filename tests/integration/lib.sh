@@ -54,7 +54,7 @@ start_server() {
     local i
     for ((i = 0; i < 100; i++)); do
         if grep -q 'sockit: serving .* on ' "$log" 2>/dev/null; then
-            SERVER_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log" | head -n1)
+            SERVER_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
             SERVER_PORT=${SERVER_ADDR##*:}
             SERVER_HOST=${SERVER_ADDR%:*}
             SERVER_HOST=${SERVER_HOST#[}

@@ -20,7 +20,7 @@ for ((i = 0; i < 100; i++)); do
     grep -q 'sockit: serving' "$log" 2>/dev/null && break
     sleep 0.05
 done
-SERVER_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ]*\) (.*/\1/p' "$log")
+SERVER_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log")
 [[ -n $SERVER_ADDR ]] || fail "server did not start: $(cat "$log")"
 grep -q "backend select)" "$log" || fail "server is not on the select backend"
 
