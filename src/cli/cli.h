@@ -59,7 +59,6 @@ int cli_man(const char *prose, const cli_command *const *cmds, size_t n);
 
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
-int cmd_connect_udp(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

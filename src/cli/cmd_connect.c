@@ -1,12 +1,12 @@
-/* sockit connect: a netcat-like TCP client. stdin goes to the socket and the
- * socket to stdout, both at once; at stdin EOF it half-closes (FIN) and keeps
- * reading until the server closes. Binary-safe. */
-#include "cli.h"
+/* sockit connect: the option tables of its TCP and UDP forms, the dispatch
+ * to the mode asked for, and the netcat-like TCP client: stdin goes to the
+ * socket and the socket to stdout, both at once; at stdin EOF it half-closes
+ * (FIN) and keeps reading until the server closes. Binary-safe. */
+#include "connect.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,11 +14,11 @@
 
 #include <sockit/sockit.h>
 
-#define IO_CHUNK (64 * 1024)
 #define MAX_ADDRS 16
 
 static const cli_option options[] = {
     CLI_OPT('t', "timeout", "S", 0, "give up a connection attempt after S seconds (default 10)"),
+    CLI_OPT('w', NULL, "S", 0, "the same as --timeout (nc's letter); S may have a unit: 500ms, 5s, 2m"),
     CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
     CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
     CLI_OPT('u', "udp", NULL, 0, "datagrams instead (see 'sockit connect --udp --help')"),
@@ -40,157 +40,135 @@ const cli_command cli_connect = {
     .run = cmd_connect,
 };
 
-typedef struct pump {
-    int sock;
-    const char *name;
-    char out[IO_CHUNK]; /* stdin -> socket */
-    size_t out_len, out_off;
-    char in[IO_CHUNK]; /* socket -> stdout */
-    bool stdin_eof, shut, sock_eof;
-    uint64_t sent, received;
-} pump;
+static const cli_option udp_options[] = {
+    CLI_OPT('u', "udp", NULL, 0, "UDP instead of TCP (this mode)"),
+    CLI_OPT(0, "raw", NULL, CO_RAW, "send all of stdin as one datagram instead of line by line"),
+    CLI_OPT('t', "timeout", "S", 0,
+            "after stdin ends, wait up to S seconds of quiet for replies (default 1);\n"
+            "with --expect-reply, for each reply (default 2)"),
+    CLI_OPT('w', NULL, "S", 0, "the same as --timeout (nc's letter)"),
+    CLI_OPT(0, "expect-reply", NULL, CO_EXPECT,
+            "wait for each datagram's reply before sending the next; exit 1\n"
+            "when any got none (request/response checks)"),
+    CLI_OPT(0, "broadcast", NULL, CO_BCAST, "allow a broadcast ADDR (SO_BROADCAST), e.g. 255.255.255.255:7"),
+    CLI_OPT(0, "multicast-ttl", "N", CO_MTTL, "TTL / hop limit of multicast datagrams (default 1)"),
+    CLI_OPT(0, "interface", "IF", CO_IF, "send multicast out of IF (otherwise bind to the device)"),
+    CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
+    CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
+    CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply, and the counts at the end"),
+    CLI_OPT('h', "help", NULL, 0, "this text"),
+    CLI_END,
+};
 
-static int write_stdout(const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(STDOUT_FILENO, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+const cli_command cli_connect_udp = {
+    .name = "connect --udp",
+    .usage = "[OPTIONS] ADDR",
+    .about = "Send each line of stdin (newline included) to ADDR as one UDP datagram as soon\n"
+             "as it is read, and write the replies to stdout as they arrive. At the end of\n"
+             "stdin sockit waits for late replies until --timeout passes without one, or\n"
+             "until every datagram sent to a unicast ADDR has had a reply, and exits 0:\n"
+             "no reply is not an error. \"Port unreachable\" (nothing listens) is: the next\n"
+             "address of the name is tried, and when none is left sockit exits 1.\n"
+             "With --expect-reply each datagram waits for its reply instead, and those\n"
+             "that got none are counted and reported on stderr (exit 1).\n"
+             "For a broadcast or multicast ADDR every reply is shown, whoever sends it.\n"
+             "A datagram holds at most 65507 bytes; a longer line is an error.",
+    .options = udp_options,
+    .run = cmd_connect,
+};
 
-static int run(pump *p)
+/* Whether an option (a letter, or a long name up to '=') takes a value in
+ * either of connect's tables. */
+static bool takes_value(char letter, const char *name, size_t len)
 {
-    for (;;) {
-        struct pollfd fds[2] = {{.fd = -1}, {.fd = p->sock}};
-        if (!p->stdin_eof && p->out_len == 0)
-            fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-        if (!p->sock_eof)
-            fds[1].events |= POLLIN;
-        if (p->out_len > 0)
-            fds[1].events |= POLLOUT;
-        if (p->stdin_eof && p->out_len == 0 && !p->shut) {
-            /* Everything sent: half-close so the server sees EOF, and
-             * keep reading its answer. */
-            sk_shutdown_write(p->sock);
-            p->shut = true;
-        }
-        if (p->sock_eof)
-            return EXIT_OK;
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
+    const cli_option *tables[] = {cli_connect.options, cli_connect_udp.options};
+    for (size_t t = 0; t < 2; t++) {
+        for (const cli_option *o = tables[t]; o->letter || o->name || o->help; o++) {
+            if (o->arg == NULL)
                 continue;
-            cli_error("poll: %s", strerror(errno));
-            return EXIT_FAIL;
+            if (letter && o->letter == letter)
+                return true;
+            if (!letter && o->name && strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+                return true;
         }
-        if (fds[0].revents) {
-            ssize_t n = read(STDIN_FILENO, p->out, sizeof p->out);
-            if (n > 0) {
-                p->out_len = (size_t)n;
-                p->out_off = 0;
-            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-                p->stdin_eof = true;
-            }
+    }
+    return false;
+}
+
+/* -u or --udp anywhere before "--", also inside a cluster (-uv, -lu): the
+ * UDP client has its own table, so this is decided before parsing. */
+static bool wants_udp(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return false;
+        if (a[0] != '-' || a[1] == '\0')
+            continue;
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            if (len == 3 && strncmp(a + 2, "udp", 3) == 0)
+                return true;
+            if (!eq && takes_value(0, a + 2, len))
+                i++;
+            continue;
         }
-        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(p->sock, p->in, sizeof p->in, MSG_DONTWAIT);
-            if (n > 0) {
-                p->received += (uint64_t)n;
-                if (write_stdout(p->in, (size_t)n) < 0)
-                    return EXIT_OK; /* the reader of our output went away */
-            } else if (n == 0) {
-                p->sock_eof = true;
-            } else if (errno != EINTR && errno != EAGAIN) {
-                cli_error("recv %s: %s", p->name, strerror(errno));
-                return EXIT_FAIL;
-            }
-        }
-        if (p->out_len > 0 && (fds[1].revents & (POLLOUT | POLLERR))) {
-            ssize_t n = send(p->sock, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                p->out_off += (size_t)n;
-                p->sent += (uint64_t)n;
-                if (p->out_off == p->out_len)
-                    p->out_len = p->out_off = 0;
-            } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-                cli_error("send %s: %s", p->name, strerror(errno));
-                return EXIT_FAIL;
+        for (const char *c = a + 1; *c; c++) {
+            if (*c == 'u')
+                return true;
+            if (takes_value(*c, NULL, 0)) {
+                if (c[1] == '\0')
+                    i++; /* the value is the next word */
+                break;
             }
         }
     }
+    return false;
 }
 
-int cmd_connect(int argc, char **argv)
+static int tcp_client(const connect_opts *o)
 {
-    cli_parser cp;
-    static pump p;
+    static connect_pump p;
     sk_addr addrs[MAX_ADDRS];
-    int64_t timeout_ms = 10000;
-    int flags = 0, which = 0, opt, n, rc;
-    bool verbose = false;
+    int which = 0, n, rc;
     static char a[SK_ADDRSTRLEN];
 
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--udp") == 0 || strcmp(argv[i], "-u") == 0)
-            return cmd_connect_udp(argc, argv);
-    }
-    cli_parser_init(&cp, &cli_connect);
-    while ((opt = cli_next(&cp, argc, argv)) != -1) {
-        switch (opt) {
-        case 't':
-            if (!cli_parse_seconds(optarg, &timeout_ms) || timeout_ms > INT32_MAX)
-                return cli_usage_error("connect", "--timeout wants seconds, not '%s'", optarg);
-            break;
-        case '4':
-            flags = SK_RESOLVE_V4ONLY;
-            break;
-        case '6':
-            flags = SK_RESOLVE_V6ONLY;
-            break;
-        case 'v':
-            verbose = true;
-            break;
-        case 'u':
-            /* Only a separate -u or --udp selects the UDP client (above);
-             * inside a cluster such as -vu it is refused, as ever. */
-            return cli_bad_option("connect", '?', argv);
-        case 'h':
-            cli_help(stdout, &cli_connect);
-            return EXIT_OK;
-        default:
-            return cli_bad_option("connect", opt, argv);
-        }
-    }
-    if (optind + 1 != argc)
-        return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
-    p.name = argv[optind];
-
-    n = sk_addr_resolve(p.name, SOCK_STREAM, flags, addrs, MAX_ADDRS);
-    if (n < 0) {
-        int code = cli_exit_for(n);
-        if (code == EXIT_USAGE)
-            return cli_usage_error("connect", "%s: %s", p.name, sk_strerror(n));
-        cli_error("resolve %s: %s", p.name, sk_strerror(n));
-        return code;
-    }
-    rc = sk_tcp_connect(addrs, n, (int)timeout_ms, &which);
+    n = connect_resolve(o, SOCK_STREAM, 0, addrs, MAX_ADDRS);
+    if (n < 0)
+        return -n;
+    rc = sk_tcp_connect(addrs, n, connect_timeout(o, 10000), &which);
     sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
     if (rc < 0) {
         cli_error("connect %s: %s", a, sk_strerror(rc));
         return EXIT_FAIL;
     }
-    p.sock = rc;
-    if (verbose)
+    if (o->verbose)
         fprintf(stderr, "sockit: connected to %s\n", a);
-    p.name = a;
-    rc = run(&p);
-    if (verbose)
+    connect_pump_reset(&p, rc, a);
+    p.hex = o->hex;
+    rc = connect_pump_run(&p);
+    if (o->verbose)
         fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);
     close(p.sock);
+    return rc;
+}
+
+int cmd_connect(int argc, char **argv)
+{
+    connect_opts o;
+    bool udp = wants_udp(argc, argv);
+    int rc = connect_parse(udp ? &cli_connect_udp : &cli_connect, argc, argv, &o);
+
+    if (rc >= 0)
+        return rc;
+    if (o.noperands != 1)
+        return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
+    if (udp)
+        rc = connect_udp(&o);
+    else
+        rc = tcp_client(&o);
+    if (o.hex && o.hex != stderr)
+        fclose(o.hex);
     return rc;
 }

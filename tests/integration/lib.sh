@@ -99,3 +99,25 @@ PYTHON=python3
 # modules belong to, and a version manager's shim in front of it would also
 # cost seconds per start.
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+# listening_port PID tcp|udp: wait (up to 5 s) until process PID has a
+# listening TCP socket / a bound UDP socket, and print its port. For peers
+# started on port 0 (socat TCP-LISTEN:0, UDP-RECV:0), so no test guesses a
+# free port.
+listening_port() {
+    local pid=$1 flag=-ltnp i port
+    [[ $2 == udp ]] && flag=-lunp
+    for ((i = 0; i < 100; i++)); do
+        port=$(ss -H "$flag" 2>/dev/null | sed -n "s/^[^ ]* *[0-9]* *[0-9]* *[^ ]*:\([0-9]*\) .*pid=$pid,.*/\1/p" | head -n1)
+        [[ -n $port ]] && { echo "$port"; return 0; }
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# "${WITH_HOSTS[@]}" FILE CMD...: run CMD in a private mount namespace
+# whose /etc/hosts is FILE (a name with several addresses in a chosen order).
+# An array, not a function, so expect_rc and timeout can run it.
+# shellcheck disable=SC2016
+WITH_HOSTS=(unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"')

@@ -2,7 +2,8 @@
 # In namespaces this test creates: a two-host LAN C - D. D serves UDP echo
 # joined to multicast groups; a broadcast datagram (limited and subnet) and
 # a multicast datagram (IPv4 and IPv6) sent from C reach D and get exactly
-# one answer, also when D runs the hybrid model with several threads.
+# one answer (--expect-reply: every reply within the timeout, counted), also
+# when D runs the hybrid model with several threads.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/netns.sh"
 ns_require
@@ -38,21 +39,21 @@ for model in loop hybrid; do
     # A broadcast needs --broadcast (SO_BROADCAST); without it the kernel refuses.
     echo "ping nobcast" | expect_rc 1 "${INC[@]}" "$SOCKIT" connect --udp -t 0.5 198.18.3.255:"$p4"
     grep -q 'needs --broadcast' "$TMP/last.err" || fail "broadcast without --broadcast: $(cat "$TMP/last.err")"
-    echo "ping bcast" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp -v -t 1 --broadcast --interface c0 \
+    echo "ping bcast" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -v -t 1 --broadcast --interface c0 \
         255.255.255.255:"$p4"
     check_one bcast
     grep -q 'bytes from 198.18.3.2:' "$TMP/last.err" || fail "broadcast reply not from D's address: $(cat "$TMP/last.err")"
-    echo "ping subnet" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp -v -t 1 --broadcast 198.18.3.255:"$p4"
+    echo "ping subnet" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -v -t 1 --broadcast 198.18.3.255:"$p4"
     check_one subnet
-    echo "ping mcast4" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp -v -t 1 --interface c0 --multicast-ttl 1 \
+    echo "ping mcast4" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -v -t 1 --interface c0 --multicast-ttl 1 \
         "$G4:$p4"
     check_one mcast4
-    echo "ping mcast6" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp -v -t 1 --interface c0 "[$G6]:$p6"
+    echo "ping mcast6" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -v -t 1 --interface c0 "[$G6]:$p6"
     check_one mcast6
-    # A group D did not join gets no answer.
-    echo "ping other" | expect_rc 1 "${INC[@]}" "$SOCKIT" connect --udp -t 0.3 --interface c0 "239.5.6.8:$p4"
+    # A group D did not join gets no answer (--expect-reply makes that exit 1).
+    echo "ping other" | expect_rc 1 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -t 0.3 --interface c0 "239.5.6.8:$p4"
     # Unicast still works, from the address it was sent to.
-    echo "ping uni" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp -v -t 1 "198.18.3.2:$p4"
+    echo "ping uni" | expect_rc 0 "${INC[@]}" "$SOCKIT" connect --udp --expect-reply -v -t 1 "198.18.3.2:$p4"
     check_one uni
     stop_server "$pid4" 0
     stop_server "$pid6" 0

@@ -118,7 +118,7 @@ SOCKIT=$(ns_sockit "$NS_B")
 start_server lossy --proto udp --service echo --listen 198.18.2.2:0
 SOCKIT=$SOCKIT_SAVED
 seq 1 50 | sed 's/^/datagram /' >"$TMP/in"
-expect_rc 1 "${INA[@]}" "$SOCKIT" connect --udp -t 0.3 "$SERVER_ADDR" <"$TMP/in"
+expect_rc 1 "${INA[@]}" "$SOCKIT" connect --udp --expect-reply -t 0.3 "$SERVER_ADDR" <"$TMP/in"
 lost=$(sed -n 's/.*: \([0-9]*\) of 50 datagrams got no reply.*/\1/p' "$TMP/last.err")
 [[ -n $lost ]] && ((lost >= 5 && lost <= 40)) || fail "connect --udp lost report: $(cat "$TMP/last.err")"
 got=$(wc -l <"$TMP/last.out")

@@ -1,0 +1,112 @@
+/* The options every sockit connect mode shares, parsed once (connect.h),
+ * and the resolution of its address operand. */
+#include "connect.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sockit/sockit.h>
+
+int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o)
+{
+    cli_parser cp;
+    int opt;
+    long v;
+
+    *o = (connect_opts){.timeout_ms = -1, .multicast_ttl = -1};
+    cli_parser_init(&cp, cmd);
+    while ((opt = cli_next(&cp, argc, argv)) != -1) {
+        switch (opt) {
+        case 't':
+        case 'w':
+            if (!cli_parse_seconds(optarg, &o->timeout_ms) || o->timeout_ms > INT32_MAX)
+                return cli_usage_error("connect", "-%c/--timeout wants seconds, not '%s'", opt, optarg);
+            break;
+        case '4':
+            o->resolve_flags = SK_RESOLVE_V4ONLY;
+            break;
+        case '6':
+            o->resolve_flags = SK_RESOLVE_V6ONLY;
+            break;
+        case 'u':
+            o->udp = true;
+            break;
+        case 'l':
+            o->listen = true;
+            break;
+        case 'k':
+            o->keep = true;
+            break;
+        case 'z':
+            o->scan = true;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'x':
+            if (o->hex == NULL)
+                o->hex = stderr;
+            break;
+        case CO_HEXFILE:
+            if (o->hex && o->hex != stderr)
+                fclose(o->hex);
+            o->hex = fopen(optarg, "w");
+            if (o->hex == NULL) {
+                cli_error("hexdump file %s: %s", optarg, strerror(errno));
+                return EXIT_FAIL;
+            }
+            setvbuf(o->hex, NULL, _IOLBF, 0);
+            break;
+        case CO_JSON:
+            o->json = true;
+            break;
+        case CO_EXPECT:
+            o->expect_reply = true;
+            break;
+        case CO_RAW:
+            o->raw = true;
+            break;
+        case CO_BCAST:
+            o->broadcast = true;
+            break;
+        case CO_MTTL:
+            if (!cli_parse_int(optarg, 0, 255, &v))
+                return cli_usage_error("connect", "--multicast-ttl wants 0 to 255, not '%s'", optarg);
+            o->multicast_ttl = (int)v;
+            break;
+        case CO_IF:
+            o->ifname = optarg;
+            break;
+        case 'h':
+            cli_help(stdout, cmd);
+            return EXIT_OK;
+        default:
+            return cli_bad_option("connect", opt, argv);
+        }
+    }
+    o->operands = argv + optind;
+    o->noperands = argc - optind;
+    return -1;
+}
+
+/* Resolve ADDR for a client or a listener; on failure the message is
+ * printed and the exit code returned (as a negative number). */
+static int resolve(const char *name, int socktype, int flags, sk_addr *addrs, int max)
+{
+    int n = sk_addr_resolve(name, socktype, flags, addrs, (size_t)max);
+    if (n >= 0)
+        return n;
+    int code = cli_exit_for(n);
+    if (code == EXIT_USAGE)
+        cli_usage_error("connect", "%s: %s", name, sk_strerror(n));
+    else
+        cli_error("resolve %s: %s", name, sk_strerror(n));
+    return -code;
+}
+
+int connect_resolve(const connect_opts *o, int socktype, int extra_flags, sk_addr *addrs, int max)
+{
+    return resolve(o->operands[0], socktype, o->resolve_flags | extra_flags, addrs, max);
+}
