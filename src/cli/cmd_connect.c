@@ -22,7 +22,13 @@ static const cli_option options[] = {
     CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
     CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
     CLI_OPT('u', "udp", NULL, 0, "datagrams instead (see 'sockit connect --udp --help')"),
-    CLI_OPT('v', "verbose", NULL, 0, "say which address answered, and the byte counts at the end"),
+    CLI_OPT('l', "listen", NULL, 0,
+            "listen on ADDR instead and serve one client on stdin/stdout\n"
+            "(like nc -l); -t/-w bounds the wait for a client"),
+    CLI_OPT('k', "keep-open", NULL, 0, "with -l: accept the next client after one leaves"),
+    CLI_OPT('v', "verbose", NULL, 0,
+            "say which address answered (-l: each client's 4-tuple),\n"
+            "and the byte counts at the end"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -30,11 +36,15 @@ static const cli_option options[] = {
 const cli_command cli_connect = {
     .name = "connect",
     .summary = "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp",
-    .usage = "[OPTIONS] ADDR",
+    .usage = "[OPTIONS] ADDR\n-l [-k] [OPTIONS] ADDR",
     .about = "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
              "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
              "keeps reading until the server closes.\n\n"
-             "ADDR: host:port, [v6addr]:port, :port (loopback), host:service-name (e.g. localhost:echo).\n"
+             "With -l, listen on ADDR (\"sockit: listening on ADDR\" names the port) and do the\n"
+             "same with the first client; half-close goes both ways: after the client's FIN\n"
+             "stdin is still sent until its end. -k accepts the next client after one leaves.\n\n"
+             "ADDR: host:port, [v6addr]:port, :port (loopback; with -l every interface),\n"
+             "host:service-name (e.g. localhost:echo).\n"
              "Every address the name resolves to is tried in order.",
     .options = options,
     .run = cmd_connect,
@@ -53,16 +63,19 @@ static const cli_option udp_options[] = {
     CLI_OPT(0, "broadcast", NULL, CO_BCAST, "allow a broadcast ADDR (SO_BROADCAST), e.g. 255.255.255.255:7"),
     CLI_OPT(0, "multicast-ttl", "N", CO_MTTL, "TTL / hop limit of multicast datagrams (default 1)"),
     CLI_OPT(0, "interface", "IF", CO_IF, "send multicast out of IF (otherwise bind to the device)"),
+    CLI_OPT('l', "listen", NULL, 0,
+            "listen on ADDR; the first datagram's sender becomes the peer\n"
+            "(like nc -u -l); -t/-w ends it after that long quiet past stdin's end"),
     CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
     CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
-    CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply, and the counts at the end"),
+    CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply (-l: the peer's 4-tuple), and the counts at the end"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
 
 const cli_command cli_connect_udp = {
     .name = "connect --udp",
-    .usage = "[OPTIONS] ADDR",
+    .usage = "[OPTIONS] ADDR\n-l [OPTIONS] ADDR",
     .about = "Send each line of stdin (newline included) to ADDR as one UDP datagram as soon\n"
              "as it is read, and write the replies to stdout as they arrive. At the end of\n"
              "stdin sockit waits for late replies until --timeout passes without one, or\n"
@@ -164,8 +177,14 @@ int cmd_connect(int argc, char **argv)
         return rc;
     if (o.noperands != 1)
         return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
-    if (udp)
+    if (o.keep && !o.listen)
+        return cli_usage_error("connect", "-k/--keep-open needs -l/--listen");
+    if (udp && o.listen)
+        rc = connect_listen_udp(&o);
+    else if (udp)
         rc = connect_udp(&o);
+    else if (o.listen)
+        rc = connect_listen_tcp(&o);
     else
         rc = tcp_client(&o);
     if (o.hex && o.hex != stderr)

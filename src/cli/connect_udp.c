@@ -33,7 +33,8 @@
 typedef struct udp_client {
     int fd;
     const connect_opts *o;
-    bool group; /* broadcast or multicast: replies from anyone, many per datagram */
+    bool group;  /* broadcast or multicast: replies from anyone, many per datagram */
+    bool listen; /* -l: the peer is whoever sent the first datagram */
     bool mcast;
     sk_addr addrs[MAX_ADDRS];
     int naddrs, cur;
@@ -213,11 +214,27 @@ static int read_stdin(udp_client *u)
     return send_ready(u);
 }
 
+/* A datagram arrived: to stdout, counted. */
+static int deliver(udp_client *u, const struct sockaddr_storage *from, size_t r)
+{
+    char a[SK_ADDRSTRLEN];
+
+    u->quiet_since = sk_now_ms();
+    if (u->o->verbose)
+        fprintf(stderr, "sockit: %zu bytes from %s\n", r, sk_addr_format((const struct sockaddr *)from, a, sizeof a));
+    if (u->o->hex)
+        cli_hexdump(u->o->hex, '<', u->bytes_received, u->rbuf, r);
+    u->replies++;
+    u->bytes_received += r;
+    if (fwrite(u->rbuf, 1, r, stdout) != r || fflush(stdout) != 0)
+        return -1;
+    return 0;
+}
+
 static int read_reply(udp_client *u)
 {
     struct sockaddr_storage from;
     socklen_t flen = sizeof from;
-    char a[SK_ADDRSTRLEN];
     ssize_t r = recvfrom(u->fd, u->rbuf, sizeof u->rbuf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
 
     if (r < 0) {
@@ -242,14 +259,7 @@ static int read_reply(udp_client *u)
         u->probing = false;
         u->settled = true;
     }
-    u->quiet_since = sk_now_ms();
-    if (u->o->verbose)
-        fprintf(stderr, "sockit: %zd bytes from %s\n", r, sk_addr_format((struct sockaddr *)&from, a, sizeof a));
-    if (u->o->hex)
-        cli_hexdump(u->o->hex, '<', u->bytes_received, u->rbuf, (size_t)r);
-    u->replies++;
-    u->bytes_received += (uint64_t)r;
-    if (fwrite(u->rbuf, 1, (size_t)r, stdout) != (size_t)r || fflush(stdout) != 0)
+    if (deliver(u, &from, (size_t)r) < 0)
         return -1;
     if (u->waiting) {
         u->got = true;
@@ -274,8 +284,10 @@ static bool done(const udp_client *u, int64_t now, int linger_ms, int *wait_ms)
         return false;
     if (u->o->expect_reply)
         return true; /* each datagram had its wait */
+    if (u->listen && linger_ms < 0)
+        return false; /* a listener without -w keeps receiving */
     /* Every datagram to a unicast peer answered: nothing more is due. */
-    if (!u->group && u->replies >= u->sent)
+    if (!u->group && !u->listen && u->replies >= u->sent)
         return true;
     int64_t end = u->quiet_since + linger_ms;
     if (now >= end)
@@ -286,7 +298,7 @@ static bool done(const udp_client *u, int64_t now, int linger_ms, int *wait_ms)
 
 static int run(udp_client *u)
 {
-    int linger_ms = connect_timeout(u->o, LINGER_MS);
+    int linger_ms = connect_timeout(u->o, u->listen ? -1 : LINGER_MS);
 
     for (;;) {
         int64_t now = sk_now_ms();
@@ -374,4 +386,77 @@ int connect_udp(const connect_opts *o)
         return EXIT_FAIL;
     }
     return EXIT_OK;
+}
+
+/* -u -l: wait for the first datagram; its sender becomes the peer (the
+ * socket is connected to it, so only its datagrams are read from then on),
+ * and the session goes on as a client's would, without an end of its own
+ * unless -w gives one after stdin's EOF. */
+int connect_listen_udp(const connect_opts *o)
+{
+    static udp_client u;
+    sk_addr a = {0};
+    char bound[SK_ADDRSTRLEN], tname[2 * SK_ADDRSTRLEN + 8];
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof from;
+    int n, rc;
+    ssize_t r;
+
+    u = (udp_client){.fd = -1, .o = o, .listen = true, .settled = true, .naddrs = 1};
+    n = connect_resolve(o, SOCK_DGRAM, SK_RESOLVE_PASSIVE, &a, 1);
+    if (n < 0)
+        return -n;
+    rc = sk_udp_socket(&a, SK_UDP_BIND);
+    if (rc < 0) {
+        cli_error("listen %s: %s", o->operands[0], sk_strerror(rc));
+        return EXIT_FAIL;
+    }
+    u.fd = rc;
+    a.len = sizeof a.ss;
+    getsockname(u.fd, (struct sockaddr *)&a.ss, &a.len);
+    fprintf(stderr, "sockit: listening on %s\n", sk_addr_format((struct sockaddr *)&a.ss, bound, sizeof bound));
+    for (;;) {
+        struct pollfd pfd = {.fd = u.fd, .events = POLLIN};
+        rc = poll(&pfd, 1, connect_timeout(o, -1));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            if (rc == 0)
+                cli_error("listen %s: no datagram within %.3g s", bound, (double)o->timeout_ms / 1000.0);
+            else
+                cli_error("poll: %s", strerror(errno));
+            close(u.fd);
+            return EXIT_FAIL;
+        }
+        r = recvfrom(u.fd, u.rbuf, sizeof u.rbuf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+        if (r >= 0)
+            break;
+        if (errno != EINTR && errno != EAGAIN) {
+            cli_error("recv %s: %s", bound, strerror(errno));
+            close(u.fd);
+            return EXIT_FAIL;
+        }
+    }
+    memcpy(&u.addrs[0].ss, &from, flen);
+    u.addrs[0].len = flen;
+    sk_addr_format((struct sockaddr *)&from, u.name, sizeof u.name);
+    if (connect(u.fd, (struct sockaddr *)&from, flen) < 0) {
+        cli_error("connect %s: %s", u.name, strerror(errno));
+        close(u.fd);
+        return EXIT_FAIL;
+    }
+    if (o->verbose) {
+        sk_tuple t;
+        sk_tuple_get(u.fd, &t);
+        fprintf(stderr, "sockit: accepted %s\n", sk_tuple_format(&t, tname, sizeof tname));
+    }
+    u.in = malloc(IN_CAP);
+    rc = u.in == NULL || deliver(&u, &from, (size_t)r) < 0 ? -1 : run(&u);
+    close(u.fd);
+    free(u.in);
+    if (o->verbose)
+        fprintf(stderr,
+                "sockit: %" PRIu64 " datagrams sent (%" PRIu64 " bytes), %" PRIu64 " received (%" PRIu64 " bytes)\n",
+                u.sent, u.bytes_sent, u.replies, u.bytes_received);
+    return rc < 0 ? EXIT_FAIL : EXIT_OK;
 }
