@@ -26,6 +26,10 @@ static const cli_option options[] = {
             "listen on ADDR instead and serve one client on stdin/stdout\n"
             "(like nc -l); -t/-w bounds the wait for a client"),
     CLI_OPT('k', "keep-open", NULL, 0, "with -l: accept the next client after one leaves"),
+    CLI_OPT('z', "scan", NULL, 0,
+            "scan: HOST PORTS... (1-1024,8080), open / closed / filtered per port;\n"
+            "-t/-w is the per-port timeout (default 1)"),
+    CLI_OPT(0, "json", NULL, CO_JSON, "with -z: one JSON object per port (every port)"),
     CLI_OPT('v', "verbose", NULL, 0,
             "say which address answered (-l: each client's 4-tuple),\n"
             "and the byte counts at the end"),
@@ -36,13 +40,16 @@ static const cli_option options[] = {
 const cli_command cli_connect = {
     .name = "connect",
     .summary = "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp",
-    .usage = "[OPTIONS] ADDR\n-l [-k] [OPTIONS] ADDR",
+    .usage = "[OPTIONS] ADDR\n-l [-k] [OPTIONS] ADDR\n-z [-v] [--json] [OPTIONS] HOST PORTS...",
     .about = "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
              "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
              "keeps reading until the server closes.\n\n"
              "With -l, listen on ADDR (\"sockit: listening on ADDR\" names the port) and do the\n"
              "same with the first client; half-close goes both ways: after the client's FIN\n"
              "stdin is still sent until its end. -k accepts the next client after one leaves.\n\n"
+             "With -z, scan HOST's TCP PORTS (lists and ranges: 1-1024,8080) with up to 256\n"
+             "connects in flight: open ports are printed (every port with -v), and the exit\n"
+             "code is 0 when any port is open, 1 when none is.\n\n"
              "ADDR: host:port, [v6addr]:port, :port (loopback; with -l every interface),\n"
              "host:service-name (e.g. localhost:echo).\n"
              "Every address the name resolves to is tried in order.",
@@ -175,6 +182,12 @@ int cmd_connect(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
+    if (o.scan && (o.listen || udp))
+        return cli_usage_error("connect", "-z scans TCP ports; it goes with neither -l nor -u");
+    if (o.scan)
+        return connect_scan(&o);
+    if (o.json)
+        return cli_usage_error("connect", "--json goes with -z (the scan)");
     if (o.noperands != 1)
         return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
     if (o.keep && !o.listen)
