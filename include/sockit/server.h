@@ -2,6 +2,7 @@
 #ifndef SOCKIT_SERVER_H
 #define SOCKIT_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sockit/service.h>
 #include <sockit/tcpinfo.h>
@@ -37,7 +38,14 @@ typedef enum sk_event_kind {
     SK_EV_REJECT, /* tuple (may be empty), err: refused (max-conns, fd exhaustion) */
     SK_EV_WARN,   /* err, msg: something went wrong but the server goes on */
     SK_EV_STATS,  /* stats: the counters (sk_event_format renders them; the server never sends it) */
+    SK_EV_DATA,   /* tuple, dir, data, len, offset: bytes read or sent (only with data_events) */
 } sk_event_kind;
+
+/* Which way an SK_EV_DATA chunk went, seen from the server. */
+typedef enum sk_data_dir {
+    SK_DATA_IN,  /* read from the client */
+    SK_DATA_OUT, /* sent to the client */
+} sk_data_dir;
 
 typedef struct sk_event {
     sk_event_kind kind;
@@ -47,6 +55,12 @@ typedef struct sk_event {
     const char *msg;
     uint64_t bytes_in, bytes_out;
     const struct sk_stats *stats;
+    /* SK_EV_DATA: the chunk (valid only during the callback), its direction
+     * and where it starts in that direction's stream. */
+    sk_data_dir dir;
+    const void *data;
+    size_t len;
+    uint64_t offset;
 } sk_event;
 
 /* Counters every model keeps the same way. */
@@ -71,6 +85,10 @@ typedef struct sk_server_config {
     void *userdata;
     sk_proto proto;           /* SK_PROTO_TCP (default) or SK_PROTO_UDP */
     const char *const *joins; /* UDP: NULL-terminated multicast groups "GROUP[@IF]" to join */
+    /* TCP: report every chunk read from or sent to a client as SK_EV_DATA
+     * (a callback per chunk, for watching the bytes; off, it costs one
+     * branch per read and per send). */
+    bool data_events;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -34,7 +34,9 @@ size_t sk_conn_info_format(const sk_conn_info *ci, sk_format f, char *buf, size_
 
 /* An event: the text `serve -v` prints after "sockit: " ("open  PEER ->
  * LOCAL", "close PEER -> LOCAL in=3 out=3", "reject: max-conns reached",
- * "listening on ADDR", "accept: Too many open files", "stats accepted=.."),
+ * "listening on ADDR", "accept: Too many open files", "stats accepted=..",
+ * "data  PEER -> LOCAL in 6 bytes at 0": the chunk's size and offset, not
+ * its bytes, which the caller renders as it likes),
  * or a JSON object with "event" naming the kind ({"event":"open","conn":..}). */
 size_t sk_event_format(const sk_event *ev, sk_format f, char *buf, size_t len);
 

@@ -30,6 +30,8 @@ static const cli_option options[] = {
             "scan: HOST PORTS... (1-1024,8080), open / closed / filtered per port;\n"
             "-t/-w is the per-port timeout (default 1)"),
     CLI_OPT(0, "json", NULL, CO_JSON, "with -z: one JSON object per port (every port)"),
+    CLI_OPT('x', "hexdump", NULL, 0, "show every byte sent (>) and received (<) as a hex dump on stderr"),
+    CLI_OPT(0, "hexdump-file", "FILE", CO_HEXFILE, "the hex dump into FILE instead (implies -x)"),
     CLI_OPT('v', "verbose", NULL, 0,
             "say which address answered (-l: each client's 4-tuple),\n"
             "and the byte counts at the end"),
@@ -75,6 +77,8 @@ static const cli_option udp_options[] = {
             "(like nc -u -l); -t/-w ends it after that long quiet past stdin's end"),
     CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
     CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
+    CLI_OPT('x', "hexdump", NULL, 0, "show every byte sent (>) and received (<) as a hex dump on stderr"),
+    CLI_OPT(0, "hexdump-file", "FILE", CO_HEXFILE, "the hex dump into FILE instead (implies -x)"),
     CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply (-l: the peer's 4-tuple), and the counts at the end"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,

@@ -1,6 +1,7 @@
 /* sockit serve: run a service under a concurrency model until SIGINT or
  * SIGTERM, then drain and exit 0. */
 #include "cli.h"
+#include "hexdump.h"
 #include "serve_services.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sockit/sockit.h>
@@ -26,9 +28,26 @@ static void on_signal(int sig)
 #define LISTEN_TEXT (16 * (SK_ADDRSTRLEN + 4))
 
 typedef struct serve_opts {
-    bool verbose;
+    int verbose; /* -v: connections; -v -v: their bytes too */
     bool json;
 } serve_opts;
+
+/* -v -v: a data event's line, then its bytes as a hex dump ('<' read from
+ * the client, '>' sent to it), built whole and written at once so threads
+ * and processes serving other clients do not cut into it. */
+static void print_data(const sk_event *ev, const char *line)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return;
+    fprintf(f, "sockit: %s\n", line);
+    cli_hexdump(f, ev->dir == SK_DATA_IN ? '<' : '>', ev->offset, ev->data, ev->len);
+    if (fclose(f) == 0)
+        fwrite(text, 1, len, stderr);
+    free(text);
+}
 
 static void on_event(void *ud, const sk_event *ev)
 {
@@ -44,7 +63,10 @@ static void on_event(void *ud, const sk_event *ev)
     /* Listening sockets and warnings always; the traffic with -v. */
     if (o->verbose || ev->kind == SK_EV_LISTEN || ev->kind == SK_EV_WARN) {
         sk_event_format(ev, SK_FORMAT_TEXT, line, sizeof line);
-        fprintf(stderr, "sockit: %s\n", line);
+        if (ev->kind == SK_EV_DATA)
+            print_data(ev, line);
+        else
+            fprintf(stderr, "sockit: %s\n", line);
     }
 }
 
@@ -89,7 +111,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
             "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
             "repeatable; listen on the wildcard (:PORT) to receive it"),
-    CLI_OPT('v', "verbose", NULL, 0, "one line per connection open and close, counters on exit"),
+    CLI_OPT('v', "verbose", NULL, 0,
+            "one line per connection open and close, counters on exit;\n"
+            "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
     CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
@@ -188,7 +212,7 @@ int cmd_serve(int argc, char **argv)
             joins[njoins++] = optarg;
             break;
         case 'v':
-            o.verbose = true;
+            o.verbose++;
             break;
         case O_JSON:
             o.json = true;
@@ -223,6 +247,7 @@ int cmd_serve(int argc, char **argv)
         return rc;
     cfg.on_event = on_event;
     cfg.userdata = &o;
+    cfg.data_events = o.verbose >= 2;
 
     rc = sk_server_open(&cfg, &g_server);
     if (rc < 0) {

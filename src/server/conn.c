@@ -205,6 +205,16 @@ static void on_peer_eof(sk_conn *c)
         c->flags |= SK__C_CLOSING;
 }
 
+/* The data_events hook: what the connection read or sent, with its offset
+ * in that direction (the counter before this chunk). */
+static void data_event(sk_conn *c, sk_data_dir dir, const void *data, size_t len, uint64_t offset)
+{
+    sk_server *s = c->eng->srv;
+    sk_event ev = {.kind = SK_EV_DATA, .tuple = &c->tuple, .dir = dir, .data = data, .len = len, .offset = offset};
+    if (s->cfg.on_event)
+        s->cfg.on_event(s->cfg.userdata, &ev);
+}
+
 /* Read what the socket has (a few reads at most, to stay fair to other
  * connections). Returns 0 or -errno. */
 static int read_some(sk_conn *c)
@@ -217,8 +227,11 @@ static int read_some(sk_conn *c)
         if (rc < 0)
             return rc;
         size_t space = sk__buf_wspace(&c->in, p);
-        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, sk__buf_wptr(&c->in), space);
+        char *at = sk__buf_wptr(&c->in);
+        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, at, space);
         if (n > 0) {
+            if (__builtin_expect(s->cfg.data_events, 0))
+                data_event(c, SK_DATA_IN, at, (size_t)n, c->bytes_in);
             sk__buf_commit(&c->in, (size_t)n);
             /* Atomic stores: sk_server_conns() may read them from another
              * thread; only this one writes. */
@@ -252,8 +265,11 @@ static long flush(sk_conn *c)
     long total = 0;
 
     while (sk__buf_used(&c->out) > 0) {
-        ssize_t n = c->tp->send(c->tp_ctx, c->fd, sk__buf_rptr(&c->out), sk__buf_used(&c->out));
+        const char *at = sk__buf_rptr(&c->out);
+        ssize_t n = c->tp->send(c->tp_ctx, c->fd, at, sk__buf_used(&c->out));
         if (n > 0) {
+            if (__builtin_expect(s->cfg.data_events, 0))
+                data_event(c, SK_DATA_OUT, at, (size_t)n, c->bytes_out);
             sk__buf_consume(&c->out, p, (size_t)n);
             __atomic_store_n(&c->bytes_out, c->bytes_out + (uint64_t)n, __ATOMIC_RELAXED);
             total += n;

@@ -117,6 +117,12 @@ static void event_json(out *o, const sk_event *ev, const char *conn, const char 
         add_kv(o, "event", "reject", true);
         add_kv(o, "reason", ev->msg ? ev->msg : sk_strerror(ev->err), false);
         break;
+    case SK_EV_DATA:
+        add_kv(o, "event", "data", true);
+        add_kv(o, "conn", conn, false);
+        add_kv(o, "dir", ev->dir == SK_DATA_IN ? "in" : "out", false);
+        add(o, ",\"offset\":%" PRIu64 ",\"bytes\":%zu", ev->offset, ev->len);
+        break;
     case SK_EV_STATS:
         add_kv(o, "event", "stats", true);
         if (ev->stats) {
@@ -149,6 +155,9 @@ static void event_text(out *o, const sk_event *ev, const char *conn, const char 
         break;
     case SK_EV_REJECT:
         add(o, "reject: %s", ev->msg ? ev->msg : sk_strerror(ev->err));
+        break;
+    case SK_EV_DATA:
+        add(o, "data  %s %s %zu bytes at %" PRIu64, conn, ev->dir == SK_DATA_IN ? "in" : "out", ev->len, ev->offset);
         break;
     case SK_EV_STATS:
         add(o, "stats ");

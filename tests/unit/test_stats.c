@@ -87,6 +87,15 @@ static void test_events(void **state)
     sk_event_format(&warn, SK_FORMAT_TEXT, buf, sizeof buf);
     assert_string_equal(buf, "odd \"peer\": Too many open files");
 
+    /* A data event names the chunk's direction, size and offset. */
+    sk_event data = {.kind = SK_EV_DATA, .tuple = &t, .dir = SK_DATA_OUT, .data = "hi\n", .len = 3, .offset = 12};
+    sk_event_format(&data, SK_FORMAT_TEXT, buf, sizeof buf);
+    assert_string_equal(buf, "data  127.0.0.1:5000 -> 127.0.0.1:7007 out 3 bytes at 12");
+    data.dir = SK_DATA_IN;
+    sk_event_format(&data, SK_FORMAT_JSON, buf, sizeof buf);
+    assert_string_equal(buf, "{\"event\":\"data\",\"conn\":\"127.0.0.1:5000 -> 127.0.0.1:7007\",\"dir\":\"in\","
+                             "\"offset\":12,\"bytes\":3}");
+
     sk_stats st = {.accepted = 1, .closed = 1, .bytes_in = 2, .bytes_out = 2};
     sk_event sev = {.kind = SK_EV_STATS, .stats = &st};
     sk_event_format(&sev, SK_FORMAT_TEXT, buf, sizeof buf);
