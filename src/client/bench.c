@@ -2,9 +2,8 @@
  * its share of non-blocking connections, closed-loop (as fast as the server
  * answers, N requests in flight per connection) or open-loop at a fixed
  * rate with latency taken from each request's intended send time. */
-#include "bench_int.h"
-
 #include <sockit/bench.h>
+#include <sockit/http.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +41,7 @@ typedef struct bconn {
     size_t out_phase; /* where in a request the next byte to write is */
     size_t in_phase;  /* echo: bytes of the current answer already read */
     int64_t wait_since, retry_at;
-    sk__httpresp resp;
+    sk_http_response resp;
 } bconn;
 
 typedef struct bthread {
@@ -146,7 +145,7 @@ static void conn_start(bthread *t, bconn *c)
     c->fd = fd;
     c->events = 0;
     c->wait_since = now_ns();
-    sk__httpresp_reset(&c->resp);
+    sk_http_response_init(&c->resp, 0);
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         connect_failed(t, c, -errno);
         return;
@@ -262,8 +261,8 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
     if (t->cfg->proto == SK_BENCH_DISCARD)
         return true;
     while (n > 0) {
-        bool done;
-        long k = sk__httpresp_feed(&c->resp, p, n, &done);
+        long k = sk_http_response_feed(&c->resp, p, n);
+        bool done = k >= 0 && (c->resp.events & SK_HTTP_RESP_DONE);
         if (k < 0 || (done && c->inflight == 0)) {
             ADD(t, err_read, 1);
             conn_close(t, c, RETRY_ERR_NS);
@@ -272,10 +271,8 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
         p += k;
         n -= (size_t)k;
         if (done) {
-            bool close_after = c->resp.close;
             complete(t, c, now, c->resp.status >= 200 && c->resp.status < 300);
-            sk__httpresp_reset(&c->resp);
-            if (close_after) {
+            if (!(c->resp.flags & SK_HTTP_KEEPALIVE)) {
                 conn_close(t, c, 0);
                 return false;
             }
@@ -301,7 +298,7 @@ static void on_readable(bthread *t, bconn *c)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
-        if (n == 0 && t->cfg->proto == SK_BENCH_HTTP && c->inflight > 0 && sk__httpresp_eof_ends(&c->resp)) {
+        if (n == 0 && t->cfg->proto == SK_BENCH_HTTP && c->inflight > 0 && sk_http_response_eof(&c->resp) == 1) {
             complete(t, c, now_ns(), c->resp.status >= 200 && c->resp.status < 300);
             conn_close(t, c, 0);
             return;
