@@ -150,9 +150,9 @@ typedef struct sk_http_response {
         unsigned opts;
         uint8_t st, llen, hfl;
         bool trunc, cr, started;
-        uint32_t lbytes; /* bytes of the current head section or chunk-size line */
-        uint64_t left;   /* body or chunk bytes still to come */
-        unsigned char line[SK_HTTP_RESP_LINE];
+        uint64_t lbytes;                           /* bytes of the current head section or chunk-size line */
+        uint64_t left;                             /* body or chunk bytes still to come */
+        unsigned char line[SK_HTTP_RESP_LINE + 1]; /* the start of a split line (last: not reset) */
     } priv;
 } sk_http_response;
 

@@ -28,16 +28,16 @@ SK__HIDDEN int sk__http_parse_length(sk__ucp v, size_t n, uint64_t *out);
  * Sets *close / *keep when they appear (case-insensitive), never clears. */
 SK__HIDDEN void sk__http_parse_connection(sk__ucp v, size_t n, bool *close, bool *keep);
 
-/* Case-insensitive compare of n bytes against a lower-case literal. */
+/* Case-insensitive compare of n bytes against a literal of lower-case
+ * letters and '-'. Setting bit 0x20 folds case; it could only make a false
+ * match of '-' out of a CR, and the callers compare tokens and field
+ * values, which hold no CR. */
 static inline bool sk__http_ieq(sk__ucp s, size_t n, const char *lower, size_t ln)
 {
     if (n != ln)
         return false;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = s[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch + 32);
-        if (ch != (unsigned char)lower[i])
+        if ((s[i] | 0x20) != (unsigned char)lower[i])
             return false;
     }
     return true;

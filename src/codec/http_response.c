@@ -3,6 +3,7 @@
  * split, bodies handed back as views, chunk framing removed. */
 #include <sockit/http.h>
 
+#include <stddef.h>
 #include <string.h>
 
 #include <sockit/error.h>
@@ -31,7 +32,8 @@ enum { H_TE = 1, H_TE_CHUNKED = 2, H_CLOSE = 4, H_KEEP = 8 };
 
 static void start(sk_http_response *r, unsigned opts)
 {
-    memset(r, 0, sizeof *r);
+    /* Everything but the line copy, which holds nothing between lines. */
+    memset(r, 0, offsetof(sk_http_response, priv.line));
     r->priv.opts = opts;
     r->priv.st = S_STATUS;
 }
@@ -94,13 +96,19 @@ static int transfer_encoding(sk_http_response *r, sk__ucp v, size_t n)
 
 /* One header (or trailer) line without its line end. Returns 1 for the
  * empty line that ends the section, 0 for a field, or an error. A line
- * longer than priv.line arrives truncated (trunc): its start only. */
+ * longer than priv.line comes truncated (trunc): its start only. l[n] is
+ * readable and is neither a token nor a field-value byte (the CR or LF
+ * after the line, or a NUL put there), so the scans need no bound check. */
 static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool framing)
 {
     size_t k = 0;
     if (n == 0)
         return 1;
-    while (k < n && (sk__http_cls[l[k]] & SK__C_TCHAR))
+    /* Four at a time while inside the line, then up to the stop. */
+    while (k + 4 <= n && (sk__http_cls[l[k]] & sk__http_cls[l[k + 1]] & sk__http_cls[l[k + 2]] &
+                          sk__http_cls[l[k + 3]] & SK__C_TCHAR))
+        k += 4;
+    while (sk__http_cls[l[k]] & SK__C_TCHAR)
         k++;
     if (k == n)
         return trunc ? SK_EHTTP_HEADERS : SK_EHTTP_BAD;
@@ -108,27 +116,31 @@ static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool
     if (l[k] != ':' || k == 0)
         return SK_EHTTP_BAD;
     size_t nlen = k++;
-    while (k < n && (l[k] == ' ' || l[k] == '\t'))
+    while (l[k] == ' ' || l[k] == '\t')
         k++;
-    sk__ucp v = l + k;
-    if (!values_only(v, l + n))
+    sk__ucp v = l + k, q = sk__http_skip_words(v, l + n, 0x20);
+    while (sk__http_cls[*q] & SK__C_VALUE)
+        q++;
+    if (q != l + n)
         return SK_EHTTP_BAD;
-    size_t vlen = n - k;
-    while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-        vlen--;
-    if (!framing || (nlen != 10 && nlen != 14 && nlen != 17))
+    if (!framing)
         return 0;
-    bool conn = SK__HTTP_IEQ(l, nlen, "connection"), len = SK__HTTP_IEQ(l, nlen, "content-length");
-    bool te = SK__HTTP_IEQ(l, nlen, "transfer-encoding");
-    if (!conn && !len && !te)
+    /* Only three names matter; their lengths tell them apart first. */
+    int which;
+    if (nlen == 14 && SK__HTTP_IEQ(l, nlen, "content-length"))
+        which = 14;
+    else if (nlen == 10 && SK__HTTP_IEQ(l, nlen, "connection"))
+        which = 10;
+    else if (nlen == 17 && SK__HTTP_IEQ(l, nlen, "transfer-encoding"))
+        which = 17;
+    else
         return 0;
     if (trunc)
         return SK_EHTTP_HEADERS; /* cannot be judged from its start */
-    if (conn) {
-        bool close = false, keep = false;
-        sk__http_parse_connection(v, vlen, &close, &keep);
-        r->priv.hfl |= (uint8_t)((close ? H_CLOSE : 0) | (keep ? H_KEEP : 0));
-    } else if (len) {
+    size_t vlen = n - k;
+    while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+        vlen--;
+    if (which == 14) {
         uint64_t x;
         if (sk__http_parse_length(v, vlen, &x) < 0)
             return SK_EHTTP_BAD;
@@ -136,10 +148,15 @@ static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool
             return SK_EHTTP_BAD;
         r->content_length = x;
         r->flags |= SK_HTTP_HAS_LENGTH;
-    } else {
-        return transfer_encoding(r, v, vlen);
+        return 0;
     }
-    return 0;
+    if (which == 10) {
+        bool close = false, keep = false;
+        sk__http_parse_connection(v, vlen, &close, &keep);
+        r->priv.hfl |= (uint8_t)((close ? H_CLOSE : 0) | (keep ? H_KEEP : 0));
+        return 0;
+    }
+    return transfer_encoding(r, v, vlen);
 }
 
 static void done(sk_http_response *r)
@@ -226,10 +243,8 @@ static int account(sk_http_response *r, size_t n)
 {
     if (r->priv.st != S_TRAILER)
         r->head_len += n;
-    if (n > SK_HTTP_MAX_RESPONSE_HEAD || r->priv.lbytes + n > SK_HTTP_MAX_RESPONSE_HEAD)
-        return SK_EHTTP_HEADERS;
-    r->priv.lbytes += (uint32_t)n;
-    return 0;
+    r->priv.lbytes += n;
+    return r->priv.lbytes > SK_HTTP_MAX_RESPONSE_HEAD ? SK_EHTTP_HEADERS : 0;
 }
 
 /* Line mode: consume up to and including one LF from p[*ip, len). A line
@@ -241,25 +256,38 @@ static int line_step(sk_http_response *r, sk__ucp p, size_t len, size_t *ip)
     size_t i = *ip, i0 = i;
     int rc;
 
-    if (r->priv.llen == 0 && !r->priv.trunc) {
+    /* Whole lines in place; header lines one after the other here, the
+     * common case of a head that came in one read. */
+    while (r->priv.llen == 0 && !r->priv.trunc) {
         const unsigned char *nl = memchr(p + i, '\n', len - i);
-        if (nl != NULL) {
-            size_t n = (size_t)(nl - (p + i));
-            rc = account(r, n + 1);
+        if (nl == NULL)
+            break;
+        size_t n = (size_t)(nl - (p + i));
+        rc = account(r, n + 1);
+        if (rc < 0)
+            return rc;
+        *ip = i + n + 1;
+        if (n <= SK_HTTP_RESP_LINE) { /* p[i + n] is the CR or the LF */
+            size_t m = n > 0 && nl[-1] == '\r' ? n - 1 : n;
+            if (r->priv.st != S_HEADER || m == 0 || i + n + 1 == len)
+                return line_done(r, p + i, m, false);
+            rc = field_line(r, p + i, m, false, true);
             if (rc < 0)
                 return rc;
-            *ip = i + n + 1;
-            if (n <= SK_HTTP_RESP_LINE)
-                return line_done(r, p + i, n > 0 && nl[-1] == '\r' ? n - 1 : n, false);
-            /* Judge a long line by its start, as when it arrives split. */
-            for (size_t j = SK_HTTP_RESP_LINE - 1; j < n; j++) {
-                unsigned char ch = p[i + j];
-                if (ch == '\r' ? j != n - 1 : j >= SK_HTTP_RESP_LINE && !(sk__http_cls[ch] & SK__C_VALUE))
-                    return SK_EHTTP_BAD;
-            }
-            return line_done(r, p + i, SK_HTTP_RESP_LINE, true);
+            i += n + 1;
+            continue;
         }
+        /* Judge a long line by its start, as when it arrives split. */
+        for (size_t j = SK_HTTP_RESP_LINE - 1; j < n; j++) {
+            unsigned char ch = p[i + j];
+            if (ch == '\r' ? j != n - 1 : j >= SK_HTTP_RESP_LINE && !(sk__http_cls[ch] & SK__C_VALUE))
+                return SK_EHTTP_BAD;
+        }
+        memcpy(r->priv.line, p + i, SK_HTTP_RESP_LINE);
+        r->priv.line[SK_HTTP_RESP_LINE] = '\0';
+        return line_done(r, r->priv.line, SK_HTTP_RESP_LINE, true);
     }
+    i0 = i; /* what the loop above used is counted */
     while (i < len) {
         unsigned char ch = p[i++];
         if (ch == '\n') {
@@ -271,11 +299,12 @@ static int line_step(sk_http_response *r, sk__ucp p, size_t len, size_t *ip)
             *ip = i;
             if (!trunc && n > 0 && r->priv.line[n - 1] == '\r')
                 n--;
+            r->priv.line[n] = '\0'; /* the scans' stop (line has one spare byte) */
             r->priv.llen = 0;
             r->priv.trunc = r->priv.cr = false;
             return line_done(r, r->priv.line, n, trunc);
         }
-        if (!r->priv.trunc && r->priv.llen < sizeof r->priv.line) {
+        if (!r->priv.trunc && r->priv.llen < SK_HTTP_RESP_LINE) {
             /* Refuse what is not a response at once, not at its LF. */
             if (r->priv.st == S_STATUS && r->priv.llen < 5 && ch != (unsigned char)"HTTP/"[r->priv.llen])
                 return SK_EHTTP_BAD;
