@@ -94,6 +94,27 @@ static int transfer_encoding(sk_http_response *r, sk__ucp v, size_t n)
     return 0;
 }
 
+static uint64_t load8(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* A header name (a token, so no CR) against a literal of n >= 8 lower-case
+ * letters and '-', eight bytes at a time: setting bit 0x20 folds the case
+ * of letters and leaves '-' alone (see sk__http_ieq). */
+static bool name_is(sk__ucp name, const char *lit, size_t n)
+{
+    const uint64_t fold = SK__ONES * 0x20;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        if ((load8(name + i) | fold) != load8(lit + i))
+            return false;
+    }
+    return i == n || (load8(name + n - 8) | fold) == load8(lit + n - 8);
+}
+
 /* One header (or trailer) line without its line end. Returns 1 for the
  * empty line that ends the section, 0 for a field, or an error. A line
  * longer than priv.line comes truncated (trunc): its start only. l[n] is
@@ -104,10 +125,6 @@ static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool
     size_t k = 0;
     if (n == 0)
         return 1;
-    /* Four at a time while inside the line, then up to the stop. */
-    while (k + 4 <= n && (sk__http_cls[l[k]] & sk__http_cls[l[k + 1]] & sk__http_cls[l[k + 2]] &
-                          sk__http_cls[l[k + 3]] & SK__C_TCHAR))
-        k += 4;
     while (sk__http_cls[l[k]] & SK__C_TCHAR)
         k++;
     if (k == n)
@@ -127,11 +144,11 @@ static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool
         return 0;
     /* Only three names matter; their lengths tell them apart first. */
     int which;
-    if (nlen == 14 && SK__HTTP_IEQ(l, nlen, "content-length"))
+    if (nlen == 14 && name_is(l, "content-length", 14))
         which = 14;
-    else if (nlen == 10 && SK__HTTP_IEQ(l, nlen, "connection"))
+    else if (nlen == 10 && name_is(l, "connection", 10))
         which = 10;
-    else if (nlen == 17 && SK__HTTP_IEQ(l, nlen, "transfer-encoding"))
+    else if (nlen == 17 && name_is(l, "transfer-encoding", 17))
         which = 17;
     else
         return 0;
