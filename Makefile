@@ -94,21 +94,27 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # libFuzzer targets, built with clang outside CMake: tests/fuzz/fuzz_NAME.c
-# links src/codec/NAME.c (and base/error.c) and runs FUZZ_SECONDS from its seed
-# corpus tests/fuzz/corpus/NAME; new inputs collect in $(FUZZ_BUILD).
+# links src/codec/NAME.c (with the helpers codec files share, src/codec/*_common.c,
+# and base/error.c) and runs FUZZ_SECONDS from its seed corpus
+# tests/fuzz/corpus/NAME; new inputs collect in $(FUZZ_BUILD). FUZZ_ONLY=NAME
+# runs one target.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS   ?= -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -fno-sanitize-recover=all \
                 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_COMMON  := $(wildcard src/codec/*_common.c)
+ifdef FUZZ_ONLY
+FUZZ_TARGETS := $(FUZZ_ONLY)
+endif
 
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: needs clang with libFuzzer (apt-get install clang)" >&2; exit 1; }
 	@mkdir -p $(FUZZ_BUILD)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	    $(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c src/codec/$$t.c src/base/error.c -o $(FUZZ_BUILD)/fuzz_$$t; \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c src/codec/$$t.c $(FUZZ_COMMON) src/base/error.c -o $(FUZZ_BUILD)/fuzz_$$t; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t; \
 	    dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -print_final_stats=1 $$dict \

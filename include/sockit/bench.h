@@ -1,5 +1,5 @@
 /* Load generator: many non-blocking client connections spread over threads,
- * each thread its own epoll loop, measuring request latency into a
+ * each thread running its own sk_loop, measuring request latency into a
  * histogram. No allocation per request: everything is sized at start. */
 #ifndef SOCKIT_BENCH_H
 #define SOCKIT_BENCH_H

@@ -1,9 +1,11 @@
 /* HTTP/1.x: a zero-copy request-head parser (every string is a pointer and a
- * length into the caller's buffer; the parser owns no memory) and the
- * configuration of the built-in "http" service. */
+ * length into the caller's buffer; the parser owns no memory), an
+ * incremental response reader for clients, and the configuration of the
+ * built-in "http" service. */
 #ifndef SOCKIT_HTTP_H
 #define SOCKIT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +27,12 @@ enum { SK_HTTP_OTHER = 0, SK_HTTP_GET, SK_HTTP_HEAD, SK_HTTP_POST, SK_HTTP_PUT, 
 
 /* Flags the parser derives from the head. */
 enum {
-    SK_HTTP_KEEPALIVE = 1 << 0, /* the connection persists after this exchange */
-    SK_HTTP_CHUNKED = 1 << 1,   /* never set: any Transfer-Encoding is refused (see below) */
-    SK_HTTP_HAS_HOST = 1 << 2,  /* exactly one Host header was present */
-    SK_HTTP_HAS_LENGTH = 1 << 3 /* a Content-Length header was present */
+    SK_HTTP_KEEPALIVE = 1 << 0,  /* the connection persists after this exchange */
+    SK_HTTP_CHUNKED = 1 << 1,    /* responses: the body is chunked (requests: never set,
+                                  * any Transfer-Encoding is refused, see below) */
+    SK_HTTP_HAS_HOST = 1 << 2,   /* requests: exactly one Host header was present */
+    SK_HTTP_HAS_LENGTH = 1 << 3, /* a Content-Length header was present */
+    SK_HTTP_EOF_BODY = 1 << 4    /* responses: the body runs until the server closes */
 };
 
 /* A parsed request head. Set headers/max_headers before parsing (the
@@ -95,6 +99,103 @@ int sk_http_error_status(int err);
 
 /* The reason phrase for a status ("OK", "Not Found", ...), "" if unknown. */
 const char *sk_http_reason(int status);
+
+/* HTTP/1.1 response reader --------------------------------------------------
+ * Incremental: bytes are fed as they arrive, split anywhere, and the reader
+ * keeps no copy of them beyond the start of one head line (so it needs no
+ * buffer of the caller's and no allocation). It reports the status, how the
+ * body is framed and whether the connection persists, and hands the body
+ * back as views into the bytes fed (de-chunked), so a client that keeps its
+ * bytes (a JSON or etcd client) finds the body in place and one that does
+ * not (a load generator) just counts it. */
+
+/* Options for sk_http_response_init(). */
+enum {
+    SK_HTTP_RESP_NO_BODY = 1 << 0 /* the answer to a HEAD request: no body whatever the headers say */
+};
+
+/* What one sk_http_response_feed() call found (r->events). */
+enum {
+    SK_HTTP_RESP_HEAD = 1 << 0, /* the final head completed: status, flags, content_length are set */
+    SK_HTTP_RESP_BODY = 1 << 1, /* r->body / r->body_len hold body bytes */
+    SK_HTTP_RESP_DONE = 1 << 2  /* the response ended; bytes after it begin the next one */
+};
+
+/* Bytes a response head (status line and header section, interim 1xx heads
+ * each counted on their own) may take: more is SK_EHTTP_HEADERS. */
+#define SK_HTTP_MAX_RESPONSE_HEAD 65536
+/* The longest framing header line (Content-Length, Transfer-Encoding,
+ * Connection) the reader looks into: a longer one is SK_EHTTP_HEADERS. */
+#define SK_HTTP_RESP_LINE 128
+
+typedef struct sk_http_response {
+    /* Out: set when events has SK_HTTP_RESP_HEAD, kept until the next
+     * response starts. */
+    int status;              /* 100-999; interim 1xx (other than 101) are skipped */
+    int minor_version;       /* 0 or 1 (1.x with x > 1 reads as 1) */
+    unsigned flags;          /* SK_HTTP_KEEPALIVE, SK_HTTP_CHUNKED, SK_HTTP_HAS_LENGTH, SK_HTTP_EOF_BODY */
+    uint64_t content_length; /* with SK_HTTP_HAS_LENGTH (ignored for framing when chunked) */
+    uint64_t head_len;       /* bytes from the response's first byte (interim 1xx heads included) to
+                              * its body: a caller holding the response in one buffer from its start
+                              * finds a Content-Length body at buf + head_len */
+    unsigned interim;        /* interim 1xx heads skipped before this one */
+    /* Out of the last call: a view into that call's buf, valid as long as
+     * those bytes are (set with SK_HTTP_RESP_BODY, else NULL and 0). */
+    unsigned events;     /* SK_HTTP_RESP_* */
+    const char *body;    /* body bytes, de-chunked: framing is never included */
+    size_t body_len;     /* their count */
+    uint64_t body_total; /* body bytes of this response so far */
+    /* Private: the reader's state. */
+    struct {
+        unsigned opts;
+        uint8_t st, llen, hfl;
+        bool trunc, cr, started;
+        uint64_t lbytes;                           /* bytes of the current head section or chunk-size line */
+        uint64_t left;                             /* body or chunk bytes still to come */
+        unsigned char line[SK_HTTP_RESP_LINE + 1]; /* the start of a split line (last: not reset) */
+    } priv;
+} sk_http_response;
+
+/* Start reading a response (opts: SK_HTTP_RESP_NO_BODY or 0). Call it
+ * before the first response on a connection; later ones start by
+ * themselves after SK_HTTP_RESP_DONE, with the same opts (call it again
+ * to change them). */
+void sk_http_response_init(sk_http_response *r, unsigned opts);
+
+/* Read from buf[0, len). Returns the bytes used (at least 1 when len > 0)
+ * and sets r->events, or a negative SK_EHTTP_* code on a malformed response
+ * (the connection is then unusable: close it). Fewer than len bytes are
+ * used only when the response ended (SK_HTTP_RESP_DONE: the rest is the
+ * next response) or when a chunk's data ended and more body follows (call
+ * again with the rest). One call returns at most one body view.
+ * Grammar (RFC 9112) and the choices made where it leaves room:
+ *   - status line "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason]; a major
+ *     version other than 1 is SK_EHTTP_VERSION, anything else malformed is
+ *     SK_EHTTP_BAD; nothing may precede it (no empty lines);
+ *   - lines end in CRLF or a bare LF; a CR not followed by LF is malformed;
+ *   - header names are tokens followed directly by ':'; values hold SP,
+ *     HTAB, VCHAR and obs-text; obs-fold (continuation lines) is refused;
+ *   - Content-Length as for requests (the same code parses both): digits
+ *     only, at most 2^63-1, repeats and comma lists must agree;
+ *   - Transfer-Encoding: chunked as the last coding frames the body by
+ *     chunks (and wins over Content-Length, and then the connection is not
+ *     reused); any other coding list means the body runs to the close;
+ *   - 1xx other than 101 are interim: skipped, the final head follows;
+ *     101, 204, 304 and SK_HTTP_RESP_NO_BODY have no body; otherwise chunks,
+ *     then Content-Length, then the close frame the body;
+ *   - chunk sizes are hex (at most 2^64-1), chunk extensions and trailer
+ *     fields are skipped;
+ *   - keep-alive: HTTP/1.1 persists unless "Connection: close", HTTP/1.0
+ *     only with "Connection: keep-alive"; never after a close-delimited
+ *     body or a 101.
+ * Never reads outside buf[0, len). */
+long sk_http_response_feed(sk_http_response *r, const char *buf, size_t len);
+
+/* The server closed the connection. Returns 1 when that ends the response
+ * (a close-delimited body: r->events becomes SK_HTTP_RESP_DONE), 0 when no
+ * response was under way (nothing fed since the last one ended), or
+ * SK_EHTTP_BAD when it cut a response short. */
+int sk_http_response_eof(sk_http_response *r);
 
 /* Configuration of the built-in "http" service, passed as
  * sk_server_config.service_config. NULL means every default. */

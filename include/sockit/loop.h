@@ -17,7 +17,9 @@ enum { SK_READ = 1, SK_WRITE = 2 };
  * are reported as both, so the owner's next read or write sees them). */
 typedef void (*sk_io_fn)(sk_loop *l, int fd, void *data, int events);
 
-/* Returns the delay until the next call in ms, or < 0 to end the timer. */
+/* Returns the delay until the next call, or < 0 to end the timer. The delay
+ * is in the unit the timer was created with: milliseconds for
+ * sk_loop_timer(), microseconds for sk_loop_timer_us(). */
 typedef int64_t (*sk_timer_fn)(sk_loop *l, void *data);
 
 /* Create a loop able to watch fds below setsize (<= 0: RLIMIT_NOFILE).
@@ -40,15 +42,44 @@ int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data);
 /* The events fd is watched for (0 if none). */
 int sk_loop_watched(const sk_loop *l, int fd);
 
-/* Call fn after ms milliseconds. Returns a timer id (> 0) or -ENOMEM. */
+/* The loop's clock: sk_now_us() (CLOCK_MONOTONIC) read once per wakeup,
+ * right after the backend's wait returns, and at sk_loop_new(). Every
+ * callback of one wakeup sees the same value, so a batch of events costs
+ * one clock read; it does not advance while callbacks run (read sk_now_us()
+ * for a fresh time). sk_loop_now() is in milliseconds (the value divided by
+ * 1000, rounded down, comparable with sk_now_ms()), sk_loop_now_us() in
+ * microseconds. Only for the loop's own thread. */
+int64_t sk_loop_now(const sk_loop *l);
+int64_t sk_loop_now_us(const sk_loop *l);
+
+/* Call fn after ms milliseconds (<= 0: at the next iteration); fn returns
+ * the next delay in milliseconds. Returns a timer id (> 0) or -ENOMEM, and
+ * then fn is never called. */
 int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data);
+
+/* The same with microseconds: after us microseconds, and fn returns the
+ * next delay in microseconds. Both kinds share one heap kept in
+ * microseconds and never fire early: a timer runs at the first wakeup whose
+ * sk_loop_now_us() is at least its creation time (a fresh sk_now_us()) plus
+ * its delay. How late it may run depends on the backend's wait:
+ *   - epoll: epoll_pwait2() (microseconds; Linux >= 5.11); where the kernel
+ *     lacks it, epoll_wait() with the wait rounded up to whole milliseconds;
+ *   - io_uring: the wait's __kernel_timespec (microseconds);
+ *   - poll: ppoll() (microseconds); select: its timeval (microseconds).
+ * On top of that the kernel's timer slack (50 us by default for a normal
+ * thread, see prctl(PR_SET_TIMERSLACK)) and scheduling apply. */
+int64_t sk_loop_timer_us(sk_loop *l, int64_t us, sk_timer_fn fn, void *data);
+
+/* Cancel a timer of either kind (also from a callback, its own included).
+ * An unknown or finished id is ignored. */
 void sk_loop_timer_cancel(sk_loop *l, int64_t id);
 
 /* Run until sk_loop_stop(). Returns 0 or a backend error. */
 int sk_loop_run(sk_loop *l);
 
 /* One iteration: wait at most timeout_ms (< 0: until something happens or
- * the next timer), dispatch, run due timers. Returns events handled or < 0. */
+ * the next timer; 0: do not wait, poll once), dispatch, run due timers.
+ * Returns events handled or < 0. */
 int sk_loop_once(sk_loop *l, int timeout_ms);
 
 /* Make sk_loop_run() return after the current iteration. */

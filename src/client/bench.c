@@ -1,10 +1,10 @@
-/* sockit bench's engine: worker threads, each with its own epoll loop over
+/* sockit bench's engine: worker threads, each running its own sk_loop over
  * its share of non-blocking connections, closed-loop (as fast as the server
  * answers, N requests in flight per connection) or open-loop at a fixed
  * rate with latency taken from each request's intended send time. */
-#include "bench_int.h"
-
 #include <sockit/bench.h>
+#include <sockit/http.h>
+#include <sockit/loop.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,20 +20,22 @@
 #include <netinet/tcp.h>
 
 #define SCRATCH (64 * 1024)
-#define MAX_EVENTS 256
-#define TICK_NS (10 * 1000000LL) /* housekeeping: timeouts, reconnects */
+#define TICK_US (10 * 1000LL) /* housekeeping: timeouts, reconnects */
 #define RETRY_ERR_NS (10 * 1000000LL)
 #define RETRY_CONNECT_NS (100 * 1000000LL)
 
 enum { C_IDLE, C_CONNECTING, C_OPEN };
 
+typedef struct bthread bthread;
+
 typedef struct bconn {
+    bthread *t;
     int fd;
     uint8_t state;
     bool ever; /* connected at least once */
     bool failed_first;
-    uint32_t events; /* what epoll watches now */
-    uint32_t idx;    /* position in the thread's schedule */
+    uint8_t events; /* what the loop watches now (SK_READ | SK_WRITE) */
+    uint32_t idx;   /* position in the thread's schedule */
     uint32_t inflight, ring_head;
     int64_t *ring;    /* start time (ns) of each request in flight */
     uint64_t next_k;  /* rate mode: number of the next request to send */
@@ -42,14 +43,14 @@ typedef struct bconn {
     size_t out_phase; /* where in a request the next byte to write is */
     size_t in_phase;  /* echo: bytes of the current answer already read */
     int64_t wait_since, retry_at;
-    sk__httpresp resp;
+    sk_http_response resp;
 } bconn;
 
-typedef struct bthread {
+struct bthread {
     const sk_bench_config *cfg;
     const char *tmpl;
     size_t reqlen;
-    int epfd;
+    sk_loop *loop;
     pthread_t tid;
     bconn *conns;
     int nconns;
@@ -63,7 +64,7 @@ typedef struct bthread {
     double slot_ns; /* rate mode: gap between two sends of this thread */
     uint64_t next_slot;
     const int *stop; /* set by the main thread at the end */
-} bthread;
+};
 
 static bool stopping(const bthread *t) { return __atomic_load_n(t->stop, __ATOMIC_RELAXED) != 0; }
 
@@ -95,13 +96,19 @@ const char *sk_bench_proto_name(sk_bench_proto p)
     return (unsigned)p < sizeof proto_names / sizeof proto_names[0] ? proto_names[p] : "?";
 }
 
-static void watch(bthread *t, bconn *c, uint32_t ev)
+static void on_io(sk_loop *l, int fd, void *data, int events);
+
+/* Change what the loop watches for c, and only when it changes: on the
+ * request path a connection stays watched for reading and no watch call
+ * (no epoll_ctl) is made. */
+static int watch(bthread *t, bconn *c, int ev)
 {
     if (ev == c->events)
-        return;
-    struct epoll_event e = {.events = ev, .data.ptr = c};
-    epoll_ctl(t->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e);
-    c->events = ev;
+        return 0;
+    int rc = sk_loop_watch(t->loop, c->fd, ev, on_io, c);
+    if (rc == 0)
+        c->events = (uint8_t)ev;
+    return rc;
 }
 
 static void conn_start(bthread *t, bconn *c);
@@ -110,8 +117,12 @@ static void conn_start(bthread *t, bconn *c);
  * keep-alive connection), else after retry_in ns (after an error). */
 static void conn_close(bthread *t, bconn *c, int64_t retry_in)
 {
-    if (c->fd >= 0)
-        close(c->fd); /* also drops it from the epoll set */
+    if (c->fd >= 0) {
+        /* The loop must forget the fd before its number can be reused. */
+        if (c->events)
+            sk_loop_watch(t->loop, c->fd, 0, NULL, NULL);
+        close(c->fd);
+    }
     c->fd = -1;
     c->state = C_IDLE;
     c->events = 0;
@@ -146,13 +157,15 @@ static void conn_start(bthread *t, bconn *c)
     c->fd = fd;
     c->events = 0;
     c->wait_since = now_ns();
-    sk__httpresp_reset(&c->resp);
+    sk_http_response_init(&c->resp, 0);
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         connect_failed(t, c, -errno);
         return;
     }
     c->state = C_CONNECTING;
-    watch(t, c, EPOLLOUT | EPOLLIN);
+    int rc = watch(t, c, SK_READ | SK_WRITE);
+    if (rc < 0)
+        connect_failed(t, c, rc);
 }
 
 static void conn_flush(bthread *t, bconn *c);
@@ -240,7 +253,7 @@ static void conn_flush(bthread *t, bconn *c)
             c->out_phase = (c->out_phase + (size_t)n) % t->reqlen;
         }
     }
-    watch(t, c, c->out_left > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+    watch(t, c, c->out_left > 0 ? SK_READ | SK_WRITE : SK_READ);
 }
 
 /* Hand received bytes to the protocol. Returns false when the connection
@@ -262,8 +275,8 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
     if (t->cfg->proto == SK_BENCH_DISCARD)
         return true;
     while (n > 0) {
-        bool done;
-        long k = sk__httpresp_feed(&c->resp, p, n, &done);
+        long k = sk_http_response_feed(&c->resp, p, n);
+        bool done = k >= 0 && (c->resp.events & SK_HTTP_RESP_DONE);
         if (k < 0 || (done && c->inflight == 0)) {
             ADD(t, err_read, 1);
             conn_close(t, c, RETRY_ERR_NS);
@@ -272,10 +285,8 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
         p += k;
         n -= (size_t)k;
         if (done) {
-            bool close_after = c->resp.close;
             complete(t, c, now, c->resp.status >= 200 && c->resp.status < 300);
-            sk__httpresp_reset(&c->resp);
-            if (close_after) {
+            if (!(c->resp.flags & SK_HTTP_KEEPALIVE)) {
                 conn_close(t, c, 0);
                 return false;
             }
@@ -301,7 +312,7 @@ static void on_readable(bthread *t, bconn *c)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
-        if (n == 0 && t->cfg->proto == SK_BENCH_HTTP && c->inflight > 0 && sk__httpresp_eof_ends(&c->resp)) {
+        if (n == 0 && t->cfg->proto == SK_BENCH_HTTP && c->inflight > 0 && sk_http_response_eof(&c->resp) == 1) {
             complete(t, c, now_ns(), c->resp.status >= 200 && c->resp.status < 300);
             conn_close(t, c, 0);
             return;
@@ -315,8 +326,12 @@ static void on_readable(bthread *t, bconn *c)
     refill(t, c, now_ns());
 }
 
-static void on_event(bthread *t, bconn *c, uint32_t ev)
+static void on_io(sk_loop *l, int fd, void *data, int ev)
 {
+    bconn *c = data;
+    bthread *t = c->t;
+    (void)l;
+    (void)fd;
     if (c->state == C_CONNECTING) {
         int err = 0;
         socklen_t len = sizeof err;
@@ -326,25 +341,26 @@ static void on_event(bthread *t, bconn *c, uint32_t ev)
             connect_failed(t, c, -err);
             return;
         }
-        if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+        /* Errors and hangups come as both events. */
+        if (!(ev & SK_WRITE))
             return;
         c->state = C_OPEN;
         c->ever = true;
         ADD(t, connects, 1);
-        watch(t, c, EPOLLIN);
+        watch(t, c, SK_READ);
         refill(t, c, now_ns());
         return;
     }
-    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+    if (ev & SK_READ) {
         on_readable(t, c);
         if (c->state != C_OPEN)
             return;
     }
-    if ((ev & EPOLLOUT) && c->out_left > 0)
+    if ((ev & SK_WRITE) && c->out_left > 0)
         conn_flush(t, c);
 }
 
-/* Timeouts and reconnects, every TICK_NS. */
+/* Timeouts and reconnects, every TICK_US. */
 static void housekeeping(bthread *t, int64_t now)
 {
     int64_t to = t->cfg->timeout_ms * 1000000LL;
@@ -374,20 +390,43 @@ static void run_schedule(bthread *t, int64_t now)
     }
 }
 
-/* --busy-poll: look for events without sleeping, for up to busy_poll_us
- * (never past the next deadline). On loopback the server's send pays for
- * waking a sleeping client thread; a client still polling needs no wakeup,
- * so the server spends its CPU on requests instead. Costs the client's own
- * CPU: for a client with a core to itself. Returns events found (0: none,
- * sleep now). */
-static int busy_poll(bthread *t, struct epoll_event *evs, int64_t now, int64_t wait)
+/* A loop timer: housekeeping every TICK_US, at the loop's wakeup time. */
+static int64_t on_tick(sk_loop *l, void *data)
+{
+    housekeeping(data, sk_loop_now_us(l) * 1000);
+    return TICK_US;
+}
+
+/* Rate mode: a loop timer that comes due at the next slot's time. */
+static int64_t on_slot(sk_loop *l, void *data)
+{
+    bthread *t = data;
+    int64_t now = now_ns();
+    (void)l;
+    run_schedule(t, now);
+    int64_t next = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns);
+    /* The delay counts from when this returns (the loop re-arms from a
+     * fresh clock), not from before the sends above, or every slot would
+     * come late by their time. Microseconds, rounded so that the slot is
+     * due when the timer runs. */
+    now = now_ns();
+    return next > now ? (next - now) / 1000 + 1 : 0;
+}
+
+/* --busy-poll: look for events without sleeping (sk_loop_once with no
+ * wait, which also runs the timers that come due), for up to busy_poll_us.
+ * On loopback the server's send pays for waking a sleeping client thread; a
+ * client still polling needs no wakeup, so the server spends its CPU on
+ * requests instead. Costs the client's own CPU: for a client with a core to
+ * itself. Returns events found (0: none, sleep now). */
+static int busy_poll(bthread *t)
 {
     int64_t spin = (int64_t)t->cfg->busy_poll_us * 1000;
-    if (spin <= 0 || wait <= 0)
+    if (spin <= 0)
         return 0;
-    int64_t until = now + (spin < wait ? spin : wait);
+    int64_t until = now_ns() + spin;
     do {
-        int n = epoll_wait(t->epfd, evs, MAX_EVENTS, 0);
+        int n = sk_loop_once(t->loop, 0);
         if (n != 0)
             return n > 0 ? n : 0;
     } while (now_ns() < until && !stopping(t));
@@ -397,35 +436,16 @@ static int busy_poll(bthread *t, struct epoll_event *evs, int64_t now, int64_t w
 static void *worker(void *arg)
 {
     bthread *t = arg;
-    struct epoll_event evs[MAX_EVENTS];
-    int64_t next_tick = 0;
 
     for (int i = 0; i < t->nconns; i++)
         conn_start(t, &t->conns[i]);
+    /* The wait is bounded by the housekeeping timer, so a stop is seen
+     * within TICK_US. */
     while (!stopping(t)) {
-        int64_t now = now_ns(), wait = next_tick - now;
-        if (t->slot_ns > 0) {
-            int64_t due = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns) - now;
-            if (due < wait)
-                wait = due;
-        }
-        if (wait < 0)
-            wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000000000LL, .tv_nsec = wait % 1000000000LL};
-        int n = busy_poll(t, evs, now, wait);
-        if (n == 0)
-            n = epoll_pwait2(t->epfd, evs, MAX_EVENTS, &ts, NULL);
-        if (n < 0 && errno == ENOSYS)
-            n = epoll_wait(t->epfd, evs, MAX_EVENTS, (int)((wait + 999999) / 1000000));
-        for (int i = 0; i < n; i++)
-            on_event(t, evs[i].data.ptr, evs[i].events);
-        now = now_ns();
-        if (t->slot_ns > 0)
-            run_schedule(t, now);
-        if (now >= next_tick) {
-            housekeeping(t, now);
-            next_tick = now + TICK_NS;
-        }
+        if (busy_poll(t) > 0)
+            continue;
+        if (sk_loop_once(t->loop, -1) < 0)
+            break;
     }
     for (int i = 0; i < t->nconns; i++) {
         if (t->conns[i].fd >= 0)
@@ -508,18 +528,30 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         t->nconns = cfg.conns / nt + (i < cfg.conns % nt);
         if (cfg.rate > 0)
             t->slot_ns = 1e9 / (cfg.rate * t->nconns / cfg.conns);
-        t->epfd = epoll_create1(EPOLL_CLOEXEC);
+        /* Watches fds below RLIMIT_NOFILE, which bounds every fd. */
+        t->loop = sk_loop_new(NULL, 0, &rc);
         t->conns = calloc((size_t)t->nconns, sizeof *t->conns);
         t->ring = calloc((size_t)t->nconns * (size_t)cfg.pipeline, sizeof *t->ring);
         t->scratch = malloc(SCRATCH);
-        if (t->epfd < 0 || t->conns == NULL || t->ring == NULL || t->scratch == NULL) {
-            rc = t->epfd < 0 ? -errno : -ENOMEM;
+        if (t->loop == NULL || t->conns == NULL || t->ring == NULL || t->scratch == NULL) {
+            if (t->loop != NULL)
+                rc = -ENOMEM;
+            goto done;
+        }
+        /* Timers are set before the thread starts, so a failure is the
+         * run's; the loop passes to the worker with pthread_create. */
+        int64_t id = sk_loop_timer_us(t->loop, TICK_US, on_tick, t);
+        if (id >= 0 && t->slot_ns > 0)
+            id = sk_loop_timer_us(t->loop, 0, on_slot, t);
+        if (id < 0) {
+            rc = (int)id;
             goto done;
         }
         rc = sk_hist_init(&t->hist, SK_BENCH_HIST_MAX);
         if (rc < 0)
             goto done;
         for (int j = 0; j < t->nconns; j++) {
+            t->conns[j].t = t;
             t->conns[j].fd = -1;
             t->conns[j].idx = (uint32_t)j;
             t->conns[j].ring = t->ring + (size_t)j * (size_t)cfg.pipeline;
@@ -573,8 +605,7 @@ done:
                 out->last_connect_err = t->last_connect_err;
         }
         sk_hist_free(&t->hist);
-        if (t->epfd > 0)
-            close(t->epfd);
+        sk_loop_free(t->loop);
         free(t->conns);
         free(t->ring);
         free(t->scratch);

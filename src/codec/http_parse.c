@@ -8,200 +8,9 @@
 
 #include <sockit/error.h>
 
-/* Character classes, one table so each byte costs one load. */
-enum { C_TCHAR = 1, C_TARGET = 2, C_VALUE = 4, C_DIGIT = 8 };
+#include "http_common.h"
 
-#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-#define TV (C_TCHAR | C_TARGET | C_VALUE)
-#define PV (C_TARGET | C_VALUE)
-#define DV (C_TCHAR | C_TARGET | C_VALUE | C_DIGIT)
-static const unsigned char cls[256] = {
-    /* 0x00 */ 0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    C_VALUE,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    /* 0x10 */ 0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    /* 0x20  SP ! " # $ % & ' ( ) * + , - . / */
-    C_VALUE,
-    TV,
-    PV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    PV,
-    PV,
-    TV,
-    TV,
-    PV,
-    TV,
-    TV,
-    PV,
-    /* 0x30  0-9 : ; < = > ? */
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    DV,
-    PV,
-    PV,
-    PV,
-    PV,
-    PV,
-    PV,
-    /* 0x40  @ A-O */
-    PV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    /* 0x50  P-Z [ \ ] ^ _ */
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    PV,
-    PV,
-    PV,
-    TV,
-    TV,
-    /* 0x60  ` a-o */
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    /* 0x70  p-z { | } ~ DEL */
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    TV,
-    PV,
-    TV,
-    PV,
-    TV,
-    0,
-    /* 0x80-0xff obs-text: allowed in targets and values, not in tokens */
-    R16(PV),
-    R16(PV),
-    R16(PV),
-    R16(PV),
-    R16(PV),
-    R16(PV),
-    R16(PV),
-    R16(PV),
-};
-
-typedef const unsigned char *ucp;
-
-/* Eight bytes at a time (SWAR): true when any byte of w is below n (n <=
- * 128), or equals DEL. Long targets and values (cookies, user agents) are
- * skipped a word at a time; the byte loop after it decides exactly. */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-static inline bool word_stops(uint64_t w, unsigned n)
-{
-    uint64_t del = w ^ (ONES * 0x7f);
-    return (((w - ONES * n) & ~w) | ((del - ONES) & ~del)) & HIGHS;
-}
-
-/* Skip the bytes every one of which is >= lo and not DEL. */
-static inline ucp skip_words(ucp p, ucp end, unsigned lo)
-{
-    while (end - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        if (word_stops(w, lo))
-            break;
-        p += 8;
-    }
-    return p;
-}
-
-/* Case-insensitive compare of n bytes against a lower-case literal. */
-static bool ieq(ucp s, size_t n, const char *lower, size_t ln)
-{
-    if (n != ln)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = s[i];
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (unsigned char)(ch + 32);
-        if (ch != (unsigned char)lower[i])
-            return false;
-    }
-    return true;
-}
-#define IEQ(s, n, lit) ieq(s, n, lit, sizeof(lit) - 1)
+typedef sk__ucp ucp;
 
 static int method_id(ucp m, size_t n)
 {
@@ -230,60 +39,6 @@ static int method_id(ucp m, size_t n)
     return SK_HTTP_OTHER;
 }
 
-/* Content-Length: "N" or a comma list of equal Ns (RFC 9110 8.6). Returns
- * 0 and the value, or SK_EHTTP_BAD. */
-static int parse_length(ucp v, size_t n, uint64_t *out)
-{
-    ucp p = v, end = v + n;
-    bool have = false;
-    uint64_t first = 0;
-
-    for (;;) {
-        uint64_t x = 0;
-        ucp digits = p;
-        while (p < end && (cls[*p] & C_DIGIT)) {
-            unsigned d = (unsigned)(*p - '0');
-            if (x > (UINT64_C(0x7fffffffffffffff) - d) / 10)
-                return SK_EHTTP_BAD;
-            x = x * 10 + d;
-            p++;
-        }
-        if (p == digits)
-            return SK_EHTTP_BAD;
-        if (have && x != first)
-            return SK_EHTTP_BAD;
-        first = x;
-        have = true;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        if (p == end)
-            break;
-        if (*p++ != ',')
-            return SK_EHTTP_BAD;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-    }
-    *out = first;
-    return 0;
-}
-
-/* Connection: a comma list of tokens; only close and keep-alive matter. */
-static void parse_connection(ucp v, size_t n, bool *close, bool *keep)
-{
-    ucp p = v, end = v + n;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        ucp tok = p;
-        while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
-        if (IEQ(tok, (size_t)(p - tok), "close"))
-            *close = true;
-        else if (IEQ(tok, (size_t)(p - tok), "keep-alive"))
-            *keep = true;
-    }
-}
-
 /* After a line's content: CRLF or LF. Returns bytes of the line end (1 or
  * 2), 0 when more input is needed, < 0 when it is not a line end. */
 static int line_end(ucp p, ucp end)
@@ -307,17 +62,17 @@ static int header_semantics(sk_http_request *req, head_facts *f, ucp name, size_
 {
     switch (nlen) {
     case 4:
-        if (IEQ(name, nlen, "host"))
+        if (SK__HTTP_IEQ(name, nlen, "host"))
             f->hosts++;
         break;
     case 10:
-        if (IEQ(name, nlen, "connection"))
-            parse_connection(val, vlen, &f->close, &f->keep);
+        if (SK__HTTP_IEQ(name, nlen, "connection"))
+            sk__http_parse_connection(val, vlen, &f->close, &f->keep);
         break;
     case 14:
-        if (IEQ(name, nlen, "content-length")) {
+        if (SK__HTTP_IEQ(name, nlen, "content-length")) {
             uint64_t x;
-            if (parse_length(val, vlen, &x) < 0)
+            if (sk__http_parse_length(val, vlen, &x) < 0)
                 return SK_EHTTP_BAD;
             if ((req->flags & SK_HTTP_HAS_LENGTH) && x != req->content_length)
                 return SK_EHTTP_BAD;
@@ -326,7 +81,7 @@ static int header_semantics(sk_http_request *req, head_facts *f, ucp name, size_
         }
         break;
     case 17:
-        if (IEQ(name, nlen, "transfer-encoding"))
+        if (SK__HTTP_IEQ(name, nlen, "transfer-encoding"))
             f->te = true;
         break;
     }
@@ -360,7 +115,7 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
 
     /* method SP */
     mark = p;
-    while (p < end && (cls[*p] & C_TCHAR))
+    while (p < end && (sk__http_cls[*p] & SK__C_TCHAR))
         p++;
     if ((size_t)(p - mark) > SK_HTTP_MAX_METHOD)
         return SK_EHTTP_BAD;
@@ -376,8 +131,8 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
     /* request-target SP, scanned no further than one byte past the limit */
     mark = p;
     ucp tend = (size_t)(end - p) > max_target ? p + max_target + 1 : end;
-    p = skip_words(p, tend, 0x21);
-    while (p < tend && (cls[*p] & C_TARGET))
+    p = sk__http_skip_words(p, tend, 0x21);
+    while (p < tend && (sk__http_cls[*p] & SK__C_TARGET))
         p++;
     if ((size_t)(p - mark) > max_target)
         return SK_EHTTP_URI;
@@ -392,12 +147,14 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
     /* HTTP-version: checked byte by byte so garbage fails before it is
      * complete, not only once 8 bytes arrived. */
     static const char proto[] = "HTTP/";
-    if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 || !(cls[p[7]] & C_DIGIT)) {
+    if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 || !(sk__http_cls[p[7]] & SK__C_DIGIT)) {
         for (size_t i = 0; i < 8; i++) {
             if (p + i == end)
                 return NEED_MORE;
             unsigned char ch = p[i];
-            bool ok = i < 5 ? ch == (unsigned char)proto[i] : i == 6 ? ch == '.' : (cls[ch] & C_DIGIT) != 0;
+            bool ok = i < 5    ? ch == (unsigned char)proto[i]
+                      : i == 6 ? ch == '.'
+                               : (sk__http_cls[ch] & SK__C_DIGIT) != 0;
             if (!ok)
                 return SK_EHTTP_BAD;
         }
@@ -429,7 +186,7 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
             break;
         }
         mark = p;
-        while (p < end && (cls[*p] & C_TCHAR))
+        while (p < end && (sk__http_cls[*p] & SK__C_TCHAR))
             p++;
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;
@@ -445,8 +202,8 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         mark = p;
-        p = skip_words(p, end, 0x20);
-        while (p < end && (cls[*p] & C_VALUE))
+        p = sk__http_skip_words(p, end, 0x20);
+        while (p < end && (sk__http_cls[*p] & SK__C_VALUE))
             p++;
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;

@@ -54,6 +54,7 @@ sk_loop *sk_loop_new(const char *backend, int setsize, int *err)
     l->setsize = setsize;
     l->maxfd = -1;
     l->next_timer_id = 1;
+    l->now_us = sk_now_us();
     l->io = calloc((size_t)setsize, sizeof *l->io);
     l->fired = calloc((size_t)setsize, sizeof *l->fired);
     if (l->io == NULL || l->fired == NULL)
@@ -89,6 +90,10 @@ void sk_loop_free(sk_loop *l)
 }
 
 const char *sk_loop_backend(const sk_loop *l) { return l->be->name; }
+
+int64_t sk_loop_now(const sk_loop *l) { return l->now_us / 1000; }
+
+int64_t sk_loop_now_us(const sk_loop *l) { return l->now_us; }
 
 int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
 {
@@ -147,9 +152,17 @@ static void heap_down(sk__timer *h, int n, int i)
     }
 }
 
+/* Delays far in the future are clamped so adding one to the clock never
+ * overflows (2^61 us is some 73 000 years). */
+#define MAX_DELAY_US (INT64_C(1) << 61)
+
+static int64_t ms_to_us(int64_t ms) { return ms > MAX_DELAY_US / 1000 ? MAX_DELAY_US : ms * 1000; }
+
 /* Insert a timer with a given id. The id is set before the heap moves the
- * entry, so callers never read it back from a slot that changed hands. */
-static int timer_add(sk_loop *l, int64_t ms, int64_t id, sk_timer_fn fn, void *data)
+ * entry, so callers never read it back from a slot that changed hands. The
+ * delay counts from a fresh clock read, not from the wakeup's cached time,
+ * which may be behind by however long the callbacks so far took. */
+static int timer_add(sk_loop *l, int64_t us, bool in_us, int64_t id, sk_timer_fn fn, void *data)
 {
     if (l->ntimers == l->timers_cap) {
         int cap = l->timers_cap ? l->timers_cap * 2 : 8;
@@ -159,17 +172,31 @@ static int timer_add(sk_loop *l, int64_t ms, int64_t id, sk_timer_fn fn, void *d
         l->timers = t;
         l->timers_cap = cap;
     }
-    l->timers[l->ntimers] = (sk__timer){.when = sk_now_ms() + (ms > 0 ? ms : 0), .id = id, .fn = fn, .data = data};
+    if (us < 0)
+        us = 0;
+    else if (us > MAX_DELAY_US)
+        us = MAX_DELAY_US;
+    l->timers[l->ntimers] = (sk__timer){.when = sk_now_us() + us, .id = id, .fn = fn, .data = data, .us = in_us};
     heap_up(l->timers, l->ntimers++);
     return 0;
 }
 
-int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
+static int64_t timer_new(sk_loop *l, int64_t us, bool in_us, sk_timer_fn fn, void *data)
 {
-    int rc = timer_add(l, ms, l->next_timer_id, fn, data);
+    int rc = timer_add(l, us, in_us, l->next_timer_id, fn, data);
     if (rc < 0)
         return rc;
     return l->next_timer_id++;
+}
+
+int64_t sk_loop_timer(sk_loop *l, int64_t ms, sk_timer_fn fn, void *data)
+{
+    return timer_new(l, ms_to_us(ms), false, fn, data);
+}
+
+int64_t sk_loop_timer_us(sk_loop *l, int64_t us, sk_timer_fn fn, void *data)
+{
+    return timer_new(l, us, true, fn, data);
 }
 
 void sk_loop_timer_cancel(sk_loop *l, int64_t id)
@@ -187,7 +214,7 @@ void sk_loop_timer_cancel(sk_loop *l, int64_t id)
 
 static void run_timers(sk_loop *l)
 {
-    int64_t now = l->now;
+    int64_t now = l->now_us;
     while (l->ntimers > 0 && l->timers[0].when <= now) {
         sk__timer t = l->timers[0];
         l->timers[0] = l->timers[--l->ntimers];
@@ -197,25 +224,26 @@ static void run_timers(sk_loop *l)
         int64_t next = t.fn(l, t.data);
         /* Re-arm with the same id so a cancel still finds it. */
         if (next >= 0)
-            timer_add(l, next, t.id, t.fn, t.data);
+            timer_add(l, t.us ? next : ms_to_us(next), t.us, t.id, t.fn, t.data);
     }
 }
 
 int sk_loop_once(sk_loop *l, int timeout_ms)
 {
+    int64_t timeout_us = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000;
     int n;
 
-    if (l->ntimers > 0) {
-        int64_t wait = l->timers[0].when - sk_now_ms();
+    if (l->ntimers > 0 && timeout_us != 0) {
+        int64_t wait = l->timers[0].when - sk_now_us();
         if (wait < 0)
             wait = 0;
-        if (timeout_ms < 0 || wait < timeout_ms)
-            timeout_ms = (int)wait;
+        if (timeout_us < 0 || wait < timeout_us)
+            timeout_us = wait;
     }
-    n = l->be->poll(l, timeout_ms);
+    n = l->be->poll(l, timeout_us);
     if (n < 0 && n != -EINTR)
         return n;
-    l->now = sk_now_ms();
+    l->now_us = sk_now_us();
     for (int i = 0; i < n; i++) {
         int fd = l->fired[i].fd;
         sk__io *io = &l->io[fd];

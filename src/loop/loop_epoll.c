@@ -2,13 +2,16 @@
 #include "loop_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct epoll_state {
     int epfd;
     int max_events;
+    bool no_pwait2; /* the kernel said ENOSYS (before Linux 5.11) */
     struct epoll_event *events;
 } epoll_state;
 
@@ -62,10 +65,25 @@ static int ep_set(sk_loop *l, int fd, int old_events, int new_events)
     return 0;
 }
 
-static int ep_poll(sk_loop *l, int timeout_ms)
+/* epoll_wait() counts in milliseconds, so a 300 us timer would wait a
+ * whole millisecond; epoll_pwait2() takes a timespec. Waits of 0 (busy
+ * polling) and forever need no timespec and take the older call. */
+static int ep_wait(epoll_state *s, int64_t timeout_us)
+{
+    if (timeout_us > 0 && !s->no_pwait2) {
+        struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = (long)(timeout_us % 1000000) * 1000};
+        int n = epoll_pwait2(s->epfd, s->events, s->max_events, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        s->no_pwait2 = true;
+    }
+    return epoll_wait(s->epfd, s->events, s->max_events, sk__ms_ceil(timeout_us));
+}
+
+static int ep_poll(sk_loop *l, int64_t timeout_us)
 {
     epoll_state *s = l->be_data;
-    int n = epoll_wait(s->epfd, s->events, s->max_events, timeout_ms);
+    int n = ep_wait(s, timeout_us);
     if (n < 0)
         return -errno;
     for (int i = 0; i < n; i++) {

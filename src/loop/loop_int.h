@@ -4,6 +4,7 @@
 #define SOCKIT_LOOP_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sockit/loop.h>
 
 typedef struct sk__io {
@@ -18,10 +19,11 @@ typedef struct sk__fired {
 } sk__fired;
 
 typedef struct sk__timer {
-    int64_t when;
+    int64_t when; /* microseconds, on sk_now_us()'s clock */
     int64_t id;
     sk_timer_fn fn;
     void *data;
+    bool us; /* fn returns microseconds (sk_loop_timer_us), else ms */
 } sk__timer;
 
 /* One readiness mechanism. State lives behind sk_loop.be_data. */
@@ -31,9 +33,10 @@ typedef struct sk__backend {
     void (*destroy)(sk_loop *l);
     /* fd's watched events change from old to new (either may be 0). */
     int (*set)(sk_loop *l, int fd, int old_events, int new_events);
-    /* Wait up to timeout_ms (< 0 forever); fill l->fired; return the count
-     * or -errno (-EINTR is fine: the loop just goes round again). */
-    int (*poll)(sk_loop *l, int timeout_ms);
+    /* Wait up to timeout_us microseconds (< 0 forever, 0 not at all) and
+     * never less; fill l->fired; return the count or -errno (-EINTR is
+     * fine: the loop just goes round again). */
+    int (*poll)(sk_loop *l, int64_t timeout_us);
 } sk__backend;
 
 struct sk_loop {
@@ -46,13 +49,19 @@ struct sk_loop {
     sk__timer *timers; /* binary min-heap on when */
     int ntimers, timers_cap;
     int64_t next_timer_id;
-    int64_t now; /* ms, read once per wakeup right after the wait */
+    int64_t now_us; /* read once per wakeup right after the wait */
     bool stop;
 };
 
-/* The time of the current wakeup: callbacks that run in one batch share one
- * clock read instead of each making its own. */
-static inline int64_t sk__loop_now(const sk_loop *l) { return l->now; }
+/* A wait in microseconds as whole milliseconds for the calls that take
+ * them, rounded up so a timer is never woken for early (< 0 stays -1). */
+static inline int sk__ms_ceil(int64_t us)
+{
+    if (us < 0)
+        return -1;
+    int64_t ms = (us + 999) / 1000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
 
 extern const sk__backend sk__backend_epoll;
 extern const sk__backend sk__backend_poll;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <stdlib.h>
 
 typedef struct poll_state {
@@ -65,10 +66,12 @@ static int pl_set(sk_loop *l, int fd, int old_events, int new_events)
     return 0;
 }
 
-static int pl_poll(sk_loop *l, int timeout_ms)
+static int pl_poll(sk_loop *l, int64_t timeout_us)
 {
     poll_state *s = l->be_data;
-    int n = poll(s->pfds, (nfds_t)s->n, timeout_ms);
+    /* ppoll() for its timespec: poll() would round a timer's wait to ms. */
+    struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = (long)(timeout_us % 1000000) * 1000};
+    int n = ppoll(s->pfds, (nfds_t)s->n, timeout_us < 0 ? NULL : &ts, NULL);
     int k = 0;
 
     if (n < 0)

@@ -46,16 +46,16 @@ static int sl_set(sk_loop *l, int fd, int old_events, int new_events)
     return 0;
 }
 
-static int sl_poll(sk_loop *l, int timeout_ms)
+static int sl_poll(sk_loop *l, int64_t timeout_us)
 {
     select_state *s = l->be_data;
     struct timeval tv, *tvp = NULL;
     int k = 0;
     int maxfd = l->maxfd < FD_SETSIZE ? l->maxfd : FD_SETSIZE - 1;
 
-    if (timeout_ms >= 0) {
-        tv.tv_sec = timeout_ms / 1000;
-        tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+    if (timeout_us >= 0) {
+        tv.tv_sec = (time_t)(timeout_us / 1000000);
+        tv.tv_usec = (suseconds_t)(timeout_us % 1000000);
         tvp = &tv;
     }
     memcpy(&s->rout, &s->rfds, sizeof s->rout);

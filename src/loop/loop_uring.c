@@ -125,7 +125,7 @@ static int ur_set(sk_loop *l, int fd, int old_events, int new_events)
     return 0;
 }
 
-static int ur_poll(sk_loop *l, int timeout_ms)
+static int ur_poll(sk_loop *l, int64_t timeout_us)
 {
     uring_state *s = l->be_data;
     struct __kernel_timespec ts, *tsp = NULL;
@@ -148,9 +148,9 @@ static int ur_poll(sk_loop *l, int timeout_ms)
         io_uring_sqe_set_data64(sqe, ud_of(s->gen[fd], fd));
         s->armed[fd] = s->want[fd];
     }
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+    if (timeout_us >= 0) {
+        ts.tv_sec = timeout_us / 1000000;
+        ts.tv_nsec = (long long)(timeout_us % 1000000) * 1000;
         tsp = &ts;
     }
     int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, tsp, NULL);

@@ -2,7 +2,6 @@
  * every listener and connection. The hybrid and prefork models run this
  * same worker in several threads or processes. */
 #include "model_loop.h"
-#include "loop/loop_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +51,7 @@ static void conn_cb(sk_loop *l, int fd, void *data, int events)
     sk_conn *c = data;
     sk__loop_worker *w = c->model_data;
     (void)fd;
-    w->eng.now = sk__loop_now(l);
+    w->eng.now = sk_loop_now(l);
     if (sk__conn_drive(c, events) == SK__DONE)
         close_conn(c, w);
     else
@@ -91,7 +90,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
     sk_server *s = w->srv;
     (void)events;
 
-    w->eng.now = sk__loop_now(l);
+    w->eng.now = sk_loop_now(l);
     /* A bounded batch: accepting forever under a connection storm would
      * starve the clients already connected. */
     for (int i = 0; i < 64 && !w->eng.draining; i++) {
@@ -123,7 +122,7 @@ static void jobs_cb(sk_loop *l, int fd, void *data, int events)
     sk__loop_worker *w = data;
     (void)fd;
     (void)events;
-    w->eng.now = sk__loop_now(l);
+    w->eng.now = sk_loop_now(l);
     sk__job *j = sk__jobq_take(w->jobq);
     while (j) {
         sk__job *next = j->next;
@@ -179,14 +178,14 @@ static void stop_cb(sk_loop *l, int fd, void *data, int events)
     sk__loop_worker *w = data;
     (void)fd;
     (void)events;
-    w->eng.now = sk__loop_now(l);
+    w->eng.now = sk_loop_now(l);
     start_drain(w);
 }
 
 static int64_t sweep_cb(sk_loop *l, void *data)
 {
     sk__loop_worker *w = data;
-    w->eng.now = sk__loop_now(l);
+    w->eng.now = sk_loop_now(l);
     if (SK__STOPPING(w->srv) && !w->eng.draining)
         start_drain(w);
     sk__engine_sweep(&w->eng, close_conn, w);

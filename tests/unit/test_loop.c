@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sockit/clock.h>
 #include <sockit/error.h>
 #include <sockit/loop.h>
 #include <sockit/sock.h>
@@ -446,6 +447,210 @@ static void test_timer_rearm_and_cancel(void **state)
     sk_loop_free(l);
 }
 
+/* The loop's clock and microsecond timers ------------------------------- */
+
+/* What the callbacks of one wakeup saw of the loop's clock. */
+typedef struct nowlog {
+    sk_loop *l;
+    int n;
+    int64_t seen[4];
+} nowlog;
+
+static void on_io_now(sk_loop *l, int fd, void *data, int events)
+{
+    nowlog *nl = data;
+    char c;
+    (void)events;
+    assert_int_equal(read(fd, &c, 1), 1);
+    nl->seen[nl->n++] = sk_loop_now_us(l);
+    /* Time passes inside the batch; the loop's clock does not. */
+    usleep(2000);
+}
+
+static void test_loop_now(void **state)
+{
+    int64_t b0 = sk_now_us();
+    sk_loop *l = new_loop(state, 0);
+    int64_t b1 = sk_now_us();
+    int a[2], b[2];
+    nowlog nl = {.l = l};
+
+    /* Set at creation. */
+    assert_true(sk_loop_now_us(l) >= b0 && sk_loop_now_us(l) <= b1);
+    assert_int_equal(sk_loop_now(l), sk_loop_now_us(l) / 1000);
+
+    /* One read per wakeup, after the wait, shared by every callback. */
+    make_pair(a);
+    make_pair(b);
+    assert_int_equal(sk_loop_watch(l, a[0], SK_READ, on_io_now, &nl), 0);
+    assert_int_equal(sk_loop_watch(l, b[0], SK_READ, on_io_now, &nl), 0);
+    assert_int_equal(write(a[1], "x", 1), 1);
+    assert_int_equal(write(b[1], "x", 1), 1);
+    int64_t before = sk_now_us();
+    assert_int_equal(sk_loop_once(l, 1000), 2);
+    int64_t after = sk_now_us();
+    assert_int_equal(nl.n, 2);
+    assert_true(nl.seen[0] == nl.seen[1]);
+    assert_true(nl.seen[0] >= before && nl.seen[0] <= after - 4000);
+    /* It stays put between iterations and moves at the next one. */
+    assert_true(sk_loop_now_us(l) == nl.seen[0]);
+    assert_int_equal(sk_loop_now(l), nl.seen[0] / 1000);
+    assert_int_equal(sk_loop_once(l, 0), 0);
+    assert_true(sk_loop_now_us(l) >= after);
+    /* Milliseconds on the same clock as sk_now_ms(). */
+    int64_t ms0 = sk_now_ms();
+    assert_int_equal(sk_loop_once(l, 0), 0);
+    assert_true(sk_loop_now(l) >= ms0 && sk_loop_now(l) <= sk_now_ms());
+
+    sk_loop_watch(l, a[0], 0, NULL, NULL);
+    sk_loop_watch(l, b[0], 0, NULL, NULL);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+    sk_loop_free(l);
+}
+
+/* A timer that checks it is not early: by a fresh clock and by the loop's. */
+typedef struct ustimer {
+    int tag;
+    int64_t added, delay_us; /* delay_us: what was asked, in us */
+    int64_t fired, loop_now;
+    int *order, *n;
+    int rearm_left; /* re-arm with delay_us this many times */
+    int calls;
+} ustimer;
+
+static int64_t on_ustimer(sk_loop *l, void *data)
+{
+    ustimer *t = data;
+    int64_t now = sk_now_us();
+    t->fired = now;
+    t->loop_now = sk_loop_now_us(l);
+    if (now - t->added < t->delay_us || t->loop_now - t->added < t->delay_us)
+        fail_msg("timer %d fired %lld us after it was set, asked %lld", t->tag, (long long)(now - t->added),
+                 (long long)t->delay_us);
+    t->calls++;
+    if (t->order)
+        t->order[(*t->n)++] = t->tag;
+    if (t->rearm_left-- > 0) {
+        t->added = sk_now_us();
+        return t->delay_us;
+    }
+    return -1;
+}
+
+static int64_t add_us(sk_loop *l, ustimer *t, int64_t us)
+{
+    t->delay_us = us;
+    t->added = sk_now_us();
+    return sk_loop_timer_us(l, us, on_ustimer, t);
+}
+
+static int64_t add_ms(sk_loop *l, ustimer *t, int64_t ms)
+{
+    t->delay_us = ms * 1000;
+    t->added = sk_now_us();
+    return sk_loop_timer(l, ms, on_ustimer, t);
+}
+
+static void test_timers_us(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int order[16], n = 0;
+    ustimer t[8];
+
+    /* Ordering by microseconds, never early. */
+    memset(t, 0, sizeof t);
+    int64_t delays[] = {1500, 300, 2200, 0, 800};
+    for (int i = 0; i < 5; i++) {
+        t[i] = (ustimer){.tag = (int)delays[i], .order = order, .n = &n};
+        assert_true(add_us(l, &t[i], delays[i]) > 0);
+    }
+    for (int i = 0; i < 100 && n < 5; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 300);
+    assert_int_equal(order[2], 800);
+    assert_int_equal(order[3], 1500);
+    assert_int_equal(order[4], 2200);
+
+    /* Millisecond and microsecond timers share one heap: 1 ms sorts between
+     * 999 us and 1001 us set right around it. */
+    n = 0;
+    t[0] = (ustimer){.tag = 1001, .order = order, .n = &n};
+    t[1] = (ustimer){.tag = 1000, .order = order, .n = &n};
+    t[2] = (ustimer){.tag = 999, .order = order, .n = &n};
+    assert_true(add_us(l, &t[2], 999) > 0);
+    assert_true(add_ms(l, &t[1], 1) > 0);
+    assert_true(add_us(l, &t[0], 1001) > 0);
+    for (int i = 0; i < 100 && n < 3; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(order[0], 999);
+    assert_int_equal(order[1], 1000);
+    assert_int_equal(order[2], 1001);
+
+    /* A whole-millisecond timer waits the whole milliseconds (the heap used
+     * to count in ms, so a 2 ms timer set late in a millisecond could run
+     * after a little more than 1 ms). Repeated to cross many ms edges. */
+    for (int k = 0; k < 20; k++) {
+        t[0] = (ustimer){.tag = 2};
+        assert_true(add_ms(l, &t[0], 2) > 0);
+        for (int i = 0; i < 100 && t[0].calls == 0; i++)
+            assert_true(sk_loop_once(l, -1) >= 0);
+        assert_int_equal(t[0].calls, 1);
+        usleep((useconds_t)(137 * k % 1000));
+    }
+
+    /* Re-arming in microseconds: four calls, each no earlier than 250 us
+     * after the previous one (on_ustimer checks). */
+    t[0] = (ustimer){.tag = 250, .rearm_left = 3};
+    int64_t id = add_us(l, &t[0], 250);
+    assert_true(id > 0);
+    for (int i = 0; i < 100 && t[0].calls < 4; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(t[0].calls, 4);
+
+    /* Cancel works on microsecond timers too. */
+    t[0] = (ustimer){.tag = 1};
+    id = add_us(l, &t[0], 500);
+    sk_loop_timer_cancel(l, id);
+    t[1] = (ustimer){.tag = 2};
+    assert_true(add_us(l, &t[1], 1500) > 0);
+    for (int i = 0; i < 100 && t[1].calls == 0; i++)
+        assert_true(sk_loop_once(l, -1) >= 0);
+    assert_int_equal(t[0].calls, 0);
+    assert_int_equal(t[1].calls, 1);
+    sk_loop_free(l);
+}
+
+/* Sub-millisecond waits really are shorter than a millisecond: 20 timers of
+ * 200 us one after the other take about 4-6 ms; waits rounded up to whole
+ * milliseconds would take at least 20. Timing on a shared machine is noisy,
+ * so one of three attempts under 15 ms is enough. */
+static void test_timers_us_precision(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int64_t best = INT64_MAX;
+
+    for (int attempt = 0; attempt < 3 && best >= 15000; attempt++) {
+        ustimer t = {.tag = 200, .rearm_left = 19};
+        int64_t start = sk_now_us();
+        assert_true(add_us(l, &t, 200) > 0);
+        for (int i = 0; i < 1000 && t.calls < 20; i++)
+            assert_true(sk_loop_once(l, -1) >= 0);
+        assert_int_equal(t.calls, 20);
+        int64_t took = sk_now_us() - start;
+        if (took < best)
+            best = took;
+    }
+    if (best >= 15000)
+        fail_msg("%s: 20 x 200 us timers took at least %lld us", (const char *)*state, (long long)best);
+    sk_loop_free(l);
+}
+
 /* Stop ------------------------------------------------------------------ */
 
 static void on_io_stop(sk_loop *l, int fd, void *data, int events)
@@ -612,6 +817,9 @@ int main(void)
         cmocka_unit_test(test_many_fds),
         cmocka_unit_test(test_timers_in_order),
         cmocka_unit_test(test_timer_rearm_and_cancel),
+        cmocka_unit_test(test_loop_now),
+        cmocka_unit_test(test_timers_us),
+        cmocka_unit_test(test_timers_us_precision),
         cmocka_unit_test(test_loop_stop),
         cmocka_unit_test(test_setsize_range),
         cmocka_unit_test(test_fd_past_fd_setsize),

@@ -1,0 +1,71 @@
+/* Shared by the HTTP request and response parsers: the character classes,
+ * the one Content-Length parser and the Connection token scan, so both
+ * directions accept and refuse exactly the same field values. */
+#ifndef SOCKIT_HTTP_COMMON_H
+#define SOCKIT_HTTP_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Internal to the library: not exported from libsockit.so, and reached
+ * without a GOT load from the parsers' hot loops. */
+#define SK__HIDDEN __attribute__((visibility("hidden")))
+
+/* Character classes, one table so each byte costs one load. */
+enum { SK__C_TCHAR = 1, SK__C_TARGET = 2, SK__C_VALUE = 4, SK__C_DIGIT = 8 };
+SK__HIDDEN extern const unsigned char sk__http_cls[256];
+
+typedef const unsigned char *sk__ucp;
+
+/* Content-Length (RFC 9110 8.6): decimal digits, at most 2^63-1, or a
+ * comma list (with optional blanks) of equal values. Returns 0 and the
+ * value, or SK_EHTTP_BAD. */
+SK__HIDDEN int sk__http_parse_length(sk__ucp v, size_t n, uint64_t *out);
+
+/* Connection: a comma list of tokens; only close and keep-alive matter.
+ * Sets *close / *keep when they appear (case-insensitive), never clears. */
+SK__HIDDEN void sk__http_parse_connection(sk__ucp v, size_t n, bool *close, bool *keep);
+
+/* Case-insensitive compare of n bytes against a literal of lower-case
+ * letters and '-'. Setting bit 0x20 folds case; it could only make a false
+ * match of '-' out of a CR, and the callers compare tokens and field
+ * values, which hold no CR. */
+static inline bool sk__http_ieq(sk__ucp s, size_t n, const char *lower, size_t ln)
+{
+    if (n != ln)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if ((s[i] | 0x20) != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+#define SK__HTTP_IEQ(s, n, lit) sk__http_ieq(s, n, lit, sizeof(lit) - 1)
+
+/* Eight bytes at a time (SWAR): true when any byte of w is below n (n <=
+ * 128), or equals DEL. Long targets and values (cookies, user agents) are
+ * skipped a word at a time; the byte loop after it decides exactly. */
+#define SK__ONES UINT64_C(0x0101010101010101)
+#define SK__HIGHS UINT64_C(0x8080808080808080)
+static inline bool sk__http_word_stops(uint64_t w, unsigned n)
+{
+    uint64_t del = w ^ (SK__ONES * 0x7f);
+    return (((w - SK__ONES * n) & ~w) | ((del - SK__ONES) & ~del)) & SK__HIGHS;
+}
+
+/* Skip the bytes every one of which is >= lo and not DEL. */
+static inline sk__ucp sk__http_skip_words(sk__ucp p, sk__ucp end, unsigned lo)
+{
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (sk__http_word_stops(w, lo))
+            break;
+        p += 8;
+    }
+    return p;
+}
+
+#endif
