@@ -57,6 +57,11 @@ extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_
  * Returns an exit code. */
 int cli_man(const char *prose, const cli_command *const *cmds, size_t n);
 
+/* sockit --completion SHELL (completion.c): the completion script for
+ * SHELL (bash) on stdout, from cmds' option tables; a variant "NAME --FLAG"
+ * is offered once FLAG was typed. Returns an exit code. */
+int cli_completion(const char *shell, const cli_command *const *cmds, size_t n);
+
 int cmd_serve(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_ping(int argc, char **argv);

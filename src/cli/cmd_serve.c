@@ -86,6 +86,14 @@ static int backend_values(cli_value *out, int max)
     return n;
 }
 
+static int model_values(cli_value *out, int max)
+{
+    int n = 0;
+    for (int m = 0; n < max && strcmp(sk_model_name((sk_model)m), "?") != 0; m++)
+        out[n++] = (cli_value){sk_model_name((sk_model)m), NULL};
+    return n;
+}
+
 enum { O_MAXCONNS = CLI_LONG, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
 
 static const cli_option options[] = {
@@ -93,7 +101,7 @@ static const cli_option options[] = {
     CLI_OPT('l', "listen", "ADDR", 0,
             "address to listen on (default 127.0.0.1:7007);\n"
             "host:port, [v6]:port, :port (all interfaces), host:service"),
-    CLI_OPT('m', "model", "MODEL", 0, "concurrency model: loop (default), fork, prefork, thread, hybrid"),
+    {'m', "model", "MODEL", 0, "concurrency model (default loop):", .values = model_values},
     {'b', "backend", "NAME", 0, "event backend for loop models:", .values = backend_values,
      .man = "select, poll, epoll or uring (when built with liburing); the default is the first one built in"},
     CLI_OPT('w', "workers", "N", 0, "workers for prefork and hybrid (default: cores)"),

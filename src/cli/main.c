@@ -49,6 +49,12 @@ int main(int argc, char **argv)
             return cli_usage_error(NULL, "--man wants the prose file (docs/sockit.1.in)");
         return cli_man(argv[2], documented, sizeof documented / sizeof documented[0]);
     }
+    /* Also hidden: the shell completion script the build installs. */
+    if (strcmp(argv[1], "--completion") == 0) {
+        if (argc != 3)
+            return cli_usage_error(NULL, "--completion wants the shell: bash");
+        return cli_completion(argv[2], documented, sizeof documented / sizeof documented[0]);
+    }
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], commands[i]->name) == 0)
             return commands[i]->run(argc - 1, argv + 1);

@@ -10,9 +10,7 @@ static bool is_end(const cli_option *o) { return o->letter == 0 && o->name == NU
 static bool is_heading(const cli_option *o) { return o->letter == 0 && o->name == NULL && o->help != NULL; }
 static int id_of(const cli_option *o) { return o->letter ? (unsigned char)o->letter : o->id; }
 
-/* The command's table followed by its run-time options, ending with
- * CLI_END. Returns the count, or -E2BIG. */
-static int collect(const cli_command *cmd, cli_option *out)
+int cli_options_collect(const cli_command *cmd, cli_option *out)
 {
     int n = 0;
     for (const cli_option *o = cmd->options; !is_end(o); o++) {
@@ -32,7 +30,7 @@ static int collect(const cli_command *cmd, cli_option *out)
 
 int cli_parser_init(cli_parser *p, const cli_command *cmd)
 {
-    int n = collect(cmd, p->opts);
+    int n = cli_options_collect(cmd, p->opts);
     if (n < 0)
         return n;
     p->cmd = cmd;
@@ -135,7 +133,7 @@ void cli_help(FILE *f, const cli_command *cmd)
 {
     cli_option opts[CLI_MAX_OPTS + 1];
     char first[64], next[64], left[128];
-    int n = collect(cmd, opts), col = 0;
+    int n = cli_options_collect(cmd, opts), col = 0;
 
     snprintf(first, sizeof first, "usage: sockit %s ", cmd->name);
     snprintf(next, sizeof next, "       sockit %s ", cmd->name);
@@ -226,7 +224,7 @@ static void man_option(FILE *f, const cli_option *o)
 void cli_man_options(FILE *f, const cli_command *cmd)
 {
     cli_option opts[CLI_MAX_OPTS + 1];
-    int n = collect(cmd, opts);
+    int n = cli_options_collect(cmd, opts);
 
     fputs(".SS \"sockit ", f);
     roff(f, cmd->name);

@@ -76,6 +76,10 @@ typedef struct cli_parser {
  * there are more than CLI_MAX_OPTS. */
 int cli_parser_init(cli_parser *p, const cli_command *cmd);
 
+/* cmd's table followed by its run-time options, ending with CLI_END, into
+ * out (room for CLI_MAX_OPTS + 1). Returns the count, or -E2BIG. */
+int cli_options_collect(const cli_command *cmd, cli_option *out);
+
 /* The next option, as getopt_long returns it: the letter or the id, ':' for
  * a missing value, '?' for an unknown option, -1 at the end. */
 int cli_next(cli_parser *p, int argc, char **argv);
