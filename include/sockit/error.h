@@ -30,6 +30,7 @@ enum {
     SK_EHTTP_HEADERS, /* HTTP header section too large or too many headers (431) */
     SK_EHTTP_VERSION, /* HTTP version not supported (505) */
     SK_EHTTP_NOTIMPL, /* HTTP feature not implemented: Transfer-Encoding (501) */
+    SK_EONEPROCESS,   /* the service needs every connection in one process (not fork, prefork) */
     SK_ELAST
 };
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sockit/loop.h>
 #include <sockit/sock.h>
 
 #ifdef __cplusplus
@@ -92,6 +93,19 @@ typedef struct sk_service {
     /* Set the defaults into config (config_size bytes) before any option
      * is applied. Optional: without it config starts zeroed. */
     void (*config_init)(void *config);
+
+    /* An fd the service watches with sk_conn_watch() (a child's socket, an
+     * eventfd) is ready for events (SK_READ | SK_WRITE; errors and hangups
+     * come as both). Runs on the connection's own thread, like on_data;
+     * afterwards the connection is advanced as after on_data (queued output
+     * flushed, input waiting for the service offered again). Returns 0, or
+     * < 0 to drop the connection at once. Required to use sk_conn_watch(). */
+    int (*on_watch)(sk_conn *c, int fd, int events);
+
+    /* Connections of this service reach each other (chat): they must all
+     * live in one process. sk_server_open() refuses the fork and prefork
+     * models for it with SK_EONEPROCESS, since processes share no memory. */
+    bool one_process;
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,
@@ -114,6 +128,21 @@ void sk_conn_close(sk_conn *c);
  * done runs with c == NULL so arg can be freed. Returns 0, -EBUSY when a
  * job is already out for c, or -ENOMEM; on failure neither callback runs. */
 int sk_conn_defer(sk_conn *c, void (*work)(void *arg), void (*done)(sk_conn *c, void *arg), void *arg);
+
+/* At most this many fds per connection for sk_conn_watch(). */
+#define SK_CONN_WATCH_MAX 2
+
+/* Wait for events (SK_READ | SK_WRITE) on fd, besides the connection's own
+ * socket, on the connection's own thread: every model then calls the
+ * service's on_watch(c, fd, events) when fd is ready. Calling it again for
+ * the same fd replaces its events; events 0 stops watching it. fd must be
+ * non-blocking and stays the service's: the watch ends by itself before
+ * on_close, where the service closes it. Use it for what a connection
+ * relays to or from (a child process, another connection's queue), never
+ * for the socket itself. Returns 0, -ENOSPC beyond SK_CONN_WATCH_MAX fds,
+ * -EINVAL without on_watch, or the event backend's error (select cannot
+ * watch fds >= FD_SETSIZE). */
+int sk_conn_watch(sk_conn *c, int fd, int events);
 
 /* The service's per-connection state (conn_state_size bytes). */
 void *sk_conn_state(sk_conn *c);

@@ -24,6 +24,7 @@ static const char *const sk_messages[] = {
     [SK_EHTTP_HEADERS - SK_EBASE] = "HTTP header section too large",
     [SK_EHTTP_VERSION - SK_EBASE] = "HTTP version not supported",
     [SK_EHTTP_NOTIMPL - SK_EBASE] = "HTTP Transfer-Encoding not implemented",
+    [SK_EONEPROCESS - SK_EBASE] = "the service needs all its connections in one process",
 };
 
 const char *sk_strerror(int err)

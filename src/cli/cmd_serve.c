@@ -261,6 +261,11 @@ int cmd_serve(int argc, char **argv)
     if (rc < 0) {
         if (rc == -EINVAL && cfg.backend)
             return cli_usage_error("serve", "unknown backend '%s'", cfg.backend);
+        if (rc == SK_EONEPROCESS)
+            return cli_usage_error("serve",
+                                   "--service %s needs all its connections in one process: use --model loop, "
+                                   "thread or hybrid (fork and prefork share no memory)",
+                                   cfg.service->name);
         cli_error("listen %s: %s", cfg.listen, sk_strerror(rc));
         return cli_exit_for(rc);
     }

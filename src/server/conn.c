@@ -79,6 +79,46 @@ sk_conn *sk__job_complete(sk__job *j)
     return c;
 }
 
+int sk_conn_watch(sk_conn *c, int fd, int events)
+{
+    sk__engine *e = c->eng;
+    int i = 0, rc = 0;
+
+    if (fd < 0 || fd == c->fd || e->srv->cfg.service->on_watch == NULL)
+        return -EINVAL;
+    while (i < c->nwatch && c->watch[i].fd != fd)
+        i++;
+    if (i == c->nwatch && events == 0)
+        return 0;
+    if (i == c->nwatch && c->nwatch == SK_CONN_WATCH_MAX)
+        return -ENOSPC;
+    if (i < c->nwatch && c->watch[i].events == events)
+        return 0;
+    if (e->watch && (rc = e->watch(c, fd, events)) < 0)
+        return rc;
+    if (events == 0) {
+        c->watch[i] = c->watch[--c->nwatch];
+        return 0;
+    }
+    if (i == c->nwatch)
+        c->nwatch++;
+    c->watch[i].fd = fd;
+    c->watch[i].events = events;
+    return 0;
+}
+
+int sk__conn_watched(sk_conn *c, int fd, int events)
+{
+    int i = 0;
+    /* A poll loop may report an fd the service stopped watching since. */
+    while (i < c->nwatch && c->watch[i].fd != fd)
+        i++;
+    if (i == c->nwatch)
+        return SK__KEEP;
+    c->active_ms = c->eng->now;
+    return c->eng->srv->cfg.service->on_watch(c, fd, events) < 0 ? SK__DONE : SK__KEEP;
+}
+
 sk_server *sk_conn_server(const sk_conn *c) { return c->eng->srv; }
 
 void sk_conn_set_timeout(sk_conn *c, int64_t ms) { c->deadline_ms = ms > 0 ? c->eng->now + ms : 0; }
@@ -126,6 +166,13 @@ void sk__conn_free(sk_conn *c)
 
     if (c->job)
         c->job->c = NULL; /* done() will learn the connection is gone */
+    /* The service closes its extra fds in on_close: stop waiting for them
+     * first, so no loop ever holds a closed (and maybe reused) fd. */
+    while (c->nwatch > 0) {
+        c->nwatch--;
+        if (e->watch)
+            e->watch(c, c->watch[c->nwatch].fd, 0);
+    }
     if (svc->on_close)
         svc->on_close(c);
     sk__buf_release(&c->in, &e->pool);
@@ -191,8 +238,10 @@ static int process(sk_conn *c)
     if (c->flags & SK__C_CLOSING)
         sk__buf_release(&c->in, p);
     /* A full input buffer with nothing to flush can never move again: the
-     * service refuses input it has room to answer. Drop it rather than hang. */
-    if (sk__buf_used(&c->in) == p->blocksize && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED))
+     * service refuses input it has room to answer. Drop it rather than hang
+     * -- unless the service waits on an extra fd (a child's full stdin). */
+    if (sk__buf_used(&c->in) == p->blocksize && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED) &&
+        c->nwatch == 0)
         return -EPROTO;
     return 0;
 }

@@ -44,6 +44,11 @@ typedef struct sk__engine {
     /* Set by event models: re-evaluate what c waits for after the engine
      * advanced it outside an event (a deadline fired in the sweep). */
     void (*rearm)(struct sk_conn *c);
+    /* Set by event models: make the loop wait for events on a service's
+     * extra fd (sk_conn_watch; 0 stops). NULL: the model reads c->watch
+     * itself before each wait (the single-connection poll loop). */
+    int (*watch)(struct sk_conn *c, int fd, int events);
+    void *watch_ctx;
     /* Guards head (linking and closing) against sk_server_conns() run from
      * another engine's thread; the owner reads its own list without it. */
     pthread_mutex_t lock;
@@ -70,7 +75,11 @@ struct sk_conn {
     uint64_t bytes_in, bytes_out;
     struct sk_conn *prev, *next;
     void *model_data;
-    sk__job *job;        /* the deferred job, while SK__C_DEFERRED */
+    sk__job *job; /* the deferred job, while SK__C_DEFERRED */
+    int nwatch;   /* extra fds the service watches (sk_conn_watch) */
+    struct {
+        int fd, events;
+    } watch[SK_CONN_WATCH_MAX];
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
 
@@ -147,6 +156,10 @@ int sk__conn_drive(sk_conn *c, int events);
 
 /* The events the connection waits for now (SK_READ | SK_WRITE). */
 int sk__conn_interest(const sk_conn *c);
+
+/* A service's extra fd fired: run on_watch. Returns SK__KEEP or SK__DONE
+ * (call sk__conn_free); after SK__KEEP drive the connection with 0 events. */
+int sk__conn_watched(sk_conn *c, int fd, int events);
 
 /* Ask the connection to finish (drain on stop, idle timeout). */
 void sk__conn_finish(sk_conn *c);

@@ -58,6 +58,24 @@ static void conn_cb(sk_loop *l, int fd, void *data, int events)
         rearm(w, c);
 }
 
+/* A service's extra fd (sk_conn_watch) is ready. */
+static void watch_cb(sk_loop *l, int fd, void *data, int events)
+{
+    sk_conn *c = data;
+    sk__loop_worker *w = c->eng->watch_ctx;
+    w->eng.now = sk_loop_now(l);
+    if (sk__conn_watched(c, fd, events) == SK__DONE || sk__conn_drive(c, 0) == SK__DONE)
+        close_conn(c, w);
+    else
+        rearm(w, c);
+}
+
+static int watch_fd(sk_conn *c, int fd, int events)
+{
+    sk__loop_worker *w = c->eng->watch_ctx;
+    return sk_loop_watch(w->loop, fd, events, events ? watch_cb : NULL, events ? c : NULL);
+}
+
 static void accept_cb(sk_loop *l, int lfd, void *data, int events);
 
 static int64_t resume_accept(sk_loop *l, void *data)
@@ -205,6 +223,8 @@ int sk__loop_worker_run(sk__loop_worker *w)
     if (rc < 0)
         return rc;
     w->eng.rearm = rearm_conn;
+    w->eng.watch = watch_fd;
+    w->eng.watch_ctx = w;
     w->loop = sk_loop_new(s->cfg.backend, 0, &rc);
     if (w->loop == NULL) {
         sk__engine_destroy(&w->eng);

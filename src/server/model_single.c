@@ -12,6 +12,35 @@ static void mark_done(sk_conn *c, void *arg)
     *(bool *)arg = true;
 }
 
+static short poll_events(int want)
+{
+    return (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0));
+}
+
+static int fired(short revents)
+{
+    int ev = 0;
+    if (revents & (POLLIN | POLLRDHUP))
+        ev |= SK_READ;
+    if (revents & POLLOUT)
+        ev |= SK_WRITE;
+    if (revents & (POLLERR | POLLHUP | POLLNVAL))
+        ev |= SK_READ | SK_WRITE;
+    return ev;
+}
+
+/* The service's extra fds (sk_conn_watch) that fired. The watches are
+ * copied first: on_watch may change them. Returns SK__KEEP or SK__DONE. */
+static int run_watches(sk_conn *c, const struct pollfd *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int ev = fired(p[i].revents);
+        if (ev && sk__conn_watched(c, p[i].fd, ev) == SK__DONE)
+            return SK__DONE;
+    }
+    return n > 0 ? sk__conn_drive(c, 0) : SK__KEEP;
+}
+
 static int64_t earliest(int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
 
 /* How long poll may sleep: until the next idle, linger or drain deadline,
@@ -60,28 +89,27 @@ int sk__serve_one(sk_server *s, int fd)
             if (sk__conn_drive(c, 0) == SK__DONE)
                 break;
         }
-        int want = sk__conn_interest(c);
-        struct pollfd p[2] = {
-            {.fd = fd,
-             .events = (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0))},
+        struct pollfd p[2 + SK_CONN_WATCH_MAX] = {
+            {.fd = fd, .events = poll_events(sk__conn_interest(c))},
             /* The stop eventfd stays readable once stop was asked, so
              * watch it only until the drain starts. */
             {.fd = e.draining ? -1 : s->stop_fd, .events = POLLIN},
         };
-        int n = poll(p, 2, wait_ms(&e, c, drain_until));
+        int nw = c->nwatch;
+        for (int i = 0; i < nw; i++)
+            p[2 + i] = (struct pollfd){.fd = c->watch[i].fd, .events = poll_events(c->watch[i].events)};
+        int n = poll(p, (nfds_t)(2 + nw), wait_ms(&e, c, drain_until));
         e.now = sk_now_ms();
         if (n < 0 && errno != EINTR)
             break;
+        if (n <= 0)
+            nw = 0;
         if (n > 0 && p[1].revents)
             stop = true;
-        int ev = 0;
-        if (n > 0 && (p[0].revents & (POLLIN | POLLRDHUP)))
-            ev |= SK_READ;
-        if (n > 0 && (p[0].revents & POLLOUT))
-            ev |= SK_WRITE;
-        if (n > 0 && (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
-            ev |= SK_READ | SK_WRITE;
+        int ev = n > 0 ? fired(p[0].revents) : 0;
         if (ev && sk__conn_drive(c, ev) == SK__DONE)
+            break;
+        if (run_watches(c, p + 2, nw) == SK__DONE)
             break;
         sk__engine_sweep(&e, mark_done, &done);
         if (e.draining && e.now >= drain_until)

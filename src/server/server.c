@@ -22,14 +22,15 @@ typedef struct sk__model {
     int (*serve)(sk_server *s); /* TCP */
     bool loop;                  /* runs event loops: --backend applies */
     bool reuseport;             /* each thread takes its own copy of the listeners */
+    bool processes;             /* connections live in several processes */
 } sk__model;
 
 static const sk__model models[] = {
-    [SK_MODEL_LOOP] = {"loop", sk__model_loop, true, false},
-    [SK_MODEL_FORK] = {"fork", sk__model_fork, false, false},
-    [SK_MODEL_PREFORK] = {"prefork", sk__model_prefork, true, false},
-    [SK_MODEL_THREAD] = {"thread", sk__model_thread, false, false},
-    [SK_MODEL_HYBRID] = {"hybrid", sk__model_hybrid, true, true},
+    [SK_MODEL_LOOP] = {"loop", sk__model_loop, true, false, false},
+    [SK_MODEL_FORK] = {"fork", sk__model_fork, false, false, true},
+    [SK_MODEL_PREFORK] = {"prefork", sk__model_prefork, true, false, true},
+    [SK_MODEL_THREAD] = {"thread", sk__model_thread, false, false, false},
+    [SK_MODEL_HYBRID] = {"hybrid", sk__model_hybrid, true, true, false},
 };
 #define NMODELS (sizeof models / sizeof models[0])
 
@@ -57,6 +58,10 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     if ((unsigned)cfg->model >= NMODELS)
         return -EINVAL;
     const sk__model *m = &models[cfg->model];
+    /* Checked before binding: a service whose connections talk to each
+     * other cannot work split over processes that share no memory. */
+    if (cfg->service->one_process && m->processes && cfg->proto != SK_PROTO_UDP)
+        return SK_EONEPROCESS;
     n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007",
                         cfg->proto == SK_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
                         SK__MAX_LISTENERS);

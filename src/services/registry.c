@@ -8,9 +8,16 @@ extern const sk_service sk__service_discard;
 extern const sk_service sk__service_chargen;
 extern const sk_service sk__service_daytime;
 extern const sk_service sk__service_http;
+extern const sk_service sk__service_chat;
 
 static const sk_service *const services[] = {
-    &sk__service_echo, &sk__service_discard, &sk__service_chargen, &sk__service_daytime, &sk__service_http, NULL,
+    &sk__service_echo,
+    &sk__service_discard,
+    &sk__service_chargen,
+    &sk__service_daytime,
+    &sk__service_http,
+    &sk__service_chat,
+    NULL,
 };
 
 const sk_service *sk_service_find(const char *name)
