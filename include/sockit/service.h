@@ -42,6 +42,10 @@ typedef struct sk_service_option {
      * Returns 0, or -EINVAL for text it refuses, leaving config unchanged.
      * Never prints, never exits. Required. */
     int (*set)(void *config, const char *text);
+    /* This option is what the service is about (--exec CMD): given without
+     * --service it chooses the service, and the service cannot run without
+     * it. */
+    bool selects;
 } sk_service_option;
 
 typedef struct sk_service {

@@ -129,7 +129,7 @@ static const cli_option options[] = {
 
 const cli_command cli_serve = {
     .name = "serve",
-    .summary = "serve echo, discard, chargen, daytime or http over TCP (or UDP) under any concurrency model",
+    .summary = "serve echo, discard, chargen, daytime, http, chat or a command (--exec) under any concurrency model",
     .usage = "[OPTIONS]",
     .about = "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
              "flush queued output (up to --drain-timeout) and exit 0.",
@@ -143,7 +143,7 @@ int cmd_serve(int argc, char **argv)
     cli_parser cp;
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
-    const char *service = "echo";
+    const char *service = NULL; /* echo, or what --exec and the like select */
     static const char *joins[17];
     int njoins = 0;
     long v;
@@ -238,7 +238,9 @@ int cmd_serve(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-    cfg.service = sk_service_find(service);
+    cfg.service = service ? sk_service_find(service) : serve_service_selected();
+    if (service == NULL && cfg.service == NULL)
+        cfg.service = sk_service_find("echo");
     if (cfg.service == NULL)
         return cli_usage_error("serve", "unknown service '%s' (%s)", service,
                                serve_service_names(names, sizeof names, false));

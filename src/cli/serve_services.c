@@ -47,7 +47,8 @@ static const sk_service *service_of(int id, const sk_service_option **opt, int *
  * a usage error leaves behind is still reachable at exit. */
 #define MAX_SERVICES 32
 static void *g_configs[MAX_SERVICES];
-static bool g_given[MAX_SERVICES]; /* services whose options were given */
+static bool g_given[MAX_SERVICES];     /* services whose options were given */
+static bool g_opt_given[CLI_MAX_OPTS]; /* by id - SERVE_SERVICE_OPT */
 
 static void *service_config(const sk_service *svc, int index)
 {
@@ -120,7 +121,41 @@ int serve_service_set(int id, const char *text)
     if (so->set(conf, text) < 0)
         return cli_usage_error("serve", "--%s wants %s, not '%s'", so->name, so->wants, text);
     g_given[i] = true;
+    if (id - SERVE_SERVICE_OPT < CLI_MAX_OPTS)
+        g_opt_given[id - SERVE_SERVICE_OPT] = true;
     return EXIT_OK;
+}
+
+/* Calls fn for every service option with its id; stops when fn says so. */
+static const sk_service *find_option(bool (*fn)(const sk_service *, const sk_service_option *, int id, void *),
+                                     void *arg)
+{
+    int id = SERVE_SERVICE_OPT;
+    for (const sk_service *const *svc = sk_service_list(); *svc; svc++) {
+        for (const sk_service_option *so = (*svc)->options; so && so->name; so++, id++) {
+            if (fn(*svc, so, id, arg))
+                return *svc;
+        }
+    }
+    return NULL;
+}
+
+static bool given_selecting(const sk_service *svc, const sk_service_option *so, int id, void *arg)
+{
+    (void)svc;
+    (void)arg;
+    return so->selects && id - SERVE_SERVICE_OPT < CLI_MAX_OPTS && g_opt_given[id - SERVE_SERVICE_OPT];
+}
+
+const sk_service *serve_service_selected(void) { return find_option(given_selecting, NULL); }
+
+/* An option of svc that selects it but was not given. */
+static bool missing_selecting(const sk_service *svc, const sk_service_option *so, int id, void *arg)
+{
+    if (svc != arg || !so->selects || given_selecting(svc, so, id, NULL))
+        return false;
+    cli_usage_error("serve", "--service %s needs --%s %s", svc->name, so->name, so->arg);
+    return true;
 }
 
 int serve_service_config(const sk_service *svc, const void **config)
@@ -130,6 +165,8 @@ int serve_service_config(const sk_service *svc, const void **config)
         if (g_given[i] && i != chosen)
             return foreign_option_error(sk_service_list()[i]);
     }
+    if (find_option(missing_selecting, (void *)svc) != NULL)
+        return EXIT_USAGE;
     *config = service_config(svc, chosen);
     if (svc->config_size > 0 && *config == NULL) {
         cli_error("serve: %s", sk_strerror(-ENOMEM));

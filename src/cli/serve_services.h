@@ -31,6 +31,11 @@ int serve_service_set(int id, const char *text);
  * when options of another service were given, or EXIT_FAIL without memory. */
 int serve_service_config(const sk_service *svc, const void **config);
 
+/* The service an option that selects its service (sk_service_option
+ * .selects, --exec CMD) given on the command line names, or NULL: served
+ * when --service is not given. */
+const sk_service *serve_service_selected(void);
+
 /* The services' names, "echo, discard, ...": every one, or only those with a
  * UDP form. Returns buf. */
 const char *serve_service_names(char *buf, size_t len, bool udp);

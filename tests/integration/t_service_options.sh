@@ -53,7 +53,7 @@ usage_exact "sockit: --head-timeout wants seconds, not 'soon' (see 'sockit serve
     "$SOCKIT" serve --head-timeout soon --service echo
 usage_exact "sockit: option '--body-size' needs a value (see 'sockit serve --help')" "$SOCKIT" serve --body-size
 # An unknown service is reported before the options that do not fit it.
-usage_exact "sockit: unknown service 'nosuch' (echo, discard, chargen, daytime, http) (see 'sockit serve --help')" \
+usage_exact "sockit: unknown service 'nosuch' (echo, discard, chargen, daytime, http, chat, exec) (see 'sockit serve --help')" \
     "$SOCKIT" serve --service nosuch --body-size 1
 pass "bad values and missing values of service options: exit 2 with the exact message"
 
