@@ -30,12 +30,16 @@ typedef struct sk_hostport {
 
 /* Split address text into host and port. Accepted forms:
  *   host:port   host:service-name   [v6addr]:port   :port
- * A bare IPv6 address without brackets is rejected with SK_EV6NOBRACKET,
- * a missing port with SK_ENOPORT. Returns 0 or a negative SK_E* code. */
+ * Rejected, each with its own code so the message says what is wrong: a
+ * bare IPv6 address without brackets (SK_EV6NOBRACKET), a URL
+ * (SK_EADDRURL), more colons that do not make an IPv6 address
+ * (SK_EADDRCOLONS), a port alone (SK_EPORTONLY), a missing port
+ * (SK_ENOPORT). Returns 0 or a negative SK_E* code. */
 int sk_addr_split(const char *text, sk_hostport *out);
 
 /* Look up the port for a port text: digits (0..65535) or a name from the
- * services database for the given protocol ("tcp" or "udp").
+ * services database for the given protocol ("tcp" or "udp"). A signed
+ * number ("-1", "+80") is a bad port, not a service name.
  * Returns the port (>= 0) or SK_EBADPORT / SK_ENOSERVICE. */
 int sk_port_lookup(const char *port, const char *proto);
 

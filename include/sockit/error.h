@@ -31,6 +31,10 @@ enum {
     SK_EHTTP_VERSION, /* HTTP version not supported (505) */
     SK_EHTTP_NOTIMPL, /* HTTP feature not implemented: Transfer-Encoding (501) */
     SK_EONEPROCESS,   /* the service needs every connection in one process (not fork, prefork) */
+    SK_EADDRURL,      /* a URL ("http://host:port/") where an address was wanted */
+    SK_EADDRCOLONS,   /* more colons than host:port has, and not an IPv6 address */
+    SK_EPORTONLY,     /* a bare port ("7007") where host:port or :port was wanted */
+    SK_ENOTGROUP,     /* not a multicast group address */
     SK_ELAST
 };
 

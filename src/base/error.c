@@ -25,6 +25,10 @@ static const char *const sk_messages[] = {
     [SK_EHTTP_VERSION - SK_EBASE] = "HTTP version not supported",
     [SK_EHTTP_NOTIMPL - SK_EBASE] = "HTTP Transfer-Encoding not implemented",
     [SK_EONEPROCESS - SK_EBASE] = "the service needs all its connections in one process",
+    [SK_EADDRURL - SK_EBASE] = "a URL is not an address (expected host:port, no scheme or path)",
+    [SK_EADDRCOLONS - SK_EBASE] = "too many colons (expected host:port; an IPv6 address goes in brackets, [::1]:7007)",
+    [SK_EPORTONLY - SK_EBASE] = "a port alone is not an address (expected :port or host:port)",
+    [SK_ENOTGROUP - SK_EBASE] = "not a multicast group address (224.0.0.0/4, ff00::/8)",
 };
 
 const char *sk_strerror(int err)

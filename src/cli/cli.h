@@ -32,6 +32,12 @@ int cli_operand_error(const char *cmd, int argc, char **argv, const char *what);
  * are usage errors, everything else a runtime failure. */
 int cli_exit_for(int err);
 
+/* A usage error for address text the library refused with err (a usage
+ * code, cli_exit_for): "[WHAT ]TEXT: message", plus what the user probably
+ * meant for a URL ("did you mean '127.0.0.1:7102 --proto http'?") or a
+ * port alone (":7007"). Returns EXIT_USAGE. */
+int cli_addr_usage(const char *cmd, const char *what, const char *text, int err);
+
 /* Parse a non-negative number / a duration in seconds ("1.5") into ms.
  * Return false on garbage or overflow. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

@@ -281,7 +281,7 @@ int cmd_bench(int argc, char **argv)
     if (rc < 0) {
         int code = cli_exit_for(rc);
         if (code == EXIT_USAGE)
-            return cli_usage_error("bench", "%s: %s", addr, sk_strerror(rc));
+            return cli_addr_usage("bench", NULL, addr, rc);
         cli_error("resolve %s: %s", addr, sk_strerror(rc));
         return code;
     }

@@ -484,8 +484,12 @@ int cmd_ping(int argc, char **argv)
     if (optind + 1 != argc)
         return cli_operand_error("ping", argc, argv, "HOST");
     p.host = argv[optind];
+    if (p.host[0] == '\0')
+        return cli_usage_error("ping", "HOST is empty");
     rc = cli_resolve_host(p.host, flags, &p.dst);
     if (rc < 0) {
+        if (cli_exit_for(rc) == EXIT_USAGE)
+            return cli_usage_error("ping", "%s: %s", p.host, sk_strerror(rc));
         cli_error("ping: resolve %s: %s", p.host, sk_strerror(rc));
         return EXIT_FAIL;
     }

@@ -268,8 +268,10 @@ int cmd_serve(int argc, char **argv)
                                    "--service %s needs all its connections in one process: use --model loop, "
                                    "thread or hybrid (fork and prefork share no memory)",
                                    cfg.service->name);
+        if (cli_exit_for(rc) == EXIT_USAGE)
+            return cli_addr_usage("serve", "listen", cfg.listen, rc);
         cli_error("listen %s: %s", cfg.listen, sk_strerror(rc));
-        return cli_exit_for(rc);
+        return EXIT_FAIL;
     }
 
     struct sigaction sa = {0};

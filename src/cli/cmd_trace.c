@@ -433,8 +433,12 @@ int cmd_trace(int argc, char **argv)
     if (t.first_ttl > t.max_hops)
         return cli_usage_error("trace-route", "--first-ttl is beyond --max-hops");
     t.host = argv[optind];
+    if (t.host[0] == '\0')
+        return cli_usage_error("trace-route", "HOST is empty");
     rc = cli_resolve_host(t.host, flags, &t.dst);
     if (rc < 0) {
+        if (cli_exit_for(rc) == EXIT_USAGE)
+            return cli_usage_error("trace-route", "%s: %s", t.host, sk_strerror(rc));
         cli_error("trace-route: resolve %s: %s", t.host, sk_strerror(rc));
         return EXIT_FAIL;
     }

@@ -62,10 +62,49 @@ int cli_exit_for(int err)
     case SK_ENOPORT:
     case SK_EBADPORT:
     case SK_ENOSERVICE:
+    case SK_EADDRURL:
+    case SK_EADDRCOLONS:
+    case SK_EPORTONLY:
+    case SK_ENOTGROUP:
         return EXIT_USAGE;
     default:
         return EXIT_FAIL;
     }
+}
+
+/* "http://host:port/path" -> "host:port" (a scheme's default port when
+ * there is none): what the user meant. */
+static void url_hostport(const char *url, char *out, size_t len, const char **scheme_proto)
+{
+    const char *sep = strstr(url, "://");
+    const char *h = sep + 3;
+    size_t n = strcspn(h, "/?#");
+    bool http = (size_t)(sep - url) == 4 && strncmp(url, "http", 4) == 0;
+    bool https = (size_t)(sep - url) == 5 && strncmp(url, "https", 5) == 0;
+    bool has_port = memchr(h, ':', n) != NULL;
+
+    if (n > 0 && h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        has_port = close != NULL && close + 1 < h + n && close[1] == ':';
+    }
+    snprintf(out, len, "%.*s%s", (int)n, h, has_port ? "" : https ? ":443" : http ? ":80" : ":PORT");
+    *scheme_proto = http ? "http" : NULL;
+}
+
+int cli_addr_usage(const char *cmd, const char *what, const char *text, int err)
+{
+    char hint[SK_HOST_MAX + 64] = "";
+    const char *proto = NULL;
+
+    if (err == SK_EADDRURL && strstr(text, "://") != NULL) {
+        char hp[SK_HOST_MAX + 8];
+        url_hostport(text, hp, sizeof hp, &proto);
+        bool with_proto = proto != NULL && cmd != NULL && strcmp(cmd, "bench") == 0;
+        snprintf(hint, sizeof hint, "; did you mean '%s%s'?", hp, with_proto ? " --proto http" : "");
+    } else if (err == SK_EPORTONLY) {
+        snprintf(hint, sizeof hint, "; did you mean ':%s'?", text);
+    }
+    return cli_usage_error(cmd, "%s%s%s: %s%s", what ? what : "", what ? " " : "", text, sk_strerror(err), hint);
 }
 
 bool cli_parse_int(const char *s, long min, long max, long *out)

@@ -20,6 +20,32 @@ static int copy_part(char *dst, size_t cap, const char *src, size_t len)
     return 0;
 }
 
+static bool is_v6_literal(const char *s, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    const char *pct = memchr(s, '%', len);
+
+    if (pct != NULL)
+        len = (size_t)(pct - s); /* a scope (fe80::1%eth0) */
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* Text with two or more colons outside brackets: an IPv6 address someone
+ * forgot to bracket (with or without a port after it), or a mistake such
+ * as "127.0.0.1:1:1" that brackets would not fix. */
+static int colons_error(const char *text, const char *last_colon)
+{
+    if (strstr(text, "::") != NULL || is_v6_literal(text, strlen(text)) ||
+        is_v6_literal(text, (size_t)(last_colon - text)))
+        return SK_EV6NOBRACKET;
+    return SK_EADDRCOLONS;
+}
+
 int sk_addr_split(const char *text, sk_hostport *out)
 {
     const char *colon;
@@ -28,6 +54,10 @@ int sk_addr_split(const char *text, sk_hostport *out)
 
     if (text == NULL || *text == '\0')
         return SK_EADDRSYNTAX;
+    if (strstr(text, "://") != NULL)
+        return SK_EADDRURL;
+    if (strspn(text, "0123456789") == strlen(text))
+        return SK_EPORTONLY;
     if (text[0] == '[') {
         const char *close = strchr(text, ']');
         if (close == NULL || close == text + 1)
@@ -47,7 +77,7 @@ int sk_addr_split(const char *text, sk_hostport *out)
         if (colon == NULL)
             return SK_ENOPORT;
         if (memchr(text, ':', (size_t)(colon - text)) != NULL)
-            return SK_EV6NOBRACKET; /* two colons: an IPv6 literal */
+            return colons_error(text, colon);
         rc = copy_part(out->host, sizeof out->host, text, (size_t)(colon - text));
         if (rc < 0)
             return rc;
@@ -73,6 +103,8 @@ int sk_port_lookup(const char *port, const char *proto)
 
     if (port == NULL || *port == '\0')
         return SK_ENOPORT;
+    if ((*port == '-' || *port == '+') && port[1] >= '0' && port[1] <= '9')
+        return SK_EBADPORT;
     if (*port >= '0' && *port <= '9') {
         errno = 0;
         v = strtol(port, &end, 10);

@@ -84,6 +84,32 @@ for cmd in "connect" "serve --listen"; do
         usage_error "malformed address" "$SOCKIT" $cmd 'a b:80'
     }
 done
+# Mistakes with their own words: a URL, too many colons, a port alone, a
+# signed port, an empty host.
+for cmd in "connect" "serve --listen" "bench"; do
+    # shellcheck disable=SC2086
+    {
+        usage_error "^sockit: (listen )?127\.0\.0\.1:1:1: too many colons \(expected host:port; an IPv6 address goes in brackets" \
+            "$SOCKIT" $cmd 127.0.0.1:1:1
+        usage_error "^sockit: (listen )?localhost:-1: port out of range \(0-65535\)" "$SOCKIT" $cmd localhost:-1
+        usage_error "^sockit: (listen )?:\+80: port out of range" "$SOCKIT" $cmd :+80
+        usage_error "^sockit: (listen )?fe80::1:7: IPv6 address needs brackets" "$SOCKIT" $cmd fe80::1:7
+    }
+done
+usage_error "^sockit: http://127\.0\.0\.1:7102/: a URL is not an address \(expected host:port, no scheme or path\); did you mean '127\.0\.0\.1:7102 --proto http'\? \(see 'sockit bench --help'\)$" \
+    "$SOCKIT" bench http://127.0.0.1:7102/
+usage_error "^sockit: http://localhost/x: a URL is not an address .*; did you mean 'localhost:80 --proto http'\?" \
+    "$SOCKIT" bench http://localhost/x
+usage_error "^sockit: http://\[::1\]:8080/: a URL is not an address .*; did you mean '\[::1\]:8080 --proto http'\?" \
+    "$SOCKIT" bench 'http://[::1]:8080/'
+usage_error "^sockit: tcp://127\.0\.0\.1:7/: a URL is not an address \(expected host:port, no scheme or path\)" \
+    "$SOCKIT" connect tcp://127.0.0.1:7/
+usage_error "^sockit: listen 7007: a port alone is not an address \(expected :port or host:port\); did you mean ':7007'\? \(see 'sockit serve --help'\)$" \
+    "$SOCKIT" serve --listen 7007
+usage_error "^sockit: 7007: a port alone is not an address \(expected :port or host:port\); did you mean ':7007'\?" \
+    "$SOCKIT" bench 7007
+usage_error "^sockit: HOST is empty \(see 'sockit ping --help'\)$" "$SOCKIT" ping ''
+usage_error "^sockit: HOST is empty \(see 'sockit trace-route --help'\)$" "$SOCKIT" trace-route ''
 pass "unknown flags, missing arguments, unknown names and bad addresses exit 2 with one line"
 
 # --- runtime failures: exit 1 --------------------------------------------------

@@ -48,6 +48,16 @@ static void test_split_bad(void **state)
     assert_int_equal(sk_addr_split("[]:80", &hp), SK_EADDRSYNTAX);
     assert_int_equal(sk_addr_split("[1.2.3.4]:80", &hp), SK_EADDRSYNTAX);
     assert_int_equal(sk_addr_split("a b:80", &hp), SK_EADDRSYNTAX);
+    /* Each mistake gets its own code, so the message names it. */
+    assert_int_equal(sk_addr_split("http://127.0.0.1:7102/", &hp), SK_EADDRURL);
+    assert_int_equal(sk_addr_split("tcp://[::1]:80", &hp), SK_EADDRURL);
+    assert_int_equal(sk_addr_split("127.0.0.1:1:1", &hp), SK_EADDRCOLONS);
+    assert_int_equal(sk_addr_split("localhost:80:80", &hp), SK_EADDRCOLONS);
+    assert_int_equal(sk_addr_split("2001:db8:1:2:3:4:5:6", &hp), SK_EV6NOBRACKET);
+    assert_int_equal(sk_addr_split("2001:db8:1:2:3:4:5:6:80", &hp), SK_EV6NOBRACKET);
+    assert_int_equal(sk_addr_split("fe80::1%lo:80", &hp), SK_EV6NOBRACKET);
+    assert_int_equal(sk_addr_split("7007", &hp), SK_EPORTONLY);
+    assert_int_equal(sk_addr_split("0", &hp), SK_EPORTONLY);
     char longhost[400];
     memset(longhost, 'a', sizeof longhost);
     strcpy(longhost + 300, ":80");
@@ -68,6 +78,8 @@ static void test_port_lookup(void **state)
     assert_int_equal(sk_port_lookup("daytime", "udp"), 13);
     assert_int_equal(sk_port_lookup("no-such-service", "tcp"), SK_ENOSERVICE);
     assert_int_equal(sk_port_lookup("", "tcp"), SK_ENOPORT);
+    assert_int_equal(sk_port_lookup("-1", "tcp"), SK_EBADPORT);
+    assert_int_equal(sk_port_lookup("+80", "tcp"), SK_EBADPORT);
 }
 
 static void test_resolve_numeric(void **state)
