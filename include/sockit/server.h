@@ -29,6 +29,9 @@ typedef enum sk_proto {
 /* Model by name ("loop", "fork", ...): >= 0 or -EINVAL. */
 int sk_model_parse(const char *name);
 const char *sk_model_name(sk_model m);
+/* Whether model m runs event loops (loop, prefork, hybrid), the only ones a
+ * backend applies to; sk_server_open() refuses a backend for the others. */
+bool sk_model_has_loop(sk_model m);
 
 /* What a server tells its owner; the library never prints. */
 typedef enum sk_event_kind {

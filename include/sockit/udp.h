@@ -49,6 +49,13 @@ int sk_udp_join(int fd, int family, const char *group);
  * SK_EADDRSYNTAX. */
 int sk_udp_group_family(const char *group);
 
+/* Check a "GROUP[@IF]" text before any socket exists, so a mistake is
+ * reported as such and not as the failure of a later setsockopt: returns
+ * the group's family, SK_EADDRSYNTAX when GROUP is not a numeric address,
+ * SK_ENOTGROUP when it is not a multicast one, -ENODEV when IF names no
+ * interface here. */
+int sk_udp_group_check(const char *group);
+
 #ifdef __cplusplus
 }
 #endif

@@ -421,7 +421,8 @@ int bench_sweep(const sweep_opts *o)
     for (int m = 0; m < nm && !*o->stop; m++) {
         char seen_plain = 0; /* a model without backends runs once */
         for (int b = 0; b < (nb ? nb : 1) && !*o->stop; b++) {
-            const char *be = nb ? backends[b] : NULL;
+            /* A model without a loop takes no backend: it runs once. */
+            const char *be = nb && sk_model_has_loop((sk_model)sk_model_parse(models[m])) ? backends[b] : NULL;
             server sv = {0};
             if (server_start(o, models[m], be, &sv, why, sizeof why) < 0) {
                 /* A failure that is not about the backend (a model not

@@ -251,6 +251,19 @@ int cmd_serve(int argc, char **argv)
                                serve_service_names(names, sizeof names, true));
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
+    if (cfg.backend && !sk_model_has_loop(cfg.model))
+        return cli_usage_error("serve",
+                               "--backend %s: model %s has no event loop (backends apply to loop, prefork, hybrid)",
+                               cfg.backend, sk_model_name(cfg.model));
+    for (int i = 0; i < njoins; i++) {
+        rc = sk_udp_group_check(joins[i]);
+        if (rc == SK_ENOTGROUP)
+            return cli_usage_error("serve", "--join %s: %s", joins[i], sk_strerror(rc));
+        if (rc == -ENODEV) {
+            cli_error("--join %s: no interface named '%s' here", joins[i], strchr(joins[i], '@') + 1);
+            return EXIT_FAIL;
+        }
+    }
     cfg.joins = joins;
     rc = serve_service_config(cfg.service, &cfg.service_config);
     if (rc != EXIT_OK)

@@ -120,6 +120,36 @@ int sk_udp_group_family(const char *group)
     return fam == -ENODEV ? (strchr(group, ':') ? AF_INET6 : AF_INET) : fam;
 }
 
+static bool is_group(const struct sockaddr_storage *ss, int fam)
+{
+    return sk_addr_is_multicast((const struct sockaddr *)ss) &&
+           !(fam == AF_INET && ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_BROADCAST));
+}
+
+int sk_udp_group_check(const char *group)
+{
+    struct sockaddr_storage ss;
+    unsigned idx;
+    const char *at = strchr(group, '@');
+    char host[INET6_ADDRSTRLEN + 1];
+    size_t hl = at ? (size_t)(at - group) : strlen(group);
+
+    /* The group first: "198.18.0.1@nosuch" is wrong twice, and the address
+     * is the mistake to name. */
+    if (hl == 0 || hl >= sizeof host)
+        return SK_EADDRSYNTAX;
+    memcpy(host, group, hl);
+    host[hl] = '\0';
+    int fam = parse_group(host, &ss, &idx);
+    if (fam < 0)
+        return fam;
+    if (!is_group(&ss, fam))
+        return SK_ENOTGROUP;
+    if (at && if_nametoindex(at + 1) == 0)
+        return -ENODEV;
+    return fam;
+}
+
 int sk_udp_join(int fd, int family, const char *group)
 {
     struct sockaddr_storage ss;
@@ -128,8 +158,7 @@ int sk_udp_join(int fd, int family, const char *group)
 
     if (fam < 0)
         return fam;
-    if (!sk_addr_is_multicast((struct sockaddr *)&ss) ||
-        (fam == AF_INET && ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_BROADCAST)))
+    if (!is_group(&ss, fam))
         return -EINVAL;
     if (fam != family)
         return -EAFNOSUPPORT;

@@ -45,6 +45,8 @@ int sk_model_parse(const char *name)
 
 const char *sk_model_name(sk_model m) { return (unsigned)m < NMODELS ? models[m].name : "?"; }
 
+bool sk_model_has_loop(sk_model m) { return (unsigned)m < NMODELS && models[m].loop; }
+
 int sk_server_open(const sk_server_config *cfg, sk_server **out)
 {
     sk_addr addrs[SK__MAX_LISTENERS];
@@ -62,6 +64,8 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
      * other cannot work split over processes that share no memory. */
     if (cfg->service->one_process && m->processes && cfg->proto != SK_PROTO_UDP)
         return SK_EONEPROCESS;
+    if (cfg->backend && !m->loop)
+        return -EINVAL; /* a backend for a model that has no loop */
     n = sk_addr_resolve(cfg->listen ? cfg->listen : "127.0.0.1:7007",
                         cfg->proto == SK_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, SK_RESOLVE_PASSIVE, addrs,
                         SK__MAX_LISTENERS);

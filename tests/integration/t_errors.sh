@@ -110,6 +110,17 @@ usage_error "^sockit: 7007: a port alone is not an address \(expected :port or h
     "$SOCKIT" bench 7007
 usage_error "^sockit: HOST is empty \(see 'sockit ping --help'\)$" "$SOCKIT" ping ''
 usage_error "^sockit: HOST is empty \(see 'sockit trace-route --help'\)$" "$SOCKIT" trace-route ''
+# Options that cannot apply are refused, not ignored.
+usage_error "^sockit: --backend nope: model fork has no event loop \(backends apply to loop, prefork, hybrid\)" \
+    "$SOCKIT" serve -m fork -b nope --listen 127.0.0.1:0
+usage_error "^sockit: --backend epoll: model thread has no event loop" "$SOCKIT" serve -m thread -b epoll --listen 127.0.0.1:0
+usage_error "^sockit: --join 198\.18\.0\.1: not a multicast group address \(224\.0\.0\.0/4, ff00::/8\) \(see 'sockit serve --help'\)$" \
+    "$SOCKIT" serve --proto udp --join 198.18.0.1 --listen 127.0.0.1:0
+usage_error "^sockit: --join 255\.255\.255\.255@nosuchif0: not a multicast group address" \
+    "$SOCKIT" serve --proto udp --join 255.255.255.255@nosuchif0 --listen 127.0.0.1:0
+expect_rc 1 "$SOCKIT" serve --proto udp --join 239.1.2.3@nosuchif0 --listen 127.0.0.1:0
+[[ $(<"$TMP/last.err") == "sockit: --join 239.1.2.3@nosuchif0: no interface named 'nosuchif0' here" ]] ||
+    fail "--join with an unknown interface: '$(cat "$TMP/last.err")'"
 pass "unknown flags, missing arguments, unknown names and bad addresses exit 2 with one line"
 
 # --- runtime failures: exit 1 --------------------------------------------------

@@ -63,6 +63,11 @@ done
 # Joining a group of the other family, or a non-multicast address, fails clearly.
 expect_rc 2 "$SOCKIT" serve --proto udp --join not-an-address --listen 127.0.0.1:0
 expect_rc 1 "$INSIDE_D" serve --proto udp --join "$G6@d0" --listen 0.0.0.0:0
-expect_rc 1 "$INSIDE_D" serve --proto udp --join 198.18.3.9 --listen 0.0.0.0:0
+# A unicast address is a usage error naming it; an unknown interface is named.
+expect_rc 2 "$INSIDE_D" serve --proto udp --join 198.18.3.9 --listen 0.0.0.0:0
+[[ $(<"$TMP/last.err") == "sockit: --join 198.18.3.9: not a multicast group address (224.0.0.0/4, ff00::/8) (see 'sockit serve --help')" ]] ||
+    fail "--join unicast: '$(cat "$TMP/last.err")'"
 expect_rc 1 "$INSIDE_D" serve --proto udp --join "$G4@nosuchif" --listen 0.0.0.0:0
+[[ $(<"$TMP/last.err") == "sockit: --join $G4@nosuchif: no interface named 'nosuchif' here" ]] ||
+    fail "--join unknown interface: '$(cat "$TMP/last.err")'"
 pass "bad --join groups are refused"

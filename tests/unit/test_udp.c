@@ -58,6 +58,14 @@ static void test_join_errors(void **state)
     assert_int_equal(sk_addr_resolve("127.0.0.1:0", SOCK_DGRAM, SK_RESOLVE_NUMERIC, &a, 1), 1);
     int fd = sk_udp_socket(&a, SK_UDP_BIND);
     assert_true(fd >= 0);
+    assert_int_equal(sk_udp_group_check("239.1.2.3"), AF_INET);
+    assert_int_equal(sk_udp_group_check("ff02::1234@lo"), AF_INET6);
+    assert_int_equal(sk_udp_group_check("198.18.0.1"), SK_ENOTGROUP);
+    assert_int_equal(sk_udp_group_check("255.255.255.255"), SK_ENOTGROUP);
+    assert_int_equal(sk_udp_group_check("198.18.0.1@nosuchif0"), SK_ENOTGROUP);
+    assert_int_equal(sk_udp_group_check("239.1.2.3@nosuchif0"), -ENODEV);
+    assert_int_equal(sk_udp_group_check("not-an-address"), SK_EADDRSYNTAX);
+    assert_int_equal(sk_udp_group_check("@lo"), SK_EADDRSYNTAX);
     assert_int_equal(sk_udp_join(fd, AF_INET, "198.18.0.1"), -EINVAL);
     assert_int_equal(sk_udp_join(fd, AF_INET, "255.255.255.255"), -EINVAL);
     assert_int_equal(sk_udp_join(fd, AF_INET, "ff02::1"), -EAFNOSUPPORT);
