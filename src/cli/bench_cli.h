@@ -3,6 +3,7 @@
 #ifndef SOCKIT_BENCH_CLI_H
 #define SOCKIT_BENCH_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <sockit/bench.h>
@@ -18,11 +19,14 @@ void bench_summarize(const sk_bench_result *r, bench_summary *s);
 /* The JSON object for one run (no newline). */
 void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r);
 
-/* Raise the soft RLIMIT_NOFILE to the hard limit; returns the new soft one. */
-long bench_raise_nofile(void);
+/* Whether conns connections (and threads loops) fit RLIMIT_NOFILE: EXIT_OK,
+ * or a usage error saying how many are needed and what the limit is, so a
+ * run that could only fail says so before it starts. */
+int bench_check_nofile(int conns, int threads);
 
 typedef struct sweep_opts {
     const char *models, *backends, *conns, *service, *out;
+    bool json;            /* also print results.json on stdout */
     sk_bench_config base; /* duration, threads, pipeline, size, timeout... */
     const volatile sig_atomic_t *stop;
 } sweep_opts;

@@ -1,26 +1,13 @@
 /* The numbers of one sockit bench run, shared by the one-run report
- * (cmd_bench.c) and the sweep (bench_sweep.c): the summary in report units,
- * the JSON object, and raising the descriptor limit before connecting. */
+ * (cmd_bench.c) and the sweep (bench_sweep.c): the summary in report units
+ * and the JSON object. */
 #include "bench_cli.h"
+#include "cli.h"
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <sys/resource.h>
 
 #include <sockit/sockit.h>
-
-long bench_raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return -1;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 30 : (long)rl.rlim_cur;
-}
 
 void bench_summarize(const sk_bench_result *r, bench_summary *s)
 {
@@ -51,4 +38,18 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_
             cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
             r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
             s.p99, s.p999, s.max);
+}
+
+int bench_check_nofile(int conns, int threads)
+{
+    /* stdin/out/err, each thread's loop and wake-up descriptors, the
+     * resolver and a few to spare. */
+    long need = (long)conns + 16 + 2L * threads;
+    long hard, soft = cli_nofile(&hard);
+    if (need <= soft)
+        return EXIT_OK;
+    return cli_usage_error("bench",
+                           "%d connections need about %ld file descriptors, but RLIMIT_NOFILE allows %ld (hard limit "
+                           "%ld): lower -c or raise the limit (ulimit -n)",
+                           conns, need, soft, hard);
 }

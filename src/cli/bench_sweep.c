@@ -253,6 +253,8 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
         r->cfg = o->base;
         r->cfg.proto = (sk_bench_proto)sk_bench_proto_parse(o->service);
         r->cfg.conns = conns[i];
+        if (r->cfg.threads > r->cfg.conns)
+            r->cfg.threads = r->cfg.conns; /* a thread without a connection would only idle */
         r->cfg.host = r->addr;
         r->cfg.stop = o->stop;
         if (!server_alive(sv) || sk_addr_resolve(sv->addr, SOCK_STREAM, SK_RESOLVE_NUMERIC, &r->cfg.addr, 1) < 0) {
@@ -281,21 +283,13 @@ static const char *label(const run *r, char *buf, size_t len)
     return buf;
 }
 
-static int write_outputs(sweep *sw)
+static void results_json(FILE *f, const sweep *sw)
 {
     const sweep_opts *o = sw->o;
-    char path[1100], l[40];
-    FILE *f;
-
-    /* results.json */
-    if (fmt_fits(snprintf(path, sizeof path, "%s/results.json", o->out), sizeof path) < 0)
-        return -ENAMETOOLONG;
-    if ((f = fopen(path, "w")) == NULL)
-        return -errno;
     fprintf(f, "{\"service\":\"%s\",\"duration_s\":%.3f,\"threads\":%d,\"pipeline\":%d,\"runs\":[", o->service,
             (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
     for (int i = 0; i < sw->nruns; i++) {
-        run *r = &sw->runs[i];
+        const run *r = &sw->runs[i];
         fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,\"result\":", i ? "," : "",
                 r->model, r->backend, r->conns, r->ok ? "true" : "false");
         bench_json(f, &r->cfg, r->addr, &r->r);
@@ -314,6 +308,20 @@ static int write_outputs(sweep *sw)
         fputs("\"}", f);
     }
     fputs("]}\n", f);
+}
+
+static int write_outputs(sweep *sw)
+{
+    const sweep_opts *o = sw->o;
+    char path[1100], l[40];
+    FILE *f;
+
+    /* results.json */
+    if (fmt_fits(snprintf(path, sizeof path, "%s/results.json", o->out), sizeof path) < 0)
+        return -ENAMETOOLONG;
+    if ((f = fopen(path, "w")) == NULL)
+        return -errno;
+    results_json(f, sw);
     if (fclose(f) != 0)
         return -errno;
 
@@ -411,6 +419,18 @@ int bench_sweep(const sweep_opts *o)
             return cli_usage_error("bench", "--conns: '%s' is not a count from 1 to 100000", items[i]);
         conns[i] = (int)v;
     }
+    int most = 0, fewest = conns[0];
+    for (int i = 0; i < nc; i++) {
+        most = conns[i] > most ? conns[i] : most;
+        fewest = conns[i] < fewest ? conns[i] : fewest;
+    }
+    int rc = bench_check_nofile(most, o->base.threads);
+    if (rc != EXIT_OK)
+        return rc;
+    if (fewest < o->base.threads)
+        fprintf(stderr,
+                "sockit: sweep: runs with fewer connections than the %d threads use one thread per connection\n",
+                o->base.threads);
     if (fmt_fits(snprintf(path, sizeof path, "%s/logs", o->out), sizeof path) < 0)
         return cli_usage_error("bench", "--out: '%.120s...' is too long", o->out);
     if ((mkdir(o->out, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {
@@ -444,13 +464,17 @@ int bench_sweep(const sweep_opts *o)
     int ok = 0;
     for (int i = 0; i < sw.nruns; i++)
         ok += sw.runs[i].ok;
-    int rc = write_outputs(&sw);
+    rc = write_outputs(&sw);
     if (rc < 0) {
         cli_error("sweep: writing %s: %s", o->out, sk_strerror(rc));
         return EXIT_FAIL;
     }
     fprintf(stderr, "sockit: sweep: %d runs, %d skipped; wrote %s/results.md, results.json, rps.svg, p99.svg\n",
             sw.nruns, sw.nskips, o->out);
+    if (o->json) {
+        results_json(stdout, &sw);
+        fflush(stdout);
+    }
     if (ok == 0) {
         cli_error("sweep: no run completed a request (service %s)", o->service);
         return EXIT_FAIL;

@@ -38,6 +38,14 @@ int cli_exit_for(int err);
  * port alone (":7007"). Returns EXIT_USAGE. */
 int cli_addr_usage(const char *cmd, const char *what, const char *text, int err);
 
+/* Raise the soft RLIMIT_NOFILE to the hard limit, as every command does at
+ * start: a server or a load generator should not fail at 1024 descriptors
+ * when the system allows more. */
+void cli_raise_nofile(void);
+/* The soft RLIMIT_NOFILE now (a large number for "unlimited"); *hard gets
+ * the hard one. */
+long cli_nofile(long *hard);
+
 /* Parse a non-negative number / a duration in seconds ("1.5") into ms.
  * Return false on garbage or overflow. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

@@ -156,6 +156,7 @@ int cmd_bench(int argc, char **argv)
         .proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64, .timeout_ms = 5000, .path = "/"};
     sweep_opts so = {.models = "loop", .conns = "1,10,100,1000", .service = "echo", .out = "sweep-out"};
     bool json = false, sweep = false, duration_set = false;
+    const char *sweep_only = NULL; /* the first sweep option given */
     int64_t ms;
     long v;
     int opt, rc;
@@ -226,26 +227,31 @@ int cmd_bench(int argc, char **argv)
             sweep = true;
             break;
         case O_MODELS:
+            sweep_only = sweep_only ? sweep_only : "--models";
             if (!valid_list(optarg, false))
                 return cli_usage_error("bench", "--models wants a list like loop,fork, not '%s'", optarg);
             so.models = optarg;
             break;
         case O_BACKENDS:
+            sweep_only = sweep_only ? sweep_only : "--backends";
             if (!valid_list(optarg, false))
                 return cli_usage_error("bench", "--backends wants a list like epoll,poll, not '%s'", optarg);
             so.backends = optarg;
             break;
         case O_CONNS:
+            sweep_only = sweep_only ? sweep_only : "--conns";
             if (!valid_list(optarg, true))
                 return cli_usage_error("bench", "--conns wants a list like 1,10,100, not '%s'", optarg);
             so.conns = optarg;
             break;
         case O_SERVICE:
+            sweep_only = sweep_only ? sweep_only : "--service";
             if (sk_bench_proto_parse(optarg) < 0)
                 return cli_usage_error("bench", "--service wants echo, discard or http, not '%s'", optarg);
             so.service = optarg;
             break;
         case O_OUT:
+            sweep_only = sweep_only ? sweep_only : "--out";
             so.out = optarg;
             break;
         case 'h':
@@ -259,23 +265,29 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "--size times --pipeline is over 64 MiB");
     if (!duration_set)
         cfg.duration_ms = sweep ? 5000 : 10000;
+    if (!sweep && sweep_only)
+        return cli_usage_error("bench", "%s is a --sweep option; add --sweep, or leave it out for one run", sweep_only);
+    if (!sweep && cfg.threads > cfg.conns)
+        return cli_usage_error("bench", "-t %d is more threads than -c %d connections: each thread needs a connection",
+                               cfg.threads, cfg.conns);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    bench_raise_nofile();
-
     if (sweep) {
         if (optind < argc)
             return cli_usage_error("bench", "--sweep starts its own server: unexpected argument '%s'", argv[optind]);
         so.base = cfg;
         so.stop = &g_stop;
+        so.json = json;
         return bench_sweep(&so);
     }
     if (optind + 1 != argc)
         return cli_operand_error("bench", argc, argv, "ADDR (host:port)");
+    if ((rc = bench_check_nofile(cfg.conns, cfg.threads)) != EXIT_OK)
+        return rc;
     const char *addr = argv[optind];
     rc = sk_addr_resolve(addr, SOCK_STREAM, 0, &cfg.addr, 1);
     if (rc < 0) {

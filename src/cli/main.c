@@ -30,6 +30,10 @@ int main(int argc, char **argv)
     /* A peer that goes away must surface as EPIPE on that socket, not kill
      * the process. */
     signal(SIGPIPE, SIG_IGN);
+    /* Servers and the load generator hold a descriptor per connection; the
+     * soft limit (often 1024) is only a default, the hard one the real
+     * ceiling. Children (prefork workers, a sweep's server) inherit it. */
+    cli_raise_nofile();
 
     if (argc < 2) {
         usage(stderr);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <sockit/addr.h>
@@ -105,6 +106,27 @@ int cli_addr_usage(const char *cmd, const char *what, const char *text, int err)
         snprintf(hint, sizeof hint, "; did you mean ':%s'?", text);
     }
     return cli_usage_error(cmd, "%s%s%s: %s%s", what ? what : "", what ? " " : "", text, sk_strerror(err), hint);
+}
+
+void cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+long cli_nofile(long *hard)
+{
+    struct rlimit rl;
+    const long big = 1L << 30;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        *hard = big;
+        return big;
+    }
+    *hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)big ? big : (long)rl.rlim_max;
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)big ? big : (long)rl.rlim_cur;
 }
 
 bool cli_parse_int(const char *s, long min, long max, long *out)

@@ -168,6 +168,18 @@ expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --busy-poll -1
 expect_rc 2 "$SOCKIT" bench "$SERVER_ADDR" --busy-poll 2000000
 expect_rc 2 "$SOCKIT" bench --sweep --models loop,nosuch
 expect_rc 2 "$SOCKIT" bench --sweep --conns 1,,4
+# Options that would be ignored are refused, each with one line.
+for opt in "--models loop" "--backends epoll" "--conns 1,2" "--service http" "--out $TMP/nowhere"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "$SOCKIT" bench $opt -d 0.2 "$SERVER_ADDR"
+    [[ $(<"$TMP/last.err") == "sockit: ${opt%% *} is a --sweep option; add --sweep, or leave it out for one run (see 'sockit bench --help')" ]] ||
+        fail "bench $opt without --sweep: '$(cat "$TMP/last.err")'"
+    [[ ! -s $TMP/last.out ]] || fail "bench $opt without --sweep ran: $(cat "$TMP/last.out")"
+done
+[[ ! -e $TMP/nowhere ]] || fail "bench --out without --sweep created its folder"
+expect_rc 2 "$SOCKIT" bench -t 4 -c 2 -d 0.2 "$SERVER_ADDR"
+[[ $(<"$TMP/last.err") == "sockit: -t 4 is more threads than -c 2 connections: each thread needs a connection (see 'sockit bench --help')" ]] ||
+    fail "bench -t 4 -c 2: '$(cat "$TMP/last.err")'"
 expect_rc 0 "$SOCKIT" bench --help
 grep -q -- '--sweep' "$TMP/last.out" || fail "--help does not mention --sweep"
 pass "usage errors"
@@ -194,6 +206,20 @@ else
         "$TMP/sweep/p99.svg" || fail "SVG is not well-formed"
 fi
 grep -q '<polyline' "$TMP/sweep/rps.svg" || fail "rps.svg has no line"
+
+# --sweep --json: the same results on stdout, with fewer connections than
+# threads run one thread per connection (and a note says so).
+expect_rc 0 "$SOCKIT" bench --sweep --json -t 2 -d 0.5 --conns 1,4 --models loop --out "$TMP/sweepj"
+cmp -s "$TMP/last.out" "$TMP/sweepj/results.json" || fail "--sweep --json stdout differs from results.json: $(head -c 300 "$TMP/last.out")"
+python3 - "$TMP/last.out" <<'PY' || fail "--sweep --json: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["threads"] == 2, r
+assert [(x["connections"], x["result"]["threads"]) for x in r["runs"]] == [(1, 1), (4, 2)], r["runs"]
+assert all(x["ok"] and x["result"]["requests"] > 0 for x in r["runs"]), r["runs"]
+PY
+grep -qx 'sockit: sweep: runs with fewer connections than the 2 threads use one thread per connection' "$TMP/last.err" ||
+    fail "no note about capped threads: $(cat "$TMP/last.err")"
 grep -q 'loop/' "$TMP/sweep/rps.svg" || fail "rps.svg has no legend"
 pass "sweep wrote results.md, results.json, rps.svg, p99.svg"
 
