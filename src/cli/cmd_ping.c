@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <math.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,11 +33,12 @@ typedef struct ping {
     const char *host;
     char addr[SK_ADDRSTRLEN];
     uint16_t id;
-    long count; /* 0: until interrupted */
-    int64_t interval_ms, wait_ms;
+    long count;                                /* 0: until interrupted */
+    int64_t interval_ms, wait_ms, deadline_ms; /* deadline_ms 0: none (-w) */
     size_t size;
     int ttl;
-    bool quiet, json, verbose;
+    const char *iface; /* -I: an interface name or a source address */
+    bool quiet, json, verbose, broadcast;
     uint64_t ntx, nrx, ndup, nerr, nbad, nforeign;
     double tmin, tmax, tsum, tsum2; /* ms */
     int64_t start_ns, last_tx_ns;
@@ -60,16 +63,27 @@ static int64_t now_ns(void)
 
 enum { O_JSON = CLI_LONG, O_SOCKET };
 
+/* Durations take units (500ms, 2s, 1m); a bare number is seconds, as in
+ * iputils. */
+
 static const cli_option options[] = {
     CLI_OPT('c', NULL, "COUNT", 0, "stop after COUNT requests (default: until ^C)"),
-    CLI_OPT('i', NULL, "SECONDS", 0, "interval between requests (default 1)"),
+    CLI_OPT('i', NULL, "TIME", 0, "interval between requests (default 1s; 200ms, 0.2)"),
     CLI_OPT('s', NULL, "SIZE", 0, "payload bytes (default 56; 8 or more carry a timestamp)"),
     CLI_OPT('t', NULL, "TTL", 0, "IP time to live / IPv6 hop limit"),
-    CLI_OPT('W', NULL, "SECONDS", 0, "after the last request, wait this long for replies (default 10)"),
+    CLI_OPT('W', NULL, "TIME", 0, "after the last request, wait this long for replies (default 10s)"),
+    CLI_OPT('w', NULL, "DEADLINE", 0,
+            "exit after DEADLINE (5s, 1m) however many requests went out;\n"
+            "with -c, stop as soon as COUNT replies came"),
+    CLI_OPT('I', NULL, "IF|ADDR", 0, "send from this interface (eth0) or source address"),
+    CLI_OPT('b', "broadcast", NULL, 0, "allow pinging a broadcast address (SO_BROADCAST)"),
+    CLI_OPT('n', NULL, NULL, 0, "numeric output (sockit never looks names up for replies)"),
     CLI_OPT('4', NULL, NULL, 0, "IPv4 only"),
     CLI_OPT('6', NULL, NULL, 0, "IPv6 only"),
     CLI_OPT('q', NULL, NULL, 0, "quiet: only the summary"),
-    CLI_OPT('v', NULL, NULL, 0, "also report ignored packets (malformed, foreign) and ICMP errors"),
+    CLI_OPT('v', NULL, NULL, 0,
+            "also say which socket kind is used and report ignored packets\n"
+            "(malformed, foreign)"),
     CLI_OPT(0, "socket", "raw|dgram", O_SOCKET, "insist on one socket kind"),
     CLI_OPT(0, "json", NULL, O_JSON, "JSON lines: one per reply, then the summary"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
@@ -83,7 +97,8 @@ const cli_command cli_ping = {
     .about = "Send ICMP echo requests to HOST and report each reply and a summary, like\n"
              "iputils ping. Uses a raw socket when the process may (root or CAP_NET_RAW),\n"
              "otherwise an unprivileged ICMP datagram socket (allowed for the groups in\n"
-             "sysctl net.ipv4.ping_group_range); stderr says which. ^C prints the summary.",
+             "sysctl net.ipv4.ping_group_range); -v says which, and so does stderr when it\n"
+             "falls back to the datagram socket. ^C prints the summary.",
     .options = options,
     .run = cmd_ping,
 };
@@ -115,10 +130,12 @@ static int send_one(ping *p)
     p->last_tx_ns = t;
     if (sendto(p->fd, pkt, (size_t)n, 0, (struct sockaddr *)&p->dst.ss, p->dst.len) < 0) {
         int e = errno;
-        if (!p->quiet)
-            fprintf(p->json ? stderr : stdout, "sockit: send icmp_seq=%u: %s\n", seq, strerror(e));
+        /* Only the errors ping goes on after get a line per request; a
+         * fatal one gets the single line of the caller. */
         if (e != ENOBUFS && e != EHOSTUNREACH && e != ENETUNREACH && e != EAGAIN && e != EMSGSIZE)
             return -e;
+        if (!p->quiet)
+            fprintf(p->json ? stderr : stdout, "sockit: send icmp_seq=%u: %s\n", seq, strerror(e));
     }
     return 0;
 }
@@ -336,6 +353,38 @@ static void explain_noicmp(void)
               (unsigned)getgid(), range);
 }
 
+/* -I: a source address to bind, or an interface to bind to. */
+static int bind_source(ping *p, sk_addr *src, bool *is_addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    *is_addr = false;
+    memset(src, 0, sizeof *src);
+    src->len = p->dst.len;
+    src->ss.ss_family = (sa_family_t)p->family;
+    if (p->iface == NULL)
+        return 0;
+    if (p->family == AF_INET && inet_pton(AF_INET, p->iface, &a4) == 1) {
+        ((struct sockaddr_in *)&src->ss)->sin_addr = a4;
+        *is_addr = true;
+        return 0;
+    }
+    if (p->family == AF_INET6 && inet_pton(AF_INET6, p->iface, &a6) == 1) {
+        ((struct sockaddr_in6 *)&src->ss)->sin6_addr = a6;
+        *is_addr = true;
+        return 0;
+    }
+    if (if_nametoindex(p->iface) == 0) {
+        cli_error("ping: -I %s: no interface named '%s' here", p->iface, p->iface);
+        return -1;
+    }
+    if (setsockopt(p->fd, SOL_SOCKET, SO_BINDTODEVICE, p->iface, (socklen_t)strlen(p->iface)) < 0) {
+        cli_error("ping: -I %s: bind to the interface: %s", p->iface, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(ping *p, sk_icmp_sock want)
 {
     int rc = sk_icmp_open(p->family, want, &p->kind);
@@ -348,15 +397,28 @@ static int setup(ping *p, sk_icmp_sock want)
     }
     p->fd = rc;
     int one = 1;
+    sk_addr src;
+    bool src_addr;
+    if (bind_source(p, &src, &src_addr) < 0)
+        return EXIT_FAIL;
+    if (src_addr && p->kind == SK_ICMP_RAW && bind(p->fd, (struct sockaddr *)&src.ss, src.len) < 0) {
+        cli_error("ping: -I %s: %s", p->iface, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (p->broadcast && setsockopt(p->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) {
+        cli_error("ping: -b: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
     if (p->kind == SK_ICMP_DGRAM) {
         sk_icmp_recverr(p->fd, p->family);
         /* Bind now so the kernel's identifier (our "port") is known. */
-        sk_addr any = {.len = p->dst.len};
-        any.ss.ss_family = (sa_family_t)p->family;
-        if (bind(p->fd, (struct sockaddr *)&any.ss, any.len) == 0) {
-            any.len = sizeof any.ss;
-            getsockname(p->fd, (struct sockaddr *)&any.ss, &any.len);
-            p->id = (uint16_t)sk_addr_port((struct sockaddr *)&any.ss);
+        if (bind(p->fd, (struct sockaddr *)&src.ss, src.len) == 0) {
+            src.len = sizeof src.ss;
+            getsockname(p->fd, (struct sockaddr *)&src.ss, &src.len);
+            p->id = (uint16_t)sk_addr_port((struct sockaddr *)&src.ss);
+        } else if (src_addr) {
+            cli_error("ping: -I %s: %s", p->iface, strerror(errno));
+            return EXIT_FAIL;
         }
     } else if (p->family == AF_INET6) {
         setsockopt(p->fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
@@ -369,25 +431,35 @@ static int setup(ping *p, sk_icmp_sock want)
             return EXIT_FAIL;
         }
     }
-    if (!p->json)
+    /* Which kind is news only when asked for (-v) or when it is not the
+     * raw socket ping prefers: a fallback the user may want to know of. */
+    bool fell_back = want == SK_ICMP_ANY && p->kind != SK_ICMP_RAW && !p->quiet;
+    if (!p->json && (p->verbose || fell_back))
         fprintf(stderr, "sockit: ping uses %s\n",
                 p->kind == SK_ICMP_RAW ? "a raw ICMP socket"
                                        : "an unprivileged ICMP datagram socket (no CAP_NET_RAW for a raw one)");
     return EXIT_OK;
 }
 
+/* Returns 0, -1 after a failure, or -2 when the first request could not
+ * be sent at all (no summary then: nothing was measured). */
 static int loop(ping *p)
 {
     int64_t next = now_ns();
     p->start_ns = next;
+    int64_t deadline = p->deadline_ms ? next + p->deadline_ms * 1000000 : INT64_MAX;
     while (!g_stop) {
         int64_t t = now_ns();
+        if (t >= deadline)
+            break;
         bool more = p->count == 0 || p->ntx < (uint64_t)p->count;
         if (more && t >= next) {
             int rc = send_one(p);
             if (rc < 0) {
-                cli_error("ping: send %s: %s", p->addr, sk_strerror(rc));
-                return -1;
+                bool bcast = rc == -EACCES && !p->broadcast;
+                cli_error("ping: send %s: %s%s", p->addr, sk_strerror(rc),
+                          bcast ? " (a broadcast address needs -b, --broadcast)" : "");
+                return p->ntx == 1 ? -2 : -1;
             }
             next += p->interval_ms * 1000000;
             if (next < t)
@@ -398,10 +470,13 @@ static int loop(ping *p)
         if (!more) {
             if (p->nrx + p->nerr >= p->ntx)
                 break;
-            until = p->last_tx_ns + p->wait_ms * 1000000;
+            /* With a deadline (-w) it alone says how long to wait. */
+            until = p->deadline_ms ? deadline : p->last_tx_ns + p->wait_ms * 1000000;
             if (t >= until)
                 break;
         }
+        if (until > deadline)
+            until = deadline;
         int wait = (int)((until - now_ns() + 999999) / 1000000);
         struct pollfd pf = {.fd = p->fd, .events = POLLIN};
         int n = poll(&pf, 1, wait < 0 ? 0 : wait);
@@ -439,7 +514,7 @@ int cmd_ping(int argc, char **argv)
             break;
         case 'i':
             if (!cli_parse_seconds(optarg, &p.interval_ms) || p.interval_ms < 1)
-                return cli_usage_error("ping", "-i wants seconds (at least 0.001), not '%s'", optarg);
+                return cli_usage_error("ping", "-i wants a time (at least 1ms: 0.2, 200ms), not '%s'", optarg);
             break;
         case 's':
             if (!cli_parse_int(optarg, 0, 65507, &v))
@@ -453,8 +528,22 @@ int cmd_ping(int argc, char **argv)
             break;
         case 'W':
             if (!cli_parse_seconds(optarg, &p.wait_ms))
-                return cli_usage_error("ping", "-W wants seconds, not '%s'", optarg);
+                return cli_usage_error("ping", "-W wants a time (2, 500ms, 1m), not '%s'", optarg);
             break;
+        case 'w':
+            if (!cli_parse_seconds(optarg, &p.deadline_ms) || p.deadline_ms < 1)
+                return cli_usage_error("ping", "-w wants a deadline (5, 500ms, 1m), not '%s'", optarg);
+            break;
+        case 'I':
+            if (optarg[0] == '\0' || strlen(optarg) >= IF_NAMESIZE + 40)
+                return cli_usage_error("ping", "-I wants an interface or a source address, not '%s'", optarg);
+            p.iface = optarg;
+            break;
+        case 'b':
+            p.broadcast = true;
+            break;
+        case 'n':
+            break; /* replies are always shown by address */
         case '4':
             flags = SK_RESOLVE_V4ONLY;
             break;
@@ -512,7 +601,8 @@ int cmd_ping(int argc, char **argv)
     fflush(stdout);
     g_stop = 0;
     rc = loop(&p);
-    summary(&p);
+    if (rc != -2)
+        summary(&p);
     close(p.fd);
     if (rc < 0)
         return EXIT_FAIL;

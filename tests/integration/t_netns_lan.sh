@@ -60,6 +60,19 @@ for model in loop hybrid; do
     pass "$model: limited and subnet broadcast, IPv4 and IPv6 multicast reach D, one reply each"
 done
 
+# ping to D's subnet broadcast: refused by the kernel without -b, with a hint
+# and no summary; with -b (as iputils) D answers.
+ip netns exec "$NS_D" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+expect_rc 1 "${INC[@]}" "$SOCKIT" ping -c 1 -W 1 198.18.3.255
+[[ $(<"$TMP/last.err") == "sockit: ping: send 198.18.3.255: Permission denied (a broadcast address needs -b, --broadcast)" ]] ||
+    fail "ping broadcast without -b: '$(cat "$TMP/last.err")'"
+! grep -q 'packets transmitted' "$TMP/last.out" || fail "a ping that sent nothing printed a summary: $(cat "$TMP/last.out")"
+expect_rc 0 "${INC[@]}" "$SOCKIT" ping -b -c 2 -i 0.2 -W 1 198.18.3.255
+grep -q '^64 bytes from 198.18.3.2: icmp_seq=1 ' "$TMP/last.out" || fail "ping -b: $(cat "$TMP/last.out")"
+grep -q '^2 packets transmitted, 2 received' "$TMP/last.out" || fail "ping -b summary: $(cat "$TMP/last.out")"
+expect_rc 0 "${INC[@]}" "$SOCKIT" ping --broadcast -c 1 -W 1 -I c0 198.18.3.255
+pass "ping to a broadcast address: a hint without -b; with -b / --broadcast D answers"
+
 # Joining a group of the other family, or a non-multicast address, fails clearly.
 expect_rc 2 "$SOCKIT" serve --proto udp --join not-an-address --listen 127.0.0.1:0
 expect_rc 1 "$INSIDE_D" serve --proto udp --join "$G6@d0" --listen 0.0.0.0:0
