@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ typedef struct trace {
     sk_addr dst;
     const char *host;
     char addr[SK_ADDRSTRLEN];
-    bool icmp, json;
+    bool icmp, json, verbose;
     int queries, max_hops, first_ttl;
     int64_t wait_ms;
     uint16_t base_port, sport, id;
@@ -47,6 +48,14 @@ typedef struct trace {
     sk_icmp_sock kind; /* RAW: errors from a raw socket; DGRAM: from the error queue */
     probe probes[MAX_PROBES];
 } trace;
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
 
 static int64_t now_ns(void)
 {
@@ -60,14 +69,16 @@ enum { O_JSON = CLI_LONG, O_SOCKET };
 static const cli_option options[] = {
     CLI_OPT('I', "icmp", NULL, 0, "ICMP echo probes instead of UDP (to port 33434 and up)"),
     CLI_OPT('q', "queries", "N", 0, "probes per hop (default 3)"),
-    CLI_OPT('w', "wait", "S", 0, "wait at most S seconds for a hop's answers (default 2)"),
+    CLI_OPT('w', "wait", "TIME", 0, "wait at most TIME for a hop's answers (default 2s; 500ms, 1.5)"),
     CLI_OPT('m', "max-hops", "N", 0, "give up after N hops (default 30)"),
     CLI_OPT('f', "first-ttl", "N", 0, "start at this TTL (default 1)"),
     CLI_OPT('p', "port", "N", 0, "first UDP destination port (default 33434)"),
     CLI_OPT('4', NULL, NULL, 0, "IPv4 only"),
     CLI_OPT('6', NULL, NULL, 0, "IPv6 only"),
+    CLI_OPT('n', NULL, NULL, 0, "numeric output (sockit never looks hop addresses up)"),
+    CLI_OPT('v', "verbose", NULL, 0, "say which sockets probe and read the ICMP errors"),
     CLI_OPT(0, "socket", "raw|dgram", O_SOCKET, "insist on a raw socket or the unprivileged path"),
-    CLI_OPT(0, "json", NULL, O_JSON, "one JSON line per hop, then a summary"),
+    CLI_OPT(0, "json", NULL, O_JSON, "one JSON line per hop, then a summary (also on ^C)"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -80,8 +91,9 @@ const cli_command cli_trace = {
              "router where the TTL runs out answers with ICMP \"time exceeded\". Each hop shows\n"
              "the address that answered and one round-trip time per probe, * for silence. Stops\n"
              "when HOST answers or at --max-hops. ICMP errors are read from a raw socket when\n"
-             "allowed (root, CAP_NET_RAW), otherwise from the socket error queue (IP_RECVERR).\n"
-             "Exit 0 when HOST was reached, 1 otherwise.",
+             "allowed (root, CAP_NET_RAW), otherwise from the socket error queue (IP_RECVERR);\n"
+             "-v says which, and so does stderr when the raw socket is not allowed. ^C stops\n"
+             "(--json still prints its summary). Exit 0 when HOST was reached, 1 otherwise.",
     .options = options,
     .run = cmd_trace,
 };
@@ -266,12 +278,13 @@ static int run(trace *t)
     bool reached = false;
     int ttl, hops = 0;
 
-    for (ttl = t->first_ttl; ttl <= t->max_hops && !reached; ttl++) {
+    for (ttl = t->first_ttl; ttl <= t->max_hops && !reached && !g_stop; ttl++) {
         int first = (ttl - 1) * t->queries;
         for (int q = 0; q < t->queries; q++) {
             int rc = send_probe(t, ttl, first + q);
             if (rc < 0) {
-                cli_error("trace-route: send %s: %s", t->addr, sk_strerror(rc));
+                cli_error("trace-route: send %s: %s%s", t->addr, sk_strerror(rc),
+                          rc == -EACCES ? " (a broadcast address: trace-route follows the route to one host)" : "");
                 return EXIT_FAIL;
             }
         }
@@ -281,7 +294,7 @@ static int run(trace *t)
             for (int q = 0; q < t->queries; q++)
                 answered += t->probes[first + q].rtt_ns >= 0;
             int64_t left = deadline - now_ns();
-            if (answered == t->queries || left <= 0)
+            if (answered == t->queries || left <= 0 || g_stop)
                 break;
             struct pollfd pf[2] = {{.fd = t->send_fd, .events = POLLIN}, {.fd = t->raw_fd, .events = POLLIN}};
             int n = poll(pf, t->raw_fd >= 0 ? 2 : 1, (int)((left + 999999) / 1000000));
@@ -294,6 +307,10 @@ static int run(trace *t)
             if (n > 0 && t->raw_fd >= 0 && pf[1].revents)
                 drain(t, t->raw_fd);
         }
+        /* A hop cut short by ^C is not shown: its silent probes would
+         * read as silence of the router. */
+        if (g_stop)
+            break;
         for (int q = 0; q < t->queries; q++)
             reached |= t->probes[first + q].reached;
         print_hop(t, ttl, first);
@@ -301,9 +318,10 @@ static int run(trace *t)
     }
     if (t->json)
         printf("{\"event\":\"summary\",\"host\":\"%s\",\"addr\":\"%s\",\"reached\":%s,\"hops\":%d,\"socket\":\"%s\","
-               "\"probe\":\"%s\"}\n",
+               "\"probe\":\"%s\",\"interrupted\":%s}\n",
                t->host, t->addr, reached ? "true" : "false", hops, t->kind == SK_ICMP_RAW ? "raw" : "dgram",
-               t->icmp ? "icmp" : "udp");
+               t->icmp ? "icmp" : "udp", g_stop ? "true" : "false");
+    fflush(stdout);
     return reached ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -357,7 +375,10 @@ static int setup(trace *t, sk_icmp_sock want)
         if (t->icmp)
             t->id = t->sport;
     }
-    if (!t->json)
+    /* News only when asked (-v) or when the raw socket was wanted by
+     * default and not allowed: a fallback the user may want to know of. */
+    bool fell_back = want == SK_ICMP_ANY && t->kind != SK_ICMP_RAW;
+    if (!t->json && (t->verbose || fell_back))
         fprintf(stderr, "sockit: trace-route sends %s probes and reads ICMP errors %s\n", t->icmp ? "ICMP echo" : "UDP",
                 t->kind == SK_ICMP_RAW ? "from a raw socket"
                                        : "from the socket error queue (IP_RECVERR, unprivileged)");
@@ -391,7 +412,7 @@ int cmd_trace(int argc, char **argv)
             break;
         case 'w':
             if (!cli_parse_seconds(optarg, &t.wait_ms) || t.wait_ms < 1)
-                return cli_usage_error("trace-route", "--wait wants seconds, not '%s'", optarg);
+                return cli_usage_error("trace-route", "--wait wants a time (2, 500ms), not '%s'", optarg);
             break;
         case 'm':
             if (!cli_parse_int(optarg, 1, MAX_HOPS, &v))
@@ -416,6 +437,11 @@ int cmd_trace(int argc, char **argv)
             break;
         case O_JSON:
             t.json = true;
+            break;
+        case 'n':
+            break; /* hops are always shown by address */
+        case 'v':
+            t.verbose = true;
             break;
         case O_SOCKET:
             if (!cli_parse_icmp_socket(optarg, &want))
@@ -445,6 +471,13 @@ int cmd_trace(int argc, char **argv)
     t.family = t.dst.ss.ss_family;
     cli_format_host((struct sockaddr *)&t.dst.ss, t.addr, sizeof t.addr);
     rc = setup(&t, want);
+    /* No SA_RESTART: ^C must end the poll that waits for a hop. */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    g_stop = 0;
     if (rc == EXIT_OK) {
         if (!t.json)
             printf("traceroute to %s (%s), %d hops max, %s probes\n", t.host, t.addr, t.max_hops,

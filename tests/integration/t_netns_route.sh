@@ -76,6 +76,50 @@ expect_rc 1 "${INA[@]}" "$SOCKIT" trace-route -m 3 -q 1 -w 0.5 198.18.2.99
 grep -Eq '^ 2  ?\*|!H' "$TMP/last.out" || fail "silent hop not shown as *: $(cat "$TMP/last.out")"
 pass "trace-route text output, --max-hops, silence"
 
+# Quiet by default: the socket kind only with -v, or when the raw socket
+# it prefers is not allowed (as nobody).
+expect_rc 0 "${INA[@]}" "$SOCKIT" trace-route -q 1 -w 2 198.18.2.2
+[[ ! -s $TMP/last.err ]] || fail "trace-route wrote to stderr without -v: $(cat "$TMP/last.err")"
+expect_rc 0 "${INA[@]}" "$SOCKIT" trace-route -v -q 1 -w 2 198.18.2.2
+[[ $(<"$TMP/last.err") == "sockit: trace-route sends UDP probes and reads ICMP errors from a raw socket" ]] ||
+    fail "trace-route -v: '$(cat "$TMP/last.err")'"
+expect_rc 0 "${NOBODY[@]}" "$SOCKIT" trace-route -q 1 -w 2 198.18.2.2
+[[ $(<"$TMP/last.err") == "sockit: trace-route sends UDP probes and reads ICMP errors from the socket error queue (IP_RECVERR, unprivileged)" ]] ||
+    fail "trace-route as nobody: '$(cat "$TMP/last.err")'"
+pass "trace-route says its socket kind only with -v or when it falls back"
+
+# traceroute habits, the same flags given to both: the same hops.
+command -v traceroute >/dev/null || fail "traceroute is missing (tests/install-deps.sh installs it)"
+for flags in "-n -q 1 -w 2 -m 5" "-I -n -q 2 -w 2 -m 5"; do
+    for dst in 198.18.2.2 fd00:5ec::2:2; do
+        # shellcheck disable=SC2086
+        expect_rc 0 "${INA[@]}" "$SOCKIT" trace-route $flags "$dst"
+        ours=$(awk '/^ *[0-9]+ / { print $1, $2 }' "$TMP/last.out")
+        # shellcheck disable=SC2086
+        "${INA[@]}" timeout 30 traceroute $flags "$dst" >"$TMP/theirs" 2>&1 || fail "traceroute $flags $dst: $(cat "$TMP/theirs")"
+        theirs=$(awk '/^ *[0-9]+ / { print $1, $2 }' "$TMP/theirs")
+        [[ $ours == "$theirs" && -n $ours ]] || fail "trace-route $flags $dst: hops '$ours', traceroute '$theirs'"
+    done
+done
+pass "trace-route -n -q -w -m (and -I for ICMP) shows the hops traceroute shows, IPv4 and IPv6"
+
+# ^C during a silent hop: --json still ends with its summary, at once.
+"${INA[@]}" "$SOCKIT" trace-route --json -q 1 -w 10 -m 5 198.18.2.99 >"$TMP/int.out" 2>"$TMP/int.err" &
+tpid=$!
+PIDS+=("$tpid")
+for ((i = 0; i < 200; i++)); do grep -q '"event":"hop"' "$TMP/int.out" && break; sleep 0.05; done
+grep -q '"event":"hop"' "$TMP/int.out" || fail "trace-route --json showed no hop: $(cat "$TMP/int.out")"
+sleep 0.3
+start=$(date +%s%N)
+kill -INT "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+((rc == 1 && ms < 2000)) || fail "trace-route after SIGINT: exit $rc after $ms ms"
+[[ $(tail -n1 "$TMP/int.out") == '{"event":"summary","host":"198.18.2.99","addr":"198.18.2.99","reached":false,"hops":1,"socket":"raw","probe":"udp","interrupted":true}' ]] ||
+    fail "no summary after SIGINT: $(cat "$TMP/int.out")"
+pass "SIGINT: trace-route --json prints its summary (interrupted, $ms ms)"
+
 # ping with a TTL that runs out at R: the error is reported per request,
 # from a raw socket and (as nobody) from the datagram socket's error queue.
 for who in root nobody; do
