@@ -45,7 +45,7 @@ static const cli_option options[] = {
             "http: GET --path, keep-alive; non-2xx counts as bad status;\n"
             "discard: send --size bytes; a request ends when written"),
     CLI_OPT('c', "connections", "N", 0, "connections (default 10)"),
-    CLI_OPT('d', "duration", "S", 0, "seconds to run (default 10; 5 with --sweep)"),
+    CLI_OPT('d', "duration", "TIME", 0, "how long to run: 30s, 2m, 500ms (default 10s; 5s with --sweep)"),
     CLI_OPT('t', "threads", "N", 0, "threads, each with its own event loop (default 1)"),
     CLI_OPT(0, "size", "N", O_SIZE, "message bytes for echo and discard (default 64)"),
     CLI_OPT(0, "path", "P", O_PATH, "HTTP request target (default /)"),
@@ -53,7 +53,7 @@ static const cli_option options[] = {
             "fixed total rate, requests/s; latency is measured from each\n"
             "request's intended send time (no coordinated omission)"),
     CLI_OPT(0, "pipeline", "N", O_PIPELINE, "requests in flight per connection (default 1)"),
-    CLI_OPT(0, "timeout", "S", O_TIMEOUT, "per request and per connect (default 5)"),
+    CLI_OPT(0, "timeout", "TIME", O_TIMEOUT, "per request and per connect: 2s, 500ms (default 5s)"),
     CLI_OPT(0, "busy-poll", "US", O_BUSY_POLL,
             "poll for up to US microseconds before sleeping (default 0):\n"
             "the server never pays to wake the client; for a client\n"
@@ -177,7 +177,8 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'd':
             if (!cli_parse_seconds(optarg, &ms) || ms < 100)
-                return cli_usage_error("bench", "--duration wants seconds (at least 0.1), not '%s'", optarg);
+                return cli_usage_error("bench", "--duration wants a time of at least 100ms (10s, 2m), not '%s'",
+                                       optarg);
             cfg.duration_ms = ms;
             duration_set = true;
             break;
@@ -212,7 +213,7 @@ int cmd_bench(int argc, char **argv)
             break;
         case O_TIMEOUT:
             if (!cli_parse_seconds(optarg, &ms) || ms < 1)
-                return cli_usage_error("bench", "--timeout wants seconds, not '%s'", optarg);
+                return cli_usage_error("bench", "--timeout wants a time (2s, 500ms), not '%s'", optarg);
             cfg.timeout_ms = ms;
             break;
         case O_BUSY_POLL:

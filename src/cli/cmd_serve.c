@@ -109,8 +109,8 @@ static const cli_option options[] = {
             "hybrid: threads for blocking work services defer\n"
             "(default: as many as --workers)"),
     CLI_OPT(0, "max-conns", "N", O_MAXCONNS, "refuse connections beyond N at once (default: no limit)"),
-    CLI_OPT(0, "idle-timeout", "S", O_IDLE, "close connections idle for S seconds (default: never)"),
-    CLI_OPT(0, "drain-timeout", "S", O_DRAIN, "on stop, how long queued output may take (default 5)"),
+    CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m (default: never)"),
+    CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long queued output may take (default 5s)"),
     CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
     CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
     CLI_OPT('p', "proto", "tcp|udp", 0,
@@ -189,12 +189,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_IDLE:
             if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
-                return cli_usage_error("serve", "--idle-timeout wants seconds, not '%s'", optarg);
+                return cli_usage_error("serve", "--idle-timeout wants a time (30s, 5m), not '%s'", optarg);
             cfg.idle_timeout_ms = (int)ms;
             break;
         case O_DRAIN:
             if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
-                return cli_usage_error("serve", "--drain-timeout wants seconds, not '%s'", optarg);
+                return cli_usage_error("serve", "--drain-timeout wants a time (5s, 500ms), not '%s'", optarg);
             cfg.drain_timeout_ms = ms > 0 ? (int)ms : 1;
             break;
         case O_BACKLOG:

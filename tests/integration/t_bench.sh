@@ -232,4 +232,27 @@ grep -q 'skipping model loop backend nosuch' "$TMP/last.err" || fail "no skip me
 grep -q 'backend nosuch: .*unknown backend' "$TMP/sweep2/results.md" || fail "skip reason not in results.md"
 pass "discard sweep, unknown backend skipped with its reason"
 
+# wrk habits: the same -c -t -d (with units) and --timeout given to wrk and
+# to bench against one sockit http server; both run that many connections
+# and threads for that long, with no errors.
+command -v wrk >/dev/null || fail "wrk is missing (tests/install-deps.sh installs it)"
+start_server http --service http --listen 127.0.0.1:0
+expect_rc 0 "$SOCKIT" bench --proto http -c 4 -t 2 -d 1s --timeout 2s --json "$SERVER_ADDR"
+python3 - "$TMP/last.out" <<'PY' || fail "bench with wrk's flags: $(cat "$TMP/last.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["connections"] == 4 and r["threads"] == 2 and r["proto"] == "http", r
+assert 0.9 <= r["duration_s"] < 2 and r["requests"] > 100, r
+assert all(v == 0 for v in r["errors"].values()), r["errors"]
+PY
+timeout 30 wrk -c 4 -t 2 -d 1s --timeout 2s "http://$SERVER_ADDR/" >"$TMP/wrk.out" 2>&1 || fail "wrk: $(cat "$TMP/wrk.out")"
+grep -q '2 threads and 4 connections' "$TMP/wrk.out" || fail "wrk: $(cat "$TMP/wrk.out")"
+grep -Eq '^ +[0-9]+ requests in 1\.[0-9]+s' "$TMP/wrk.out" || fail "wrk duration: $(cat "$TMP/wrk.out")"
+! grep -q 'Socket errors\|Non-2xx' "$TMP/wrk.out" || fail "wrk saw errors: $(cat "$TMP/wrk.out")"
+# wrk's URL is not an address for bench: the message says what to type.
+expect_rc 2 "$SOCKIT" bench -c 4 -t 2 -d 1s "http://$SERVER_ADDR/"
+[[ $(<"$TMP/last.err") == "sockit: http://$SERVER_ADDR/: a URL is not an address (expected host:port, no scheme or path); did you mean '$SERVER_ADDR --proto http'? (see 'sockit bench --help')" ]] ||
+    fail "bench with wrk's URL: '$(cat "$TMP/last.err")'"
+pass "wrk's -c 4 -t 2 -d 1s --timeout 2s mean the same to bench; its URL gets a hint"
+
 stop_server "$SERVER_PID"
