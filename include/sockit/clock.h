@@ -15,6 +15,13 @@ int64_t sk_now_ms(void);
 int64_t sk_now_us(void);
 int64_t sk_now_ns(void);
 
+/* A duration as people type it, into milliseconds: a bare number is
+ * seconds ("1.5"), or a number with a unit: "250us" (rounded to ms), "500ms",
+ * "5s", "2m", "1h". Returns 0, or -EINVAL for anything else (a sign, spaces,
+ * an unknown unit, more than about 115 days). Every duration option of the
+ * CLI and the services goes through this one parser. */
+int sk_duration_parse(const char *text, int64_t *ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <sockit/addr.h>
+#include <sockit/clock.h>
 #include <sockit/error.h>
 #include <sockit/icmp.h>
 #include <sockit/icmp_sock.h>
@@ -140,30 +141,7 @@ bool cli_parse_int(const char *s, long min, long max, long *out)
     return true;
 }
 
-bool cli_parse_seconds(const char *s, int64_t *ms)
-{
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"us", 0.001}, {"m", 60000}, {"h", 3600000}};
-    char *end;
-
-    errno = 0;
-    double v = strtod(s, &end);
-    if (s[0] == '\0' || end == s || errno != 0 || !isfinite(v) || v < 0 || isspace((unsigned char)s[0]))
-        return false;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].unit) != 0)
-            continue;
-        double out = v * units[i].ms;
-        /* A bare number (seconds) keeps its old ceiling; about 115 days. */
-        if (out > 1e10)
-            return false;
-        *ms = (int64_t)(out + 0.5);
-        return true;
-    }
-    return false;
-}
+bool cli_parse_seconds(const char *s, int64_t *ms) { return sk_duration_parse(s, ms) == 0; }
 
 bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind)
 {

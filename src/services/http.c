@@ -3,6 +3,7 @@
  * pipelining, HTTP/1.0 and HEAD. Bad input gets its status and a close. */
 #include "http_int.h"
 
+#include <sockit/clock.h>
 #include <sockit/http.h>
 #include <sockit/service.h>
 
@@ -397,18 +398,6 @@ static bool parse_int(const char *s, long long min, long long max, long long *ou
     return true;
 }
 
-/* Seconds, fractions allowed ("1.5"), as milliseconds. */
-static bool parse_seconds(const char *s, int64_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > 1e7)
-        return false;
-    *ms = (int64_t)(v * 1000.0 + 0.5);
-    return true;
-}
-
 static int set_body_size(void *config, const char *text)
 {
     long long v;
@@ -421,7 +410,7 @@ static int set_body_size(void *config, const char *text)
 static int set_head_timeout(void *config, const char *text)
 {
     int64_t ms;
-    if (!parse_seconds(text, &ms) || ms > INT32_MAX)
+    if (sk_duration_parse(text, &ms) < 0 || ms > INT32_MAX)
         return -EINVAL;
     /* 0 in the config means the default, so "0 s" (off) is stored as < 0. */
     ((sk_http_config *)config)->head_timeout_ms = ms > 0 ? (int)ms : -1;
@@ -438,8 +427,8 @@ static const sk_service_option http_options[] = {
      .set = set_body_size},
     {.name = "head-timeout",
      .arg = "S",
-     .help = "a request head must arrive within S seconds, else 408\n(default 10; 0 turns it off)",
-     .wants = "seconds",
+     .help = "a request head must arrive within S seconds (or 500ms,\n1m), else 408 (default 10s; 0 turns it off)",
+     .wants = "a time (10, 500ms, 1m)",
      .set = set_head_timeout},
     {0},
 };

@@ -47,9 +47,9 @@ usage_exact "sockit: --body-size wants 0 to 1099511627776 bytes, not 'x' (see 's
     "$SOCKIT" serve --service http --body-size x
 usage_exact "sockit: --body-size wants 0 to 1099511627776 bytes, not '1099511627777' (see 'sockit serve --help')" \
     "$SOCKIT" serve --service http --body-size 1099511627777
-usage_exact "sockit: --head-timeout wants seconds, not '-1' (see 'sockit serve --help')" \
+usage_exact "sockit: --head-timeout wants a time (10, 500ms, 1m), not '-1' (see 'sockit serve --help')" \
     "$SOCKIT" serve --service http --head-timeout -1
-usage_exact "sockit: --head-timeout wants seconds, not 'soon' (see 'sockit serve --help')" \
+usage_exact "sockit: --head-timeout wants a time (10, 500ms, 1m), not 'soon' (see 'sockit serve --help')" \
     "$SOCKIT" serve --head-timeout soon --service echo
 usage_exact "sockit: option '--body-size' needs a value (see 'sockit serve --help')" "$SOCKIT" serve --body-size
 # An unknown service is reported before the options that do not fit it.
@@ -58,7 +58,7 @@ usage_exact "sockit: unknown service 'nosuch' (echo, discard, chargen, daytime, 
 pass "bad values and missing values of service options: exit 2 with the exact message"
 
 # The service served gets them: a 10-byte body, and a head deadline.
-start_server body --service http --body-size 10 --head-timeout 0.5 --listen 127.0.0.1:0
+start_server body --service http --body-size 10 --head-timeout 500ms --listen 127.0.0.1:0
 body=$(curl -sS --max-time 5 "http://$SERVER_ADDR/")
 [[ $body == abcdefghi ]] || fail "--body-size 10: body '$body'"
 [[ $(curl -sS --max-time 5 -o /dev/null -w '%{size_download}' "http://$SERVER_ADDR/") == 10 ]] ||

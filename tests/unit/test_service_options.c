@@ -112,13 +112,17 @@ static void test_http_head_timeout(void **state)
     assert_int_equal(c.head_timeout_ms, -1);
     assert_int_equal(so->set(&c, "0"), 0); /* off, not the default */
     assert_int_equal(c.head_timeout_ms, -1);
+    assert_int_equal(so->set(&c, "500ms"), 0); /* units, as every duration option */
+    assert_int_equal(c.head_timeout_ms, 500);
+    assert_int_equal(so->set(&c, "1m"), 0);
+    assert_int_equal(c.head_timeout_ms, 60000);
     assert_int_equal(so->set(&c, "2"), 0);
-    static const char *const bad[] = {"-1", "", "soon", "nan", "inf", "10000001", "1e400"};
+    static const char *const bad[] = {"-1", "", "soon", "nan", "inf", "10000001", "1e400", "5 s", "3d", "+1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(so->set(&c, bad[i]), -EINVAL);
         assert_int_equal(c.head_timeout_ms, 2000); /* unchanged */
     }
-    assert_string_equal(so->wants, "seconds");
+    assert_string_equal(so->wants, "a time (10, 500ms, 1m)");
 }
 
 static void test_services_without_options(void **state)
