@@ -61,7 +61,7 @@ expect_completion "sockit serve --model=p" prefork
 pass "sockit se -> serve, --mo -> --model, --model offers the five models (also -m, --model=)"
 
 # The services are whatever the build registers: the same list --help shows.
-mapfile -t services < <("$SOCKIT" serve --help | sed -n '/--service NAME/,/--listen/p' | sed -n 's/^ \{27\}\([a-z]*\) .*/\1/p')
+mapfile -t services < <("$SOCKIT" serve --help | sed -n '/--service NAME/,/--listen/p' | sed -n 's/^ \{20,\}\([a-z]*\) .*/\1/p')
 ((${#services[@]} >= 5)) || fail "serve --help lists ${#services[@]} services"
 expect_completion "sockit serve --service " "${services[@]}"
 expect_completion "sockit serve --service ec" echo
