@@ -100,7 +100,7 @@ static int resolve(const char *name, int socktype, int flags, sk_addr *addrs, in
         return n;
     int code = cli_exit_for(n);
     if (code == EXIT_USAGE)
-        cli_usage_error("connect", "%s: %s", name, sk_strerror(n));
+        cli_addr_usage("connect", NULL, name, n);
     else
         cli_error("resolve %s: %s", name, sk_strerror(n));
     return -code;

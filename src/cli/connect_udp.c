@@ -114,7 +114,10 @@ static int send_one(udp_client *u, const char *buf, size_t len)
             u->refused++; /* an earlier datagram's port unreachable; this one still goes */
             continue;
         }
-        cli_error("send %s: %s", u->name, strerror(errno));
+        /* The kernel refuses a broadcast destination on a socket without
+         * SO_BROADCAST with EACCES, which says nothing of the cure. */
+        cli_error("send %s: %s%s", u->name, strerror(errno),
+                  errno == EACCES && !u->o->broadcast ? " (a broadcast address needs --broadcast)" : "");
         return -1;
     }
     if (u->o->hex)

@@ -108,6 +108,21 @@ usage_error "^sockit: listen 7007: a port alone is not an address \(expected :po
     "$SOCKIT" serve --listen 7007
 usage_error "^sockit: 7007: a port alone is not an address \(expected :port or host:port\); did you mean ':7007'\?" \
     "$SOCKIT" bench 7007
+for cmd in connect "connect -u"; do
+    # shellcheck disable=SC2086
+    {
+        usage_error "^sockit: 7007: a port alone is not an address \(expected :port or host:port\); did you mean ':7007'\? \(see 'sockit connect --help'\)$" \
+            "$SOCKIT" $cmd 7007
+        usage_error "^sockit: http://127\.0\.0\.1:80/: a URL is not an address .*; did you mean '127\.0\.0\.1:80'\? \(see 'sockit connect --help'\)$" \
+            "$SOCKIT" $cmd http://127.0.0.1:80/
+    }
+done
+# The kernel refuses a broadcast destination without SO_BROADCAST (EACCES,
+# so nothing is sent): the message names the cure.
+expect_rc 1 sh -c "printf 'x\n' | '$SOCKIT' connect -u 255.255.255.255:9"
+one_line "connect -u 255.255.255.255:9"
+grep -qx "sockit: send 255.255.255.255:9: Permission denied (a broadcast address needs --broadcast)" "$TMP/last.err" ||
+    fail "broadcast without --broadcast: $(cat "$TMP/last.err")"
 usage_error "^sockit: HOST is empty \(see 'sockit ping --help'\)$" "$SOCKIT" ping ''
 usage_error "^sockit: HOST is empty \(see 'sockit trace-route --help'\)$" "$SOCKIT" trace-route ''
 # Options that cannot apply are refused, not ignored.
