@@ -21,6 +21,9 @@ static const cli_option options[] = {
     CLI_OPT('w', NULL, "S", 0, "the same as --timeout (nc's letter); S may have a unit: 500ms, 5s, 2m"),
     CLI_OPT('4', NULL, NULL, 0, "only IPv4"),
     CLI_OPT('6', NULL, NULL, 0, "only IPv6"),
+    CLI_OPT(0, "attempt-delay", "T", CO_DELAY,
+            "Happy Eyeballs: start the next address after T while the earlier\n"
+            "ones keep trying (default 250ms; RFC 8305)"),
     CLI_OPT('u', "udp", NULL, 0, "datagrams instead (see 'sockit connect --udp --help')"),
     CLI_OPT('l', "listen", NULL, 0,
             "listen on ADDR instead and serve one client on stdin/stdout\n"
@@ -151,6 +154,21 @@ static bool wants_udp(int argc, char **argv)
     return false;
 }
 
+/* -v: the race's timeline, "+0 ms connect [::1]:7", "+250 ms connect
+ * 127.0.0.1:7", "+251 ms 127.0.0.1:7 won". */
+static void race_step(void *ud, const sk_addr *addrs, const sk_race_event *ev)
+{
+    char a[SK_ADDRSTRLEN];
+    (void)ud;
+    sk_addr_format((const struct sockaddr *)&addrs[ev->index].ss, a, sizeof a);
+    if (ev->kind == SK_RACE_START)
+        fprintf(stderr, "sockit: +%" PRId64 " ms connect %s\n", ev->at_ms, a);
+    else if (ev->kind == SK_RACE_WON)
+        fprintf(stderr, "sockit: +%" PRId64 " ms %s won\n", ev->at_ms, a);
+    else
+        fprintf(stderr, "sockit: +%" PRId64 " ms %s: %s\n", ev->at_ms, a, sk_strerror(ev->err));
+}
+
 static int tcp_client(const connect_opts *o)
 {
     static connect_pump p;
@@ -161,7 +179,10 @@ static int tcp_client(const connect_opts *o)
     n = connect_resolve(o, SOCK_STREAM, 0, addrs, MAX_ADDRS);
     if (n < 0)
         return -n;
-    rc = sk_tcp_connect(addrs, n, connect_timeout(o, 10000), &which);
+    sk_race_opts race = {.attempt_delay_ms = o->attempt_delay_ms,
+                         .timeout_ms = connect_timeout(o, 10000),
+                         .on_event = o->verbose ? race_step : NULL};
+    rc = sk_tcp_connect_race(addrs, n, &race, &which);
     sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
     if (rc < 0) {
         cli_error("connect %s: %s", a, sk_strerror(rc));

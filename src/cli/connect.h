@@ -13,7 +13,7 @@
 #include "cli.h"
 
 /* Ids of connect's long-only options, in both of its tables. */
-enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT };
+enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY };
 
 typedef struct connect_opts {
     int64_t timeout_ms; /* -t / -w, or -1 when not given: each mode has its default */
@@ -21,6 +21,7 @@ typedef struct connect_opts {
     bool udp, listen, keep, scan, json, verbose;
     bool raw, broadcast, expect_reply; /* UDP client */
     int multicast_ttl;                 /* -1: the kernel's default */
+    int attempt_delay_ms;              /* Happy Eyeballs; 0: the library's 250 ms */
     const char *ifname;
     FILE *hex; /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
     char **operands;

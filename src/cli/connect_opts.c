@@ -62,6 +62,13 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
         case CO_JSON:
             o->json = true;
             break;
+        case CO_DELAY: {
+            int64_t ms;
+            if (!cli_parse_seconds(optarg, &ms) || ms < 1 || ms > 60000)
+                return cli_usage_error("connect", "--attempt-delay wants a time from 1ms to 60s, not '%s'", optarg);
+            o->attempt_delay_ms = (int)ms;
+            break;
+        }
         case CO_EXPECT:
             o->expect_reply = true;
             break;

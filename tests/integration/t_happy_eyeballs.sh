@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Happy Eyeballs (RFC 8305) in `sockit connect`: a name whose IPv6 address
+# (first in the resolver's order) leads to a listener that never answers
+# and whose IPv4 address is live connects in about one attempt delay, not a
+# whole timeout; -v prints the race; the losing attempt is closed at once.
+. "$(dirname "$0")/lib.sh"
+
+unshare -m true 2>/dev/null || { echo "skip [$TEST_NAME]: no mount namespaces here (unshare -m)"; exit 0; }
+
+# A dead IPv6 listener: backlog 0, never accepts, its queue filled by two
+# connections of its own, so the kernel drops further SYNs and a connect to
+# it hangs. The same port on 127.0.0.1 gets a real echo server.
+cat >"$TMP/dead.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::1", 0))
+s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for _ in range(2):
+    c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.connect(("::1", port))
+    except BlockingIOError:
+        pass
+    fill.append(c)
+time.sleep(0.3)
+print(port, flush=True)
+time.sleep(60)
+PY
+python3 "$TMP/dead.py" >"$TMP/dead.port" &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+    [[ -s $TMP/dead.port ]] && break
+    sleep 0.05
+done
+port=$(<"$TMP/dead.port")
+[[ $port =~ ^[0-9]+$ ]] || fail "dead listener gave no port"
+# The dead listener really is dead: a plain connect to it times out.
+timeout 5 python3 -c "
+import socket, sys
+c = socket.socket(socket.AF_INET6); c.settimeout(0.5)
+try:
+    c.connect(('::1', $port)); sys.exit(1)
+except socket.timeout:
+    sys.exit(0)
+" || fail "the dead IPv6 listener answered"
+start_server echo --listen "127.0.0.1:$port"
+
+printf '::1 racing.test\n127.0.0.1 racing.test\n' >"$TMP/hosts"
+[[ $("${WITH_HOSTS[@]}" "$TMP/hosts" getent ahosts racing.test | head -n1) == "::1 "* ]] ||
+    fail "racing.test does not resolve to ::1 first"
+
+# Serial order would spend the whole --timeout (5 s) on ::1 first.
+t0=$(date +%s%N)
+got=$(printf 'raced\n' | timeout 20 "${WITH_HOSTS[@]}" "$TMP/hosts" "$SOCKIT" connect -v -t 5 "racing.test:$port" 2>"$TMP/v.log") ||
+    fail "connect failed: $(cat "$TMP/v.log")"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $got == raced ]] || fail "echo through the winner: '$got'"
+limit=400
+is_sanitized && limit=1500
+((ms < limit)) || fail "took $ms ms (limit $limit), as if the dead address cost its timeout"
+grep -qx "sockit: +0 ms connect \[::1\]:$port" "$TMP/v.log" || fail "timeline lacks the first attempt: $(cat "$TMP/v.log")"
+grep -qE "^sockit: \+2[5-9][0-9] ms connect 127\.0\.0\.1:$port$" "$TMP/v.log" ||
+    fail "the second attempt did not start after the 250 ms delay: $(cat "$TMP/v.log")"
+grep -qE "^sockit: \+2[5-9][0-9] ms 127\.0\.0\.1:$port won$" "$TMP/v.log" || fail "no winner line: $(cat "$TMP/v.log")"
+pass "dead AAAA, live A: connected in $ms ms; $(grep -c '^sockit: +' "$TMP/v.log") timeline lines"
+
+# --attempt-delay moves the second start; the loser is closed once the race
+# is won (no SYN-SENT socket to [::1]:port while the session still runs).
+(sleep 1.5; printf 'late\n') | timeout 20 "${WITH_HOSTS[@]}" "$TMP/hosts" "$SOCKIT" connect -v --attempt-delay 100ms \
+    "racing.test:$port" >"$TMP/late.out" 2>"$TMP/d.log" &
+cpid=$!
+PIDS+=("$cpid")
+sleep 0.8
+# (The dead listener's own two fillers stay in SYN-SENT: count sockit's.)
+left=$(ss -Htnp state syn-sent "dst [::1]:$port" | grep -c '"sockit"' || true)
+((left == 0)) || fail "$left attempt(s) to the dead address still open after the win"
+wait "$cpid" || fail "connect --attempt-delay exited $?: $(cat "$TMP/d.log")"
+[[ $(<"$TMP/late.out") == late ]] || fail "second session echoed '$(cat "$TMP/late.out")'"
+grep -qE "^sockit: \+1[0-4][0-9] ms connect 127\.0\.0\.1:$port$" "$TMP/d.log" ||
+    fail "--attempt-delay 100ms: $(cat "$TMP/d.log")"
+pass "--attempt-delay 100ms starts the IPv4 attempt at $(sed -n 's/^sockit: +\([0-9]*\) ms connect 127.*/\1/p' "$TMP/d.log") ms; the loser was closed"
+
+usage_line=$("$SOCKIT" connect --attempt-delay 0 127.0.0.1:1 2>&1 >/dev/null) && fail "--attempt-delay 0 accepted"
+[[ $usage_line == "sockit: --attempt-delay wants a time from 1ms to 60s, not '0' (see 'sockit connect --help')" ]] ||
+    fail "bad --attempt-delay: $usage_line"
+pass "a bad --attempt-delay is a usage error"
