@@ -290,13 +290,31 @@ int cmd_bench(int argc, char **argv)
     if ((rc = bench_check_nofile(cfg.conns, cfg.threads)) != EXIT_OK)
         return rc;
     const char *addr = argv[optind];
-    rc = sk_addr_resolve(addr, SOCK_STREAM, 0, &cfg.addr, 1);
+    sk_addr addrs[16];
+    rc = sk_addr_resolve(addr, SOCK_STREAM, 0, addrs, sizeof addrs / sizeof addrs[0]);
     if (rc < 0) {
         int code = cli_exit_for(rc);
         if (code == EXIT_USAGE)
             return cli_addr_usage("bench", NULL, addr, rc);
         cli_error("resolve %s: %s", addr, sk_strerror(rc));
         return code;
+    }
+    cfg.addr = addrs[0];
+    if (rc > 1) {
+        /* Like every client: the name's addresses are raced once and the
+         * load goes to the one that answers (localhost is ::1 first on
+         * many machines, where the server may listen on 127.0.0.1 only). */
+        int which = 0;
+        sk_race_opts race = {.timeout_ms = cfg.timeout_ms > 0 ? (int)cfg.timeout_ms : 5000};
+        int fd = sk_tcp_connect_race(addrs, rc, &race, &which);
+        if (fd < 0) {
+            char a[SK_ADDRSTRLEN];
+            sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
+            cli_error("connect %s: %s", a, sk_strerror(fd));
+            return EXIT_FAIL;
+        }
+        close(fd);
+        cfg.addr = addrs[which];
     }
     cfg.host = addr;
     cfg.stop = &g_stop;

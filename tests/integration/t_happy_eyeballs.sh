@@ -88,3 +88,17 @@ usage_line=$("$SOCKIT" connect --attempt-delay 0 127.0.0.1:1 2>&1 >/dev/null) &&
 [[ $usage_line == "sockit: --attempt-delay wants a time from 1ms to 60s, not '0' (see 'sockit connect --help')" ]] ||
     fail "bad --attempt-delay: $usage_line"
 pass "a bad --attempt-delay is a usage error"
+
+# bench with a name whose first address has no server (::1 refused, the
+# server is on 127.0.0.1 only, as with localhost on a stock Debian
+# /etc/hosts): it finds the live address instead of failing every connect.
+start_server echo --listen 127.0.0.1:0
+printf '::1 dual.test\n127.0.0.1 dual.test\n' >"$TMP/hosts2"
+timeout 30 "${WITH_HOSTS[@]}" "$TMP/hosts2" "$SOCKIT" bench "dual.test:$SERVER_PORT" -c 2 -d 500ms --json \
+    >"$TMP/bench.json" 2>"$TMP/bench.err" || fail "bench dual.test: $(cat "$TMP/bench.err")"
+python3 - "$TMP/bench.json" <<'PY' || fail "bench over the second address: $(cat "$TMP/bench.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["requests"] > 0 and r["errors"]["connect"] == 0, r
+PY
+pass "bench tries the name's addresses: the load went to 127.0.0.1 with no connect error"
