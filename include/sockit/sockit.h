@@ -12,6 +12,7 @@
 #include <sockit/icmp.h>
 #include <sockit/icmp_sock.h>
 #include <sockit/loop.h>
+#include <sockit/resolve.h>
 #include <sockit/server.h>
 #include <sockit/service.h>
 #include <sockit/sock.h>
