@@ -1,10 +1,16 @@
-/* Finding a server by name: the order to try DNS SRV targets in (RFC 2782)
- * and a seedable random source for it. */
+/* Finding a server by name: unicast DNS on an sk_loop (c-ares does the
+ * transport: resolv.conf, retries, TCP when an answer is truncated), the
+ * order to try DNS SRV targets in (RFC 2782), and a seedable random source
+ * for it. */
 #ifndef SOCKIT_RESOLVE_H
 #define SOCKIT_RESOLVE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sockit/addr.h>
+#include <sockit/dns.h>
+#include <sockit/loop.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +65,64 @@ enum {
  * -E2BIG when n > 65535 (the weights' sum must fit 32 bits), -EINVAL for
  * NULL recs or order. Never allocates. */
 int sk_srv_order(const sk_srv *recs, size_t n, int flags, sk_rand_fn rnd, void *state, size_t *order);
+
+/* A DNS client on one event loop: its sockets are watched by the loop and
+ * its retries run on a loop timer, so queries cost no thread and any
+ * number run at once. Use it from the loop's thread only. */
+typedef struct sk_resolver sk_resolver;
+
+typedef struct sk_resolver_opts {
+    /* "ip[:port],..." ("127.0.0.1:5399", "[::1]:53"), or NULL for the
+     * servers of /etc/resolv.conf. */
+    const char *servers;
+    /* How long one server gets to answer, over both tries (the second
+     * waits twice as long as the first); 0 means 5000. */
+    int64_t timeout_ms;
+} sk_resolver_opts;
+
+/* What one query found. */
+typedef struct sk_dns_result {
+    const char *name; /* as asked */
+    int type;         /* SK_DNS_A, ... as asked */
+    /* 0 with at least one record of the asked type; otherwise SK_ENXDOMAIN,
+     * SK_ENODATA (the name exists, without that type), SK_ESERVFAIL,
+     * SK_EREFUSED, SK_EDNSTIMEOUT, SK_EDNSBAD, -ECONNREFUSED, -ECANCELED
+     * (sk_resolver_free), -ENOMEM or SK_EDNS. */
+    int status;
+    /* The answer section, CNAMEs included, valid during the callback only
+     * (TXT rdata points into the response). */
+    const sk_dns_rr *rrs;
+    size_t n;
+    /* The server that answered ("127.0.0.1:5399"), or for a timeout the
+     * first server asked. */
+    char server[SK_ADDRSTRLEN];
+    double time_ms; /* from sk_resolver_query() to the answer */
+} sk_dns_result;
+
+typedef void (*sk_dns_fn)(const sk_dns_result *res, void *data);
+
+/* A resolver on loop l. Returns NULL and sets *err: -EINVAL for servers
+ * that do not parse, -ENOMEM, or SK_EDNS when c-ares cannot start (no
+ * resolv.conf servers is not an error: c-ares then asks 127.0.0.1). */
+sk_resolver *sk_resolver_new(sk_loop *l, const sk_resolver_opts *o, int *err);
+
+/* Cancel what is pending (each callback runs once with -ECANCELED) and
+ * free r. Not from inside one of r's callbacks. */
+void sk_resolver_free(sk_resolver *r);
+
+/* Ask for name's records of type (an SK_DNS_* value; the name is absolute:
+ * no search domains are appended). fn runs once, later, from the loop.
+ * Returns 0, or -EINVAL (empty or overlong name, bad type), -ENOMEM, or a
+ * status from c-ares that came at once (SK_EDNS: no servers); then fn is
+ * never called. */
+int sk_resolver_query(sk_resolver *r, const char *name, int type, sk_dns_fn fn, void *data);
+
+/* Queries started and not yet called back. */
+int sk_resolver_pending(const sk_resolver *r);
+
+/* The servers r asks, in order, as "ip:port,..." into buf. Returns the
+ * length (snprintf's) or SK_EDNS. */
+int sk_resolver_servers(const sk_resolver *r, char *buf, size_t len);
 
 #ifdef __cplusplus
 }
