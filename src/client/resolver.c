@@ -24,7 +24,8 @@ struct sk_resolver {
     bool in_timer; /* inside that timer: it re-arms itself by returning */
     int cur_fd;    /* the socket being processed: the answering server's */
     int pending;
-    bool closing; /* inside sk_resolver_free: answers are cancellations */
+    bool closing;   /* inside sk_resolver_free: answers are cancellations */
+    int peek_rcode; /* rcode of the datagram about to be read, or -1 */
 };
 
 typedef struct query {
@@ -105,14 +106,32 @@ static void rearm(sk_resolver *r)
     r->timer = id > 0 ? id : 0;
 }
 
+/* c-ares 1.18 retries a server that says SERVFAIL or REFUSED (right for
+ * several servers) but, once the tries are spent, reports the query as
+ * ARES_ECONNREFUSED. The rcode of the datagram it is about to read tells
+ * the two apart; c-ares ends the query while processing that datagram. */
+static int peek_rcode(int fd)
+{
+    int type = 0;
+    socklen_t tl = sizeof type;
+    uint8_t hdr[4];
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM)
+        return -1;
+    if (recv(fd, hdr, sizeof hdr, MSG_PEEK | MSG_DONTWAIT) < (ssize_t)sizeof hdr || !(hdr[2] & 0x80))
+        return -1;
+    return hdr[3] & 0x0f;
+}
+
 static void on_io(sk_loop *l, int fd, void *data, int events)
 {
     sk_resolver *r = data;
     /* Errors come as both events; give c-ares only what it asked for. */
     events &= sk_loop_watched(l, fd);
+    r->peek_rcode = (events & SK_READ) ? peek_rcode(fd) : -1;
     r->cur_fd = fd;
     ares_process_fd(r->ch, (events & SK_READ) ? fd : ARES_SOCKET_BAD, (events & SK_WRITE) ? fd : ARES_SOCKET_BAD);
     r->cur_fd = -1;
+    r->peek_rcode = -1;
     rearm(r);
 }
 
@@ -203,8 +222,53 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
             q->sync_status = SK_EDNS;
         return;
     }
+    if (status == ARES_ECONNREFUSED && q->r->peek_rcode == SK_DNS_SERVFAIL)
+        status = ARES_ESERVFAIL;
+    else if (status == ARES_ECONNREFUSED && q->r->peek_rcode == SK_DNS_REFUSED)
+        status = ARES_EREFUSED;
     deliver(q, status, abuf, alen);
     free(q);
+}
+
+/* c-ares 1.18 takes any number as a port and keeps its low 16 bits, and
+ * more forms than sockit documents: check "ip[:port],..." first. */
+static bool servers_ok(const char *csv)
+{
+    char item[SK_ADDRSTRLEN + 8];
+    unsigned char a[16];
+
+    while (*csv) {
+        size_t n = strcspn(csv, ",");
+        if (n == 0 || n >= sizeof item)
+            return false;
+        memcpy(item, csv, n);
+        item[n] = '\0';
+        csv += n + (csv[n] == ',');
+        char *host = item, *port = NULL;
+        if (item[0] == '[') {
+            char *close = strchr(item, ']');
+            if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+                return false;
+            *close = '\0';
+            host = item + 1;
+            port = close[1] == ':' ? close + 2 : NULL;
+            if (inet_pton(AF_INET6, host, a) != 1)
+                return false;
+        } else if (inet_pton(AF_INET6, item, a) != 1) {
+            port = strchr(item, ':');
+            if (port)
+                *port++ = '\0';
+            if (inet_pton(AF_INET, host, a) != 1)
+                return false;
+        }
+        if (port) {
+            char *end;
+            long v = strtol(port, &end, 10);
+            if (*port < '0' || *port > '9' || *end != '\0' || v < 1 || v > 65535)
+                return false;
+        }
+    }
+    return true;
 }
 
 sk_resolver *sk_resolver_new(sk_loop *l, const sk_resolver_opts *o, int *err)
@@ -214,7 +278,7 @@ sk_resolver *sk_resolver_new(sk_loop *l, const sk_resolver_opts *o, int *err)
     sk_resolver *r;
     int rc;
 
-    if (l == NULL) {
+    if (l == NULL || (o && o->servers && (o->servers[0] == '\0' || !servers_ok(o->servers)))) {
         *err = -EINVAL;
         return NULL;
     }
@@ -224,6 +288,7 @@ sk_resolver *sk_resolver_new(sk_loop *l, const sk_resolver_opts *o, int *err)
     }
     r->loop = l;
     r->cur_fd = -1;
+    r->peek_rcode = -1;
     if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
         free(r);
         *err = SK_EDNS;

@@ -169,6 +169,21 @@ static void test_errors(void **state)
     sk_resolver_opts bad = {.servers = "not an address"};
     assert_null(sk_resolver_new(l, &bad, &err));
     assert_int_equal(err, -EINVAL);
+    const char *bad_lists[] = {"127.0.0.1:99999", "127.0.0.1:0",    "127.0.0.1:", "[::1",      "[::1]x",
+                               "::1:53:x",        "127.0.0.1,,::1", "",           "localhost", "1.2.3.4:5a"};
+    for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+        sk_resolver_opts b = {.servers = bad_lists[i]};
+        err = 0;
+        assert_null(sk_resolver_new(l, &b, &err));
+        assert_int_equal(err, -EINVAL);
+    }
+    const char *good_lists[] = {"127.0.0.1", "127.0.0.1:5399", "::1", "[::1]:53", "127.0.0.1:53,[::1]:5353"};
+    for (size_t i = 0; i < sizeof good_lists / sizeof good_lists[0]; i++) {
+        sk_resolver_opts g = {.servers = good_lists[i]};
+        sk_resolver *ok = sk_resolver_new(l, &g, &err);
+        assert_non_null(ok);
+        sk_resolver_free(ok);
+    }
     assert_null(sk_resolver_new(NULL, NULL, &err));
     assert_int_equal(err, -EINVAL);
     sk_resolver_opts o = {.servers = "127.0.0.1:9"};
