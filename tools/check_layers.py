@@ -39,10 +39,10 @@ HEADERS = {
     "error.h": "base", "clock.h": "base", "hist.h": "base", "version.h": "base",
     "addr.h": "net", "sock.h": "net", "udp.h": "net", "transport.h": "net", "icmp_sock.h": "net",
     "loop.h": "loop",
-    "http.h": "codec", "icmp.h": "codec", "http_response.h": "codec",
+    "http.h": "codec", "icmp.h": "codec", "dns.h": "codec", "http_response.h": "codec",
     "tcpinfo.h": "diag",
     "server.h": "server", "service.h": "server", "stats.h": "server",
-    "bench.h": "client",
+    "bench.h": "client", "resolve.h": "client",
     "sockit.h": "cli",
 }
 

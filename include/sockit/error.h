@@ -35,6 +35,14 @@ enum {
     SK_EADDRCOLONS,   /* more colons than host:port has, and not an IPv6 address */
     SK_EPORTONLY,     /* a bare port ("7007") where host:port or :port was wanted */
     SK_ENOTGROUP,     /* not a multicast group address */
+    SK_ENXDOMAIN,     /* DNS: the name does not exist (NXDOMAIN) */
+    SK_ESERVFAIL,     /* DNS: the server failed to answer (SERVFAIL) */
+    SK_EDNSTIMEOUT,   /* DNS: no answer within the timeout, over every try */
+    SK_ENODATA,       /* DNS: the name exists but has no record of the asked type */
+    SK_EREFUSED,      /* DNS: the server refused the query (REFUSED) */
+    SK_ESRVNONE,      /* SRV: the target is "." (RFC 2782: no such service) */
+    SK_EDNSBAD,       /* DNS: malformed message */
+    SK_EDNS,          /* DNS: any other failure (no servers, connection refused) */
     SK_ELAST
 };
 

@@ -6,12 +6,14 @@
 #include <sockit/addr.h>
 #include <sockit/bench.h>
 #include <sockit/clock.h>
+#include <sockit/dns.h>
 #include <sockit/error.h>
 #include <sockit/hist.h>
 #include <sockit/http.h>
 #include <sockit/icmp.h>
 #include <sockit/icmp_sock.h>
 #include <sockit/loop.h>
+#include <sockit/resolve.h>
 #include <sockit/server.h>
 #include <sockit/service.h>
 #include <sockit/sock.h>

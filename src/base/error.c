@@ -29,6 +29,14 @@ static const char *const sk_messages[] = {
     [SK_EADDRCOLONS - SK_EBASE] = "too many colons (expected host:port; an IPv6 address goes in brackets, [::1]:7007)",
     [SK_EPORTONLY - SK_EBASE] = "a port alone is not an address (expected :port or host:port)",
     [SK_ENOTGROUP - SK_EBASE] = "not a multicast group address (224.0.0.0/4, ff00::/8)",
+    [SK_ENXDOMAIN - SK_EBASE] = "no such domain (NXDOMAIN)",
+    [SK_ESERVFAIL - SK_EBASE] = "DNS server failure (SERVFAIL)",
+    [SK_EDNSTIMEOUT - SK_EBASE] = "DNS timeout: no answer from the server",
+    [SK_ENODATA - SK_EBASE] = "no record of that type (the name exists)",
+    [SK_EREFUSED - SK_EBASE] = "DNS query refused by the server (REFUSED)",
+    [SK_ESRVNONE - SK_EBASE] = "no such service (the SRV target is \".\")",
+    [SK_EDNSBAD - SK_EBASE] = "malformed DNS message",
+    [SK_EDNS - SK_EBASE] = "DNS query failed",
 };
 
 const char *sk_strerror(int err)
