@@ -35,6 +35,20 @@ settled() {
     fail "$tag: processes left under the server after the clients left: $list"
 }
 
+# all_closed LOG: wait (5 s at most) until the -v log of a server shows as
+# many closes as opens: a finished client's connection still counts against
+# --max-conns while its close lingers for the peer's FIN.
+all_closed() {
+    local i opens closes
+    for ((i = 0; i < 100; i++)); do
+        opens=$(grep -c '^sockit: open ' "$1" || true)
+        closes=$(grep -c '^sockit: close ' "$1" || true)
+        ((opens == closes)) && return 0
+        sleep 0.05
+    done
+    fail "$tag: $opens connections opened, only $closes closed"
+}
+
 FDS=()
 # spawn IN OUT CMD...: CMD in the background from IN to OUT, none of FDS
 # inherited (a fifo another process holds never reaches EOF); sets SPAWNED.
@@ -86,6 +100,7 @@ exec_model() {
     pass "$model: 1 MiB of random bytes through --exec cat keeps its sha256 (nc, socat); no child left"
 
     # Two clients stay connected (the --max-conns), a third is refused.
+    all_closed "$log"
     rm -f "$TMP"/h?.{in,out}
     mkfifo "$TMP/h1.in" "$TMP/h2.in"
     FDS=()
