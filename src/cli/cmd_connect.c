@@ -44,6 +44,7 @@ static const cli_option options[] = {
 
 const cli_command cli_connect = {
     .name = "connect",
+    .also = &cli_connect_udp,
     .summary = "netcat-like client: stdin to the socket, the socket to stdout; TCP with half-close, or --udp",
     .usage = "[OPTIONS] ADDR\n-l [-k] [OPTIONS] ADDR\n-z [-v] [--json] [OPTIONS] HOST PORTS...",
     .about = "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
@@ -89,6 +90,7 @@ static const cli_option udp_options[] = {
 
 const cli_command cli_connect_udp = {
     .name = "connect --udp",
+    .also = &cli_connect,
     .usage = "[OPTIONS] ADDR\n-l [OPTIONS] ADDR",
     .about = "Send each line of stdin (newline included) to ADDR as one UDP datagram as soon\n"
              "as it is read, and write the replies to stdout as they arrive. At the end of\n"

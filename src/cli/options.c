@@ -4,16 +4,41 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "config.h"
 
 static bool is_end(const cli_option *o) { return o->letter == 0 && o->name == NULL && o->help == NULL; }
 static bool is_heading(const cli_option *o) { return o->letter == 0 && o->name == NULL && o->help != NULL; }
 static int id_of(const cli_option *o) { return o->letter ? (unsigned char)o->letter : o->id; }
 
+/* Every command reads settings the same way. */
+static const cli_option config_opts[] = {
+    CLI_OPT(0, "config", "FILE", CLI_CONFIG,
+            "read settings from FILE: a [SUBCOMMAND] section of KEY = VALUE lines,\n"
+            "keys are long options (default: /etc/sockit/config, then\n"
+            "~/.config/sockit/config); SOCKIT_<OPTION> variables beat the file,\n"
+            "flags beat both"),
+    CLI_OPT(0, "print-config", NULL, CLI_PRINT_CONFIG, "print the effective settings, where each came from, and exit"),
+};
+
 int cli_options_collect(const cli_command *cmd, cli_option *out)
 {
     int n = 0;
-    for (const cli_option *o = cmd->options; !is_end(o); o++) {
+    bool added = false;
+    for (const cli_option *o = cmd->options;; o++) {
+        /* --config and --print-config go just before --help (or last). */
+        if (!added && (is_end(o) || (o->name && strcmp(o->name, "help") == 0))) {
+            for (size_t i = 0; i < sizeof config_opts / sizeof config_opts[0]; i++) {
+                if (n == CLI_MAX_OPTS)
+                    return -E2BIG;
+                out[n++] = config_opts[i];
+            }
+            added = true;
+        }
+        if (is_end(o))
+            break;
         if (n == CLI_MAX_OPTS)
             return -E2BIG;
         out[n++] = *o;
@@ -35,6 +60,8 @@ int cli_parser_init(cli_parser *p, const cli_command *cmd)
         return n;
     p->cmd = cmd;
     p->nopts = n;
+    p->loaded = p->print_config = false;
+    p->nsettings = p->next_setting = p->nseen = 0;
     /* The leading ':' makes getopt report a missing value as ':' apart
      * from an unknown option. */
     size_t s = 0, l = 0;
@@ -57,7 +84,79 @@ int cli_parser_init(cli_parser *p, const cli_command *cmd)
     return 0;
 }
 
-int cli_next(cli_parser *p, int argc, char **argv) { return getopt_long(argc, argv, p->shortopts, p->longopts, NULL); }
+static void record(cli_parser *p, const cli_option *o, const char *value, const char *where, cli_origin origin)
+{
+    if (o == NULL || p->nseen == CLI_MAX_SETTINGS)
+        return;
+    cli_setting *s = &p->seen[p->nseen++];
+    *s = (cli_setting){.opt = o, .value = (char *)value, .origin = origin};
+    snprintf(s->where, sizeof s->where, "%s", where);
+}
+
+/* --print-config: each setting's last value and its origin; the ones
+ * never set keep their default. In the config file's own format. */
+static void print_config(const cli_parser *p)
+{
+    char section[32];
+    snprintf(section, sizeof section, "%s", p->cmd->name);
+    section[strcspn(section, " ")] = '\0';
+    printf("# sockit %s: effective settings (flag > environment > file > default)\n[%s]\n", p->cmd->name, section);
+    for (int i = 0; i < p->nopts; i++) {
+        const cli_option *o = &p->opts[i];
+        if (is_heading(o) || o->name == NULL || o->id == CLI_CONFIG || o->id == CLI_PRINT_CONFIG ||
+            strcmp(o->name, "help") == 0)
+            continue;
+        const cli_setting *last = NULL;
+        for (int k = 0; k < p->nseen; k++) {
+            if (p->seen[k].opt->name && strcmp(p->seen[k].opt->name, o->name) == 0)
+                last = &p->seen[k];
+        }
+        if (last == NULL) {
+            printf("# %-20s   (default)\n", o->name);
+            continue;
+        }
+        static const char *const from[] = {
+            [CLI_FROM_FILE] = "file", [CLI_FROM_ENV] = "environment", [CLI_FROM_FLAG] = "flag"};
+        char kv[512];
+        snprintf(kv, sizeof kv, "%s = %s", o->name, last->value ? last->value : "true");
+        printf("%-40s # %s%s%s\n", kv, from[last->origin], last->origin == CLI_FROM_FLAG ? "" : " ",
+               last->origin == CLI_FROM_FLAG ? "" : last->where);
+    }
+}
+
+int cli_next(cli_parser *p, int argc, char **argv)
+{
+    if (!p->loaded) {
+        p->loaded = true;
+        cli_option sibling[CLI_MAX_OPTS + 1];
+        int nsib = p->cmd->also ? cli_options_collect(p->cmd->also, sibling) : 0;
+        p->nsettings = cli_config_load(p, sibling, nsib < 0 ? 0 : nsib, argc, argv, p->settings, CLI_MAX_SETTINGS);
+    }
+    if (p->next_setting < p->nsettings) {
+        const cli_setting *s = &p->settings[p->next_setting++];
+        optarg = s->value;
+        cli_current_source = s->where;
+        record(p, s->opt, s->value, s->where, s->origin);
+        return id_of(s->opt);
+    }
+    cli_current_source = NULL;
+    for (;;) {
+        int opt = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+        if (opt == CLI_CONFIG)
+            continue; /* read before the first option */
+        if (opt == CLI_PRINT_CONFIG) {
+            p->print_config = true;
+            continue;
+        }
+        if (opt == -1 && p->print_config) {
+            print_config(p);
+            exit(0);
+        }
+        if (opt != -1 && opt != '?' && opt != ':')
+            record(p, cli_option_of(p, opt), optarg, "", CLI_FROM_FLAG);
+        return opt;
+    }
+}
 
 const cli_option *cli_option_of(const cli_parser *p, int id)
 {

@@ -5,10 +5,12 @@
 #define SOCKIT_CLI_OPTIONS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 
-/* Ids of options without a short letter start here, above every char. */
-enum { CLI_LONG = 256 };
+/* Ids of options without a short letter start here, above every char;
+ * the two every command has (--config, --print-config) are far above. */
+enum { CLI_LONG = 256, CLI_CONFIG = 0x7000, CLI_PRINT_CONFIG };
 
 /* At most this many options per subcommand, services' options included. */
 #define CLI_MAX_OPTS 64
@@ -58,7 +60,28 @@ typedef struct cli_command {
      * (at most max), or < 0 when they do not fit. */
     int (*more)(cli_option *out, int max);
     int (*run)(int argc, char **argv);
+    /* Optional: a command sharing this one's config section, whose keys
+     * are not errors here ("connect" and "connect --udp" read [connect]). */
+    const struct cli_command *also;
 } cli_command;
+
+/* Where a setting came from. */
+typedef enum cli_origin { CLI_FROM_FILE, CLI_FROM_ENV, CLI_FROM_FLAG } cli_origin;
+
+/* One setting taken from the file or the environment, in the order the
+ * command sees them. */
+typedef struct cli_setting {
+    const cli_option *opt;
+    char *value;    /* NULL for a flag that is on */
+    char where[96]; /* "FILE:LINE" or "SOCKIT_NAME", for messages */
+    cli_origin origin;
+} cli_setting;
+
+#define CLI_MAX_SETTINGS 128
+
+/* Where the option being handled came from when not the command line
+ * ("FILE:LINE", "SOCKIT_NAME"), for cli_usage_error; NULL otherwise. */
+extern const char *cli_current_source;
 
 /* A command's options merged with its run-time ones, and the getopt_long
  * tables built from them. */
@@ -68,6 +91,14 @@ typedef struct cli_parser {
     int nopts;
     struct option longopts[CLI_MAX_OPTS + 1];
     char shortopts[2 * CLI_MAX_OPTS + 2];
+    /* The file's and the environment's settings, handed out before the
+     * command line (so a flag given later wins), and what was set, from
+     * where, for --print-config. */
+    bool loaded, print_config;
+    cli_setting settings[CLI_MAX_SETTINGS];
+    int nsettings, next_setting;
+    cli_setting seen[CLI_MAX_SETTINGS];
+    int nseen;
 } cli_parser;
 
 /* Collect cmd's options into p and build the getopt_long tables; resets
@@ -81,7 +112,10 @@ int cli_parser_init(cli_parser *p, const cli_command *cmd);
 int cli_options_collect(const cli_command *cmd, cli_option *out);
 
 /* The next option, as getopt_long returns it: the letter or the id, ':' for
- * a missing value, '?' for an unknown option, -1 at the end. */
+ * a missing value, '?' for an unknown option, -1 at the end. The config
+ * file's and the environment's settings come first, as if typed before the
+ * command line's (optarg is their value). --config is taken care of here;
+ * --print-config prints the settings at the end and exits 0. */
 int cli_next(cli_parser *p, int argc, char **argv);
 
 /* The option cli_next() returned as id, or NULL. */

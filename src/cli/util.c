@@ -29,6 +29,8 @@ void cli_error(const char *fmt, ...)
     fprintf(stderr, "sockit: %s\n", msg);
 }
 
+const char *cli_current_source;
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     char msg[1024];
@@ -38,7 +40,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     /* One line, like every other error, so scripts can take stderr's first
      * (and only) line as the reason. */
-    fprintf(stderr, "sockit: %s (see 'sockit %s%s--help')\n", msg, cmd ? cmd : "", cmd ? " " : "");
+    /* A value from the config file or the environment names its origin. */
+    const char *from = cli_current_source;
+    if (from && strncmp(msg, from, strlen(from)) == 0)
+        from = NULL; /* the message names it already */
+    fprintf(stderr, "sockit: %s%s%s (see 'sockit %s%s--help')\n", from ? from : "", from ? ": " : "", msg,
+            cmd ? cmd : "", cmd ? " " : "");
     return EXIT_USAGE;
 }
 

@@ -19,7 +19,8 @@ start_listener() {
     L_PID=$!
     PIDS+=("$L_PID")
     for ((i = 0; i < 100; i++)); do
-        L_ADDR=$(sed -n 's/^sockit: listening on \(.*\)$/\1/p' "$TMP/$name.log" | head -n1)
+        # (The shell may not have created the log yet.)
+        L_ADDR=$(sed -n 's/^sockit: listening on \(.*\)$/\1/p' "$TMP/$name.log" 2>/dev/null | head -n1 || true)
         if [[ -n $L_ADDR ]]; then
             L_PORT=${L_ADDR##*:}
             return 0
