@@ -61,6 +61,7 @@ stop_server "$SERVER_PID"
 expect_rc 0 "$SOCKIT" bench --sweep --json -d 0.3 --conns 1 --models loop --backends epoll,nosuch --out "$TMP/sweep"
 check bench-sweep "$TMP/last.out"
 check bench-sweep "$TMP/sweep/results.json"
+check bench-sweep "$SCHEMAS/../sweep/http/results.json" # the recorded sweep performance.md shows
 /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r["runs"]) == 1 and len(r["skipped"]) == 1, r' \
     "$TMP/last.out" || fail "sweep: wanted one run and one skip: $(cat "$TMP/last.out")"
 pass "bench --sweep --json and results.json (a run and a skip)"
