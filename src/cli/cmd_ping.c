@@ -156,8 +156,9 @@ static void report_error(ping *p, const struct sockaddr *from, uint16_t seq, uin
         return;
     const char *what = sk_icmp_describe(p->family, type, code);
     if (p->json)
-        printf("{\"event\":\"error\",\"from\":\"%s\",\"icmp_seq\":%u,\"type\":%u,\"code\":%u,\"what\":\"%s\"}\n", a,
-               seq, type, code, what);
+        printf(
+            "{\"event\":\"error\",\"from\":\"%s\",\"icmp_seq\":%u,\"icmp_type\":%u,\"icmp_code\":%u,\"what\":\"%s\"}\n",
+            a, seq, type, code, what);
     else
         printf("From %s icmp_seq=%u %s\n", a, seq, what);
 }
