@@ -3,9 +3,9 @@
 # undocumented keys, required keys present), from real runs on loopback:
 # serve with connections that open, send, get refused and close; bench;
 # a small sweep with one skipped backend; ping to 127.0.0.1 and ::1;
-# trace-route to 127.0.0.1; connect -z over ports this test holds. The
-# checker also wants every schema key named in docs/json.md, and must
-# reject a line with a key renamed, dropped or added.
+# trace-route to 127.0.0.1; connect -z over ports this test holds; resolve
+# of a service name. The checker also wants every schema key named in
+# docs/json.md, and must reject a line with a key renamed, dropped or added.
 . "$(dirname "$0")/lib.sh"
 
 SCHEMAS=$(cd "$(dirname "$0")/../../docs/schema" && pwd)
@@ -98,9 +98,17 @@ done
 read -r lport cport <"$TMP/ports" || fail "port holder did not start"
 expect_rc 0 "$SOCKIT" connect -z --json -w 500ms 127.0.0.1 "$lport,$cport"
 check connect-scan "$TMP/last.out" --lines --expect port
+cp "$TMP/last.out" "$TMP/scan.out"
 grep -q '"state":"open"' "$TMP/last.out" && grep -q '"state":"closed"' "$TMP/last.out" ||
     fail "connect -z: wanted an open and a closed port: $(cat "$TMP/last.out")"
 pass "connect -z --json (open and closed)"
+
+# resolve: a service name, answered by the services database alone (no DNS
+# query leaves the machine; t_resolve covers DNS against a local server).
+expect_rc 0 "$SOCKIT" resolve --json echo
+check resolve "$TMP/last.out"
+grep -q '"source":"services"' "$TMP/last.out" || fail "resolve echo: $(cat "$TMP/last.out")"
+pass "resolve --json echo"
 
 # The checker itself: a key renamed, a key dropped, a key added, each fails.
 bad() {
@@ -111,7 +119,7 @@ bad() {
         fail "the checker accepted $name with $what: $(cat "$TMP/bad.json")"
     fi
 }
-head -n1 "$TMP/last.out" >"$TMP/port.json"
+head -n1 "$TMP/scan.out" >"$TMP/port.json"
 bad connect-scan "$TMP/port.json" "elapsed_ms renamed" 'r["time_ms"] = r.pop("elapsed_ms")'
 bad connect-scan "$TMP/port.json" "state dropped" 'del r["state"]'
 bad connect-scan "$TMP/port.json" "an undocumented key" 'r["extra"] = 1'
