@@ -28,8 +28,9 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_
     bench_summary s;
     bench_summarize(r, &s);
     fprintf(f,
-            "{\"addr\":\"%s\",\"proto\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
-            "\"busy_poll_us\":%d,\"duration_s\":%.3f,\"rate\":%.1f,\"requests\":%" PRIu64 ",\"requests_per_s\":%.1f,"
+            "{\"addr\":\"%s\",\"service\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
+            "\"busy_poll_us\":%d,\"elapsed_s\":%.3f,\"rate_per_s\":%.1f,\"requests\":%" PRIu64
+            ",\"requests_per_s\":%.1f,"
             "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
             "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
             ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"

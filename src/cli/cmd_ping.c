@@ -156,8 +156,9 @@ static void report_error(ping *p, const struct sockaddr *from, uint16_t seq, uin
         return;
     const char *what = sk_icmp_describe(p->family, type, code);
     if (p->json)
-        printf("{\"event\":\"error\",\"from\":\"%s\",\"icmp_seq\":%u,\"type\":%u,\"code\":%u,\"what\":\"%s\"}\n", a,
-               seq, type, code, what);
+        printf(
+            "{\"event\":\"error\",\"from\":\"%s\",\"icmp_seq\":%u,\"icmp_type\":%u,\"icmp_code\":%u,\"what\":\"%s\"}\n",
+            a, seq, type, code, what);
     else
         printf("From %s icmp_seq=%u %s\n", a, seq, what);
 }
@@ -186,7 +187,7 @@ static void got_reply(ping *p, const sk_icmp_info *in, size_t bytes, int ttl, co
         return;
     const char *shown = cli_format_host(from, a, sizeof a);
     if (p->json) {
-        printf("{\"event\":\"reply\",\"bytes\":%zu,\"from\":\"%s\",\"icmp_seq\":%u,\"ttl\":%d,\"time_ms\":%.3f,"
+        printf("{\"event\":\"reply\",\"bytes\":%zu,\"from\":\"%s\",\"icmp_seq\":%u,\"ttl\":%d,\"rtt_ms\":%.3f,"
                "\"dup\":%s}\n",
                bytes, shown, seq, ttl, ms, dup ? "true" : "false");
         return;
@@ -312,8 +313,8 @@ static void summary(ping *p)
 
     if (p->json) {
         printf("{\"event\":\"summary\",\"host\":\"%s\",\"addr\":\"%s\",\"socket\":\"%s\",\"transmitted\":%" PRIu64
-               ",\"received\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"loss_pct\":%.3f,"
-               "\"time_ms\":%.0f,\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,\"rtt_mdev_ms\":%.3f,"
+               ",\"received\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"icmp_errors\":%" PRIu64 ",\"loss_pct\":%.3f,"
+               "\"elapsed_ms\":%.0f,\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,\"rtt_mdev_ms\":%.3f,"
                "\"malformed\":%" PRIu64 ",\"foreign\":%" PRIu64 "}\n",
                p->host, p->addr, p->kind == SK_ICMP_RAW ? "raw" : "dgram", p->ntx, p->nrx, p->ndup, p->nerr, loss,
                elapsed, p->tmin, avg, p->tmax, mdev, p->nbad, p->nforeign);

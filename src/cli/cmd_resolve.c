@@ -531,7 +531,7 @@ static void print_json(const run *r, const char *type, int status, const picks *
             printf("\"server\":\"%s\",", a->server);
         printf("\"name\":%s,\"type\":\"%s\",", js, a->type == TYPE_PORT ? "port" : type_text(a->type));
         if (strcmp(a->source, "dns") == 0)
-            printf("\"ttl\":%" PRIu32 ",", a->ttl);
+            printf("\"ttl_s\":%" PRIu32 ",", a->ttl);
         printf("%s}", a->json);
     }
     printf("],\"trace\":[");
@@ -543,7 +543,7 @@ static void print_json(const run *r, const char *type, int status, const picks *
         printf("%s{\"source\":\"%s\",", i ? "," : "", s->source);
         if (s->type)
             printf("\"server\":\"%s\",\"type\":\"%s\",", s->server, s->type);
-        printf("\"query\":%s,\"status\":\"%s\",\"answers\":%zu,\"said\":%s,\"time_ms\":%.3f}", js,
+        printf("\"query\":%s,\"status\":\"%s\",\"answers\":%zu,\"said\":%s,\"elapsed_ms\":%.3f}", js,
                status_word(s->status), s->answers, said, s->ms);
     }
     printf("]");

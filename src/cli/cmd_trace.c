@@ -318,7 +318,7 @@ static int run(trace *t)
     }
     if (t->json)
         printf("{\"event\":\"summary\",\"host\":\"%s\",\"addr\":\"%s\",\"reached\":%s,\"hops\":%d,\"socket\":\"%s\","
-               "\"probe\":\"%s\",\"interrupted\":%s}\n",
+               "\"proto\":\"%s\",\"interrupted\":%s}\n",
                t->host, t->addr, reached ? "true" : "false", hops, t->kind == SK_ICMP_RAW ? "raw" : "dgram",
                t->icmp ? "icmp" : "udp", g_stop ? "true" : "false");
     fflush(stdout);

@@ -81,8 +81,9 @@ static void print_one(const scan *s, const scan_port *sp)
     set_port(&a, sp->port);
     sk_addr_format((struct sockaddr *)&a.ss, text, sizeof text);
     if (s->o->json) {
-        printf("{\"addr\":\"%s\",\"host\":\"%s\",\"port\":%u,\"proto\":\"tcp\",\"state\":\"%s\",\"time_ms\":%.3f", text,
-               s->host, sp->port, state_names[sp->state], (double)sp->time_us / 1000.0);
+        printf("{\"event\":\"port\",\"addr\":\"%s\",\"host\":\"%s\",\"port\":%u,\"proto\":\"tcp\",\"state\":\"%s\","
+               "\"elapsed_ms\":%.3f",
+               text, s->o->operands[0], sp->port, state_names[sp->state], (double)sp->time_us / 1000.0);
         if (sp->state != ST_OPEN)
             printf(",\"reason\":\"%s\"", sp->err == ETIMEDOUT ? "timeout" : strerror(sp->err));
         printf("}\n");

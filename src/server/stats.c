@@ -121,7 +121,7 @@ static void event_json(out *o, const sk_event *ev, const char *conn, const char 
         add_kv(o, "event", "data", true);
         add_kv(o, "conn", conn, false);
         add_kv(o, "dir", ev->dir == SK_DATA_IN ? "in" : "out", false);
-        add(o, ",\"offset\":%" PRIu64 ",\"bytes\":%zu", ev->offset, ev->len);
+        add(o, ",\"offset_bytes\":%" PRIu64 ",\"bytes\":%zu", ev->offset, ev->len);
         break;
     case SK_EV_STATS:
         add_kv(o, "event", "stats", true);

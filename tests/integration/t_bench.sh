@@ -12,7 +12,7 @@ python3 -m json.tool "$TMP/last.out" >/dev/null || fail "bench --json is not JSO
 python3 - "$TMP/last.out" <<'PY' || fail "bench JSON content: $(cat "$TMP/last.out")"
 import json, sys
 r = json.load(open(sys.argv[1]))
-for k in ("addr", "proto", "connections", "threads", "pipeline", "duration_s", "rate", "requests",
+for k in ("addr", "service", "connections", "threads", "pipeline", "elapsed_s", "rate_per_s", "requests",
           "requests_per_s", "bytes_in", "bytes_out", "bytes_in_per_s", "bytes_out_per_s", "connects",
           "errors", "latency_us"):
     assert k in r, k
@@ -23,9 +23,9 @@ for k in ("mean", "p50", "p90", "p99", "p99_9", "max"):
 l = r["latency_us"]
 assert 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p99_9"] <= l["max"], l
 assert r["requests"] > 100, r["requests"]
-assert r["proto"] == "echo" and r["connections"] == 8
+assert r["service"] == "echo" and r["connections"] == 8
 assert r["bytes_in"] == r["bytes_out"] or abs(r["bytes_in"] - r["bytes_out"]) <= 8 * 64
-assert 1.5 < r["duration_s"] < 4, r["duration_s"]
+assert 1.5 < r["elapsed_s"] < 4, r["elapsed_s"]
 PY
 pass "echo closed loop: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], "requests,", r["latency_us"]["p99"], "us p99")' "$TMP/last.out")"
 
@@ -241,8 +241,8 @@ expect_rc 0 "$SOCKIT" bench --proto http -c 4 -t 2 -d 1s --timeout 2s --json "$S
 python3 - "$TMP/last.out" <<'PY' || fail "bench with wrk's flags: $(cat "$TMP/last.out")"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["connections"] == 4 and r["threads"] == 2 and r["proto"] == "http", r
-assert 0.9 <= r["duration_s"] < 2 and r["requests"] > 100, r
+assert r["connections"] == 4 and r["threads"] == 2 and r["service"] == "http", r
+assert 0.9 <= r["elapsed_s"] < 2 and r["requests"] > 100, r
 assert all(v == 0 for v in r["errors"].values()), r["errors"]
 PY
 timeout 30 wrk -c 4 -t 2 -d 1s --timeout 2s "http://$SERVER_ADDR/" >"$TMP/wrk.out" 2>&1 || fail "wrk: $(cat "$TMP/wrk.out")"

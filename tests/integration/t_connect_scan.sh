@@ -100,16 +100,17 @@ assert [r["port"] for r in rows] == ports, [r["port"] for r in rows]
 for r in rows:
     want = "open" if r["port"] in opens else "filtered" if r["port"] == full else "closed"
     assert r["state"] == want, r
+    assert r["event"] == "port", r
     assert r["addr"] == "127.0.0.1:%d" % r["port"] and r["host"] == "127.0.0.1" and r["proto"] == "tcp", r
-    assert isinstance(r["time_ms"], float) and r["time_ms"] >= 0, r
+    assert isinstance(r["elapsed_ms"], float) and r["elapsed_ms"] >= 0, r
     if want == "open":
         assert "reason" not in r, r
     elif want == "closed":
         assert r["reason"] == "Connection refused", r
     else:
-        assert r["reason"] == "timeout" and 450 <= r["time_ms"] < 3000, r
+        assert r["reason"] == "timeout" and 450 <= r["elapsed_ms"] < 3000, r
 PY
-pass "-z --json: one object per port in order (addr, host, port, proto, state, time_ms, reason)"
+pass "-z --json: one object per port in order (event, addr, host, port, proto, state, elapsed_ms, reason)"
 
 # nc -z agrees on the open ones; nothing open is exit 1.
 for p in $open_ports; do

@@ -116,7 +116,7 @@ rc=0
 wait "$tpid" || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 ((rc == 1 && ms < 2000)) || fail "trace-route after SIGINT: exit $rc after $ms ms"
-[[ $(tail -n1 "$TMP/int.out") == '{"event":"summary","host":"198.18.2.99","addr":"198.18.2.99","reached":false,"hops":1,"socket":"raw","probe":"udp","interrupted":true}' ]] ||
+[[ $(tail -n1 "$TMP/int.out") == '{"event":"summary","host":"198.18.2.99","addr":"198.18.2.99","reached":false,"hops":1,"socket":"raw","proto":"udp","interrupted":true}' ]] ||
     fail "no summary after SIGINT: $(cat "$TMP/int.out")"
 pass "SIGINT: trace-route --json prints its summary (interrupted, $ms ms)"
 

@@ -68,6 +68,8 @@ lines = [json.loads(l) for l in open(sys.argv[1])]
 s = lines[-1]
 assert s["event"] == "summary" and s["transmitted"] == 3 and s["received"] == 3, s
 assert sum(1 for l in lines if l["event"] == "reply" and l["bytes"] == 1008) == 3, lines
+assert all(l["rtt_ms"] >= 0 for l in lines if l["event"] == "reply"), lines
+assert 150 <= s["elapsed_ms"] < 2000 and s["icmp_errors"] == 0 and s["rtt_min_ms"] <= s["rtt_max_ms"], s
 ' "$TMP/last.out" || fail "ping --json: $(cat "$TMP/last.out")"
 pass "ping --json, -s 1000"
 

@@ -93,7 +93,7 @@ agree() { # NAME TYPE [kdig query...]
     # The TTLs too, from --json against kdig's answer section.
     expect_rc 0 "$SOCKIT" resolve --type "$type" --server "$S" --json "$name"
     local ttls kttls
-    ttls=$("$PYTHON" -c 'import json,sys; print(sorted({a["ttl"] for a in json.load(sys.stdin)["answers"] if a["type"] == sys.argv[1]}))' "$type" <"$TMP/last.out")
+    ttls=$("$PYTHON" -c 'import json,sys; print(sorted({a["ttl_s"] for a in json.load(sys.stdin)["answers"] if a["type"] == sys.argv[1]}))' "$type" <"$TMP/last.out")
     kttls=$(kdig @127.0.0.1 -p "$DNS_PORT" +noall +answer "${@:-$name}" "$type" |
         "$PYTHON" -c 'import sys; print(sorted({int(l.split()[1]) for l in sys.stdin if l.split()[3:4] == [sys.argv[1]]}))' "$type")
     [[ $ttls == "$kttls" ]] || fail "$type $name: TTLs $ttls, kdig's $kttls"

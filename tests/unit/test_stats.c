@@ -94,7 +94,7 @@ static void test_events(void **state)
     data.dir = SK_DATA_IN;
     sk_event_format(&data, SK_FORMAT_JSON, buf, sizeof buf);
     assert_string_equal(buf, "{\"event\":\"data\",\"conn\":\"127.0.0.1:5000 -> 127.0.0.1:7007\",\"dir\":\"in\","
-                             "\"offset\":12,\"bytes\":3}");
+                             "\"offset_bytes\":12,\"bytes\":3}");
 
     sk_stats st = {.accepted = 1, .closed = 1, .bytes_in = 2, .bytes_out = 2};
     sk_event sev = {.kind = SK_EV_STATS, .stats = &st};
