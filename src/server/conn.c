@@ -125,13 +125,15 @@ void sk_conn_set_timeout(sk_conn *c, int64_t ms) { c->deadline_ms = ms > 0 ? c->
 
 /* Lifecycle ---------------------------------------------------------------- */
 
-sk_conn *sk__conn_open(sk__engine *e, int fd)
+sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved)
 {
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
     sk_conn *c = calloc(1, sizeof *c + svc->conn_state_size);
 
     if (c == NULL) {
+        if (reserved)
+            sk__server_unreserve(s);
         sk__server_reject(s, fd, -ENOMEM, "out of memory for a new connection");
         return NULL;
     }
@@ -148,7 +150,8 @@ sk_conn *sk__conn_open(sk__engine *e, int fd)
     e->nconns++;
     pthread_mutex_unlock(&e->lock);
     SK__STAT_ADD(s, accepted, 1);
-    SK__STAT_ADD(s, active, 1);
+    if (!reserved || s->cfg.max_conns == 0)
+        SK__STAT_ADD(s, active, 1);
     sk__server_event(s, SK_EV_OPEN, &c->tuple, 0, NULL);
     if (e->draining)
         c->flags |= SK__C_CLOSING;

@@ -133,8 +133,7 @@ int sk__server_threads(sk_server *s, int n, void *(*fn)(void *), void *args, siz
 /* Take one of the max-conns slots; false when none is free (refuse). */
 bool sk__server_reserve(sk_server *s);
 
-/* Give the slot back once sk__conn_open() has counted the connection
- * itself (or failed). */
+/* Give an unused slot back (the connection could not be opened). */
 void sk__server_unreserve(sk_server *s);
 
 /* Accept on a non-blocking listener with the fd-exhaustion fallback: on
@@ -146,8 +145,12 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd);
 /* Connections ----------------------------------------------------------- */
 
 /* Wrap an accepted non-blocking fd: link it into the engine, count it,
- * report SK_EV_OPEN and run on_open. NULL (fd closed) on failure. */
-sk_conn *sk__conn_open(sk__engine *e, int fd);
+ * report SK_EV_OPEN and run on_open. NULL (fd closed) on failure.
+ * reserved: the caller holds a max-conns slot (sk__server_reserve), which
+ * already counts the connection as active: it is kept, never counted twice
+ * (a double count for an instant would make another worker refuse a
+ * client with a slot free), and given back on failure. */
+sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved);
 
 /* Advance the connection after the model saw events (SK_READ/SK_WRITE, or
  * 0 just to run pending work): read, hand input to the service, flush,

@@ -121,8 +121,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             sk__server_reject(s, fd, -EBUSY, "max-conns reached");
             continue;
         }
-        sk_conn *c = sk__conn_open(&w->eng, fd);
-        sk__server_unreserve(s);
+        sk_conn *c = sk__conn_open(&w->eng, fd, true);
         publish(w);
         if (c == NULL)
             continue;

@@ -75,7 +75,7 @@ int sk__serve_one(sk_server *s, int fd)
         sk__server_reject(s, fd, rc, "out of memory for a new connection");
         return rc;
     }
-    sk_conn *c = sk__conn_open(&e, fd);
+    sk_conn *c = sk__conn_open(&e, fd, false);
     if (c == NULL) {
         sk__engine_destroy(&e);
         return -ENOMEM;

@@ -49,7 +49,7 @@ start_example() {
     EX_PID=$!
     PIDS+=("$EX_PID")
     for ((i = 0; i < 100; i++)); do
-        EX_ADDR=$(sed -n '1s/.* on \([^ ]*\).*/\1/p' "$log" 2>/dev/null)
+        EX_ADDR=$(sed -n '1s/.* on \([^ ]*\).*/\1/p' "$log" 2>/dev/null || true) # the log may not exist yet
         if [[ -n $EX_ADDR ]]; then
             EX_PORT=${EX_ADDR##*:}
             EX_HOST=${EX_ADDR%:*}

@@ -61,7 +61,7 @@ static void *churn(void *arg)
             if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
                 return NULL;
             close(sv[1]);
-            open[i] = sk__conn_open(&e, sv[0]);
+            open[i] = sk__conn_open(&e, sv[0], false);
         }
         for (int i = 0; i < 8; i++) {
             if (open[i])
@@ -119,7 +119,7 @@ static void test_table_tcp(void **state)
     assert_true(cfd >= 0);
     int afd = sk_accept(s->lfds[0], true, NULL);
     assert_true(afd >= 0);
-    sk_conn *c = sk__conn_open(&e, afd);
+    sk_conn *c = sk__conn_open(&e, afd, false);
     assert_non_null(c);
     assert_ptr_equal(sk_conn_server(c), s);
     assert_int_equal(sk_server_conns(s, info, 2), 1);
@@ -160,7 +160,7 @@ static void test_deadline(void **state)
     assert_int_equal(sk__engine_init(&e, s, 4), 0);
     e.rearm = rearm_cb;
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    sk_conn *c = sk__conn_open(&e, sv[0]);
+    sk_conn *c = sk__conn_open(&e, sv[0], false);
     assert_non_null(c);
 
     timeouts = done_calls = rearm_calls = 0;
