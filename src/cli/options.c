@@ -84,13 +84,10 @@ int cli_parser_init(cli_parser *p, const cli_command *cmd)
     return 0;
 }
 
-static void record(cli_parser *p, const cli_option *o, const char *value, const char *where, cli_origin origin)
+static void record(cli_parser *p, const cli_setting *s)
 {
-    if (o == NULL || p->nseen == CLI_MAX_SETTINGS)
-        return;
-    cli_setting *s = &p->seen[p->nseen++];
-    *s = (cli_setting){.opt = o, .value = (char *)value, .origin = origin};
-    snprintf(s->where, sizeof s->where, "%s", where);
+    if (s->opt != NULL && p->nseen < CLI_MAX_SETTINGS)
+        p->seen[p->nseen++] = *s;
 }
 
 /* --print-config: each setting's last value and its origin; the ones
@@ -136,7 +133,7 @@ int cli_next(cli_parser *p, int argc, char **argv)
         const cli_setting *s = &p->settings[p->next_setting++];
         optarg = s->value;
         cli_current_source = s->where;
-        record(p, s->opt, s->value, s->where, s->origin);
+        record(p, s);
         return id_of(s->opt);
     }
     cli_current_source = NULL;
@@ -152,8 +149,10 @@ int cli_next(cli_parser *p, int argc, char **argv)
             print_config(p);
             exit(0);
         }
-        if (opt != -1 && opt != '?' && opt != ':')
-            record(p, cli_option_of(p, opt), optarg, "", CLI_FROM_FLAG);
+        if (opt != -1 && opt != '?' && opt != ':') {
+            cli_setting flag = {.opt = cli_option_of(p, opt), .value = optarg, .origin = CLI_FROM_FLAG};
+            record(p, &flag);
+        }
         return opt;
     }
 }
