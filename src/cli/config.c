@@ -61,6 +61,21 @@ static int flag_value(const char *v)
     return -1;
 }
 
+/* The values outlive the parser (commands keep optarg pointers), so they
+ * are kept here, reachable until exit. */
+static char *kept[2 * CLI_MAX_SETTINGS];
+static int nkept;
+
+static char *keep(const char *v)
+{
+    if (nkept == (int)(sizeof kept / sizeof kept[0]))
+        return NULL;
+    char *copy = strdup(v);
+    if (copy)
+        kept[nkept++] = copy;
+    return copy;
+}
+
 /* Add name = value from where; false when a flag is off (nothing to add). */
 static bool add(const cli_parser *p, const cli_option *o, const char *value, const char *where, cli_origin origin,
                 cli_setting *s)
@@ -76,7 +91,7 @@ static bool add(const cli_parser *p, const cli_option *o, const char *value, con
         config_error(p, where, "%s wants a value (%s)", o->name, o->arg);
     }
     *s = (cli_setting){.opt = o, .origin = origin};
-    if (value && (s->value = strdup(value)) == NULL)
+    if (value && (s->value = keep(value)) == NULL)
         config_error(p, where, "out of memory");
     snprintf(s->where, sizeof s->where, "%s", where);
     return true;
