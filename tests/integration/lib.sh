@@ -10,13 +10,16 @@ TMP=$(mktemp -d "/tmp/sockit-${TEST_NAME}.XXXXXX")
 PIDS=()
 
 cleanup() {
-    local rc=$? running
+    local rc=$? running kids
     # Only children still running: a PID that already exited may have been
     # reused by some other process on the machine.
     running=" $(jobs -pr | tr '\n' ' ') "
     for pid in "${PIDS[@]}"; do
         [[ $running == *" $pid "* ]] || continue
-        kill -KILL "$pid" 2>/dev/null || true
+        # A wrapper (timeout, a subshell) cannot pass SIGKILL on: its
+        # children, read while it still runs, go first.
+        kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+        kill -KILL "$pid" $kids 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     if ((rc != 0)); then
