@@ -20,17 +20,10 @@
 
 #include "cli.h"
 
-/* Options every table has that are no settings. */
-static bool settable(const cli_option *o)
-{
-    return o->name && strcmp(o->name, "help") != 0 && strcmp(o->name, "config") != 0 &&
-           strcmp(o->name, "print-config") != 0;
-}
-
 static const cli_option *find(const cli_option *opts, int n, const char *name)
 {
     for (int i = 0; i < n; i++) {
-        if (settable(&opts[i]) && strcmp(opts[i].name, name) == 0)
+        if (cli_option_is_setting(&opts[i]) && strcmp(opts[i].name, name) == 0)
             return &opts[i];
     }
     return NULL;
@@ -234,7 +227,7 @@ int cli_config_load(const cli_parser *p, const cli_option *sibling, int nsib, in
     for (int i = 0; i < p->nopts; i++) {
         const cli_option *o = &p->opts[i];
         char name[96];
-        if (!settable(o))
+        if (!cli_option_is_setting(o))
             continue;
         cli_config_env_name(o->name, name, sizeof name);
         const char *v = getenv(name);

@@ -100,8 +100,7 @@ static void print_config(const cli_parser *p)
     printf("# sockit %s: effective settings (flag > environment > file > default)\n[%s]\n", p->cmd->name, section);
     for (int i = 0; i < p->nopts; i++) {
         const cli_option *o = &p->opts[i];
-        if (is_heading(o) || o->name == NULL || o->id == CLI_CONFIG || o->id == CLI_PRINT_CONFIG ||
-            strcmp(o->name, "help") == 0)
+        if (!cli_option_is_setting(o))
             continue;
         const cli_setting *last = NULL;
         for (int k = 0; k < p->nseen; k++) {

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Ids of options without a short letter start here, above every char;
  * the two every command has (--config, --print-config) are far above. */
@@ -82,6 +83,13 @@ typedef struct cli_setting {
 /* Where the option being handled came from when not the command line
  * ("FILE:LINE", "SOCKIT_NAME"), for cli_usage_error; NULL otherwise. */
 extern const char *cli_current_source;
+
+/* Whether o can be set from a config file or the environment: it has a
+ * long name and is none of --help, --config, --print-config. */
+static inline bool cli_option_is_setting(const cli_option *o)
+{
+    return o->name != NULL && o->id != CLI_CONFIG && o->id != CLI_PRINT_CONFIG && strcmp(o->name, "help") != 0;
+}
 
 /* A command's options merged with its run-time ones, and the getopt_long
  * tables built from them. */
