@@ -32,8 +32,17 @@ typedef struct sk_bench_counts {
     uint64_t err_connect, err_read, err_write, err_timeout, err_status;
 } sk_bench_counts;
 
+/* Most servers one run spreads its connections over. */
+#define SK_BENCH_TARGETS_MAX 32
+
 typedef struct sk_bench_config {
-    sk_addr addr;
+    sk_addr addr; /* the server, when ntargets is 0 */
+    /* Several servers: connection k goes to targets[i] for target_conns[i]
+     * of the connections (they must add up to conns), interleaved so each
+     * thread gets its share of every server. */
+    const sk_addr *targets;
+    const int *target_conns;
+    size_t ntargets; /* 0, or 1 to SK_BENCH_TARGETS_MAX */
     sk_bench_proto proto;
     int conns;    /* >= 1 */
     int threads;  /* >= 1; more than conns is cut to conns */
@@ -60,8 +69,9 @@ typedef struct sk_bench_config {
 typedef struct sk_bench_result {
     sk_bench_counts n;
     int64_t elapsed_ms;
-    int last_connect_err; /* -errno of the last failed connect, 0 if none */
-    sk_hist latency;      /* microseconds */
+    int last_connect_err;                           /* -errno of the last failed connect, 0 if none */
+    uint64_t target_requests[SK_BENCH_TARGETS_MAX]; /* requests completed per target */
+    sk_hist latency;                                /* microseconds */
 } sk_bench_result;
 
 /* Largest latency the histogram keeps apart (1 hour, in microseconds). */

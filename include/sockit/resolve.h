@@ -117,6 +117,34 @@ void sk_resolver_free(sk_resolver *r);
  * never called. */
 int sk_resolver_query(sk_resolver *r, const char *name, int type, sk_dns_fn fn, void *data);
 
+/* What an address lookup found: one family's addresses for a host. */
+typedef struct sk_addr_result {
+    const char *name; /* as asked */
+    int family;       /* AF_INET or AF_INET6, as asked */
+    /* 0 with n >= 1; otherwise SK_ENONAME (no such host: the hosts file and
+     * DNS with its search domains agree), SK_ENOADDR (the name exists
+     * without an address of this family), SK_EDNSTIMEOUT, SK_ESERVFAIL,
+     * SK_EREFUSED, -ECANCELED, -ENOMEM or SK_EDNS. */
+    int status;
+    /* The addresses in RFC 6724 order, each with the port asked for; valid
+     * during the callback only. */
+    const sk_addr *addrs;
+    size_t n;
+    double time_ms; /* from sk_resolver_addrinfo() to the answer */
+} sk_addr_result;
+
+typedef void (*sk_addr_fn)(const sk_addr_result *res, void *data);
+
+/* Look up host's addresses of one family (AF_INET: A, AF_INET6: AAAA) the
+ * way the system does: the hosts file first, then DNS with resolv.conf's
+ * search domains and options; numeric addresses answer at once. port goes
+ * into every address. fn runs once, from the loop, after this returns
+ * (also for answers known at once). Asking for both families with two
+ * calls runs the two lookups in parallel (RFC 8305 section 3). Returns 0,
+ * -EINVAL (empty or overlong name, a family other than the two) or
+ * -ENOMEM; then fn is never called. */
+int sk_resolver_addrinfo(sk_resolver *r, const char *host, int family, uint16_t port, sk_addr_fn fn, void *data);
+
 /* Queries started and not yet called back. */
 int sk_resolver_pending(const sk_resolver *r);
 

@@ -36,39 +36,8 @@ int sk_tcp_listen(const sk_addr *a, int backlog, int flags);
  * the last attempt timed out, or the last attempt's -errno. */
 int sk_tcp_connect(const sk_addr *addrs, int n, int timeout_ms, int *which);
 
-/* Happy Eyeballs (RFC 8305 sections 4-5) for a client with several
- * addresses: they are tried interleaved by family (the first address's
- * family first), a new attempt starts every attempt_delay_ms (default 250)
- * or as soon as the one before fails, earlier attempts keep running, and
- * the first to connect wins; the others are closed. Each attempt is bounded
- * by timeout_ms (< 0: the kernel's own timeout). A dead first address so
- * costs one attempt delay instead of a whole timeout. */
-typedef enum sk_race_kind {
-    SK_RACE_START, /* an attempt to addrs[index] began */
-    SK_RACE_FAIL,  /* it failed (err: -errno, -ETIMEDOUT) */
-    SK_RACE_WON,   /* it connected: the race is over */
-} sk_race_kind;
-
-typedef struct sk_race_event {
-    int64_t at_ms; /* since the race began */
-    int index;     /* into the caller's addrs */
-    sk_race_kind kind;
-    int err;
-} sk_race_event;
-
-typedef struct sk_race_opts {
-    int attempt_delay_ms; /* 0: 250 ms, RFC 8305's recommended Connection Attempt Delay */
-    int timeout_ms;       /* per attempt; < 0: the kernel's */
-    /* Called at each step, on the caller's thread (for a -v timeline). */
-    void (*on_event)(void *userdata, const sk_addr *addrs, const sk_race_event *ev);
-    void *userdata;
-} sk_race_opts;
-
-/* Race connections to addrs (at most 32 are used); opts may be NULL. The
- * returned fd is blocking. *which (if not NULL) gets the index of the
- * winner, or on failure of the last attempt that failed. Returns the fd or
- * the -errno of the last failure (-ETIMEDOUT for a timeout). */
-int sk_tcp_connect_race(const sk_addr *addrs, int n, const sk_race_opts *opts, int *which);
+/* Racing several addresses (Happy Eyeballs) is sk_dial_addrs() in
+ * <sockit/dial.h>, which also looks names up on the way. */
 
 /* Accept one connection, retrying EINTR; the new fd is non-blocking when
  * nonblock is set and close-on-exec always. Returns the fd or -errno

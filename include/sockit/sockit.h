@@ -6,6 +6,7 @@
 #include <sockit/addr.h>
 #include <sockit/bench.h>
 #include <sockit/clock.h>
+#include <sockit/dial.h>
 #include <sockit/dns.h>
 #include <sockit/error.h>
 #include <sockit/hist.h>

@@ -8,6 +8,8 @@
 
 #include <sockit/bench.h>
 
+#include "target.h"
+
 /* What one run measured, in the units reports use. */
 typedef struct bench_summary {
     double secs, rps, in_ps, out_ps;
@@ -16,8 +18,29 @@ typedef struct bench_summary {
 
 void bench_summarize(const sk_bench_result *r, bench_summary *s);
 
-/* The JSON object for one run (no newline). */
-void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r);
+/* The servers one run loads: the operand's targets, and those that get
+ * connections (the reachable ones of the lowest priority). */
+typedef struct bench_targets {
+    cli_target t;
+    size_t ep[SK_BENCH_TARGETS_MAX]; /* into t.ep */
+    sk_addr addrs[SK_BENCH_TARGETS_MAX];
+    int conns[SK_BENCH_TARGETS_MAX];
+    size_t n;
+    char host[SK_HOST_MAX]; /* HTTP Host for an SRV name: its domain */
+} bench_targets;
+
+/* Find the servers text names and point cfg at them (cfg->timeout_ms
+ * bounds each connect). Returns -1, or the exit code after saying why. */
+int bench_targets_find(bench_targets *bt, const char *text, const char *dns, bool verbose, sk_bench_config *cfg);
+
+/* The per-target lines of the report, and the fields of the JSON object
+ * ("srv", "targets"); nothing for a plain host:port or bt NULL. */
+void bench_targets_report(const bench_targets *bt, const sk_bench_result *r);
+void bench_targets_json(FILE *f, const bench_targets *bt, const sk_bench_result *r);
+
+/* The JSON object for one run (no newline); bt may be NULL. */
+void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const bench_targets *bt,
+                const sk_bench_result *r);
 
 /* Whether conns connections (and threads loops) fit RLIMIT_NOFILE: EXIT_OK,
  * or a usage error saying how many are needed and what the limit is, so a

@@ -23,7 +23,8 @@ void bench_summarize(const sk_bench_result *r, bench_summary *s)
     s->max = (double)r->latency.max;
 }
 
-void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_bench_result *r)
+void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const bench_targets *bt,
+                const sk_bench_result *r)
 {
     bench_summary s;
     bench_summarize(r, &s);
@@ -34,11 +35,13 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const sk_
             "\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",\"bytes_in_per_s\":%.1f,\"bytes_out_per_s\":%.1f,"
             "\"connects\":%" PRIu64 ",\"errors\":{\"connect\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
             ",\"timeout\":%" PRIu64 ",\"status\":%" PRIu64 "},"
-            "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}}",
+            "\"latency_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}",
             addr, sk_bench_proto_name(cfg->proto), cfg->conns, cfg->threads, cfg->pipeline, cfg->busy_poll_us, s.secs,
             cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
             r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
             s.p99, s.p999, s.max);
+    bench_targets_json(f, bt, r);
+    fputc('}', f);
 }
 
 int bench_check_nofile(int conns, int threads)

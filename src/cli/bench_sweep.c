@@ -292,7 +292,7 @@ static void results_json(FILE *f, const sweep *sw)
         const run *r = &sw->runs[i];
         fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,\"result\":", i ? "," : "",
                 r->model, r->backend, r->conns, r->ok ? "true" : "false");
-        bench_json(f, &r->cfg, r->addr, &r->r);
+        bench_json(f, &r->cfg, r->addr, NULL, &r->r);
         fputc('}', f);
     }
     fputs("],\n\"skipped\":[", f);

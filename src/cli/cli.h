@@ -32,6 +32,10 @@ int cli_operand_error(const char *cmd, int argc, char **argv, const char *what);
  * are usage errors, everything else a runtime failure. */
 int cli_exit_for(int err);
 
+/* s as a JSON string, quotes included: '"', '\\' and bytes outside
+ * printable ASCII escaped. Truncates to fit cap. */
+void cli_json_str(char *out, size_t cap, const char *s);
+
 /* A usage error for address text the library refused with err (a usage
  * code, cli_exit_for): "[WHAT ]TEXT: message", plus what the user probably
  * meant for a URL ("did you mean '127.0.0.1:7102 --proto http'?") or a

@@ -36,7 +36,8 @@ enum {
     O_CONNS,
     O_SERVICE,
     O_OUT,
-    O_BUSY_POLL
+    O_BUSY_POLL,
+    O_DNS
 };
 
 static const cli_option options[] = {
@@ -58,6 +59,8 @@ static const cli_option options[] = {
             "poll for up to US microseconds before sleeping (default 0):\n"
             "the server never pays to wake the client; for a client\n"
             "with a core of its own (taskset)"),
+    CLI_OPT(0, "dns-server", "ADDR", O_DNS, "ask DNS at ADDR (ip[:port],...) for names and SRV records"),
+    CLI_OPT('v', "verbose", NULL, 0, "say how ADDR was found: the SRV targets, each lookup and connect"),
     CLI_OPT(0, "json", NULL, O_JSON, "print the result as one JSON object"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_HEADING("Sweep (starts 'sockit serve' itself on 127.0.0.1, port chosen by the kernel):"),
@@ -77,7 +80,11 @@ const cli_command cli_bench = {
     .summary = "load a server (echo, discard, HTTP): requests/s, latency percentiles; --sweep",
     .usage = "[OPTIONS] ADDR\n--sweep [OPTIONS]",
     .about = "Load a server at ADDR with many connections and report requests/s, bytes/s,\n"
-             "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).",
+             "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).\n\n"
+             "ADDR is host:port, or a DNS SRV name (srv:NAME, _service._proto.domain):\n"
+             "then every target is connected to once, the unreachable ones are left\n"
+             "out, and the connections go to the lowest priority that answers, shared\n"
+             "by weight; the report counts requests per target.",
     .footer = "Exit status: 0 done, 1 nothing answered (unreachable server), 2 usage error.",
     .options = options,
     .run = cmd_bench,
@@ -155,7 +162,8 @@ int cmd_bench(int argc, char **argv)
     sk_bench_config cfg = {
         .proto = SK_BENCH_ECHO, .conns = 10, .threads = 1, .pipeline = 1, .size = 64, .timeout_ms = 5000, .path = "/"};
     sweep_opts so = {.models = "loop", .conns = "1,10,100,1000", .service = "echo", .out = "sweep-out"};
-    bool json = false, sweep = false, duration_set = false;
+    bool json = false, sweep = false, duration_set = false, verbose = false;
+    const char *dns = NULL;
     const char *sweep_only = NULL; /* the first sweep option given */
     int64_t ms;
     long v;
@@ -224,6 +232,12 @@ int cmd_bench(int argc, char **argv)
         case O_JSON:
             json = true;
             break;
+        case O_DNS:
+            dns = optarg;
+            break;
+        case 'v':
+            verbose = true;
+            break;
         case O_SWEEP:
             sweep = true;
             break;
@@ -290,33 +304,9 @@ int cmd_bench(int argc, char **argv)
     if ((rc = bench_check_nofile(cfg.conns, cfg.threads)) != EXIT_OK)
         return rc;
     const char *addr = argv[optind];
-    sk_addr addrs[16];
-    rc = sk_addr_resolve(addr, SOCK_STREAM, 0, addrs, sizeof addrs / sizeof addrs[0]);
-    if (rc < 0) {
-        int code = cli_exit_for(rc);
-        if (code == EXIT_USAGE)
-            return cli_addr_usage("bench", NULL, addr, rc);
-        cli_error("resolve %s: %s", addr, sk_strerror(rc));
-        return code;
-    }
-    cfg.addr = addrs[0];
-    if (rc > 1) {
-        /* Like every client: the name's addresses are raced once and the
-         * load goes to the one that answers (localhost is ::1 first on
-         * many machines, where the server may listen on 127.0.0.1 only). */
-        int which = 0;
-        sk_race_opts race = {.timeout_ms = cfg.timeout_ms > 0 ? (int)cfg.timeout_ms : 5000};
-        int fd = sk_tcp_connect_race(addrs, rc, &race, &which);
-        if (fd < 0) {
-            char a[SK_ADDRSTRLEN];
-            sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
-            cli_error("connect %s: %s", a, sk_strerror(fd));
-            return EXIT_FAIL;
-        }
-        close(fd);
-        cfg.addr = addrs[which];
-    }
-    cfg.host = addr;
+    static bench_targets bt;
+    if ((rc = bench_targets_find(&bt, addr, dns, verbose, &cfg)) >= 0)
+        return rc;
     cfg.stop = &g_stop;
     progress pr = {0};
     if (isatty(STDERR_FILENO)) {
@@ -333,10 +323,11 @@ int cmd_bench(int argc, char **argv)
     if (cfg.on_progress && pr.last_ms > 0)
         fprintf(stderr, "\r\033[K");
     if (json) {
-        bench_json(stdout, &cfg, addr, &r);
+        bench_json(stdout, &cfg, addr, &bt, &r);
         putchar('\n');
     } else {
         report(&cfg, addr, &r);
+        bench_targets_report(&bt, &r);
     }
     fflush(stdout);
     rc = EXIT_OK;

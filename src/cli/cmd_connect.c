@@ -3,6 +3,7 @@
  * socket and the socket to stdout, both at once; at stdin EOF it half-closes
  * (FIN) and keeps reading until the server closes. Binary-safe. */
 #include "connect.h"
+#include "target.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,8 +15,6 @@
 
 #include <sockit/sockit.h>
 
-#define MAX_ADDRS 16
-
 static const cli_option options[] = {
     CLI_OPT('t', "timeout", "S", 0, "give up a connection attempt after S seconds (default 10)"),
     CLI_OPT('w', NULL, "S", 0, "the same as --timeout (nc's letter); S may have a unit: 500ms, 5s, 2m"),
@@ -24,6 +23,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "attempt-delay", "T", CO_DELAY,
             "Happy Eyeballs: start the next address after T while the earlier\n"
             "ones keep trying (default 250ms; RFC 8305)"),
+    CLI_OPT(0, "dns-server", "ADDR", CO_DNS,
+            "ask DNS at ADDR (ip[:port],...) for names and SRV records\n"
+            "instead of the servers of /etc/resolv.conf"),
     CLI_OPT('u', "udp", NULL, 0, "datagrams instead (see 'sockit connect --udp --help')"),
     CLI_OPT('l', "listen", NULL, 0,
             "listen on ADDR instead and serve one client on stdin/stdout\n"
@@ -57,8 +59,13 @@ const cli_command cli_connect = {
              "connects in flight: open ports are printed (every port with -v), and the exit\n"
              "code is 0 when any port is open, 1 when none is.\n\n"
              "ADDR: host:port, [v6addr]:port, :port (loopback; with -l every interface),\n"
-             "host:service-name (e.g. localhost:echo).\n"
-             "Every address the name resolves to is tried in order.",
+             "host:service-name (e.g. localhost:echo), or a DNS SRV name: srv:NAME or\n"
+             "_service._proto.domain (e.g. _echo._tcp.example.test).\n"
+             "A name's AAAA and A lookups run in parallel and its addresses are raced\n"
+             "(Happy Eyeballs, RFC 8305: IPv6 first, the next address every\n"
+             "--attempt-delay while the earlier ones keep trying; -v shows the\n"
+             "timeline). An SRV name's targets are tried in RFC 2782 order (lowest\n"
+             "priority first, weighted random within one), the next when one fails.",
     .options = options,
     .run = cmd_connect,
 };
@@ -76,6 +83,7 @@ static const cli_option udp_options[] = {
     CLI_OPT(0, "broadcast", NULL, CO_BCAST, "allow a broadcast ADDR (SO_BROADCAST), e.g. 255.255.255.255:7"),
     CLI_OPT(0, "multicast-ttl", "N", CO_MTTL, "TTL / hop limit of multicast datagrams (default 1)"),
     CLI_OPT(0, "interface", "IF", CO_IF, "send multicast out of IF (otherwise bind to the device)"),
+    CLI_OPT(0, "dns-server", "ADDR", CO_DNS, "ask DNS at ADDR (ip[:port],...) for names and SRV records"),
     CLI_OPT('l', "listen", NULL, 0,
             "listen on ADDR; the first datagram's sender becomes the peer\n"
             "(like nc -u -l); -t/-w ends it after that long quiet past stdin's end"),
@@ -156,43 +164,50 @@ static bool wants_udp(int argc, char **argv)
     return false;
 }
 
-/* -v: the race's timeline, "+0 ms connect [::1]:7", "+250 ms connect
- * 127.0.0.1:7", "+251 ms 127.0.0.1:7 won". */
-static void race_step(void *ud, const sk_addr *addrs, const sk_race_event *ev)
-{
-    char a[SK_ADDRSTRLEN];
-    (void)ud;
-    sk_addr_format((const struct sockaddr *)&addrs[ev->index].ss, a, sizeof a);
-    if (ev->kind == SK_RACE_START)
-        fprintf(stderr, "sockit: +%" PRId64 " ms connect %s\n", ev->at_ms, a);
-    else if (ev->kind == SK_RACE_WON)
-        fprintf(stderr, "sockit: +%" PRId64 " ms %s won\n", ev->at_ms, a);
-    else
-        fprintf(stderr, "sockit: +%" PRId64 " ms %s: %s\n", ev->at_ms, a, sk_strerror(ev->err));
-}
-
 static int tcp_client(const connect_opts *o)
 {
     static connect_pump p;
-    sk_addr addrs[MAX_ADDRS];
-    int which = 0, n, rc;
     static char a[SK_ADDRSTRLEN];
+    cli_target t;
+    sk_addr peer;
+    int rc = -1, fd = -1;
+    cli_target_opts to = {.cmd = "connect",
+                          .proto = "tcp",
+                          .dns = o->dns,
+                          .timeout_ms = connect_timeout(o, 10000),
+                          .verbose = o->verbose};
 
-    n = connect_resolve(o, SOCK_STREAM, 0, addrs, MAX_ADDRS);
-    if (n < 0)
-        return -n;
-    sk_race_opts race = {.attempt_delay_ms = o->attempt_delay_ms,
-                         .timeout_ms = connect_timeout(o, 10000),
-                         .on_event = o->verbose ? race_step : NULL};
-    rc = sk_tcp_connect_race(addrs, n, &race, &which);
-    sk_addr_format((const struct sockaddr *)&addrs[which].ss, a, sizeof a);
-    if (rc < 0) {
-        cli_error("connect %s: %s", a, sk_strerror(rc));
-        return EXIT_FAIL;
+    if ((rc = cli_target_find(&to, o->operands[0], &t)) >= 0)
+        return rc;
+    /* RFC 2782: the targets in order, the next one when one fails; each
+     * target's addresses raced (Happy Eyeballs). */
+    for (size_t i = 0; i < t.n && fd < 0; i++) {
+        sk_endpoint *e = &t.ep[i];
+        sk_dial_opts d = {.family = connect_family(o),
+                          .attempt_delay_ms = o->attempt_delay_ms,
+                          .timeout_ms = connect_timeout(o, 10000),
+                          .dns_servers = o->dns,
+                          .on_event = o->verbose ? cli_dial_step : NULL,
+                          .userdata = e->host};
+        fd = sk_dial(e->host, e->port, &d, &peer);
+        if (fd >= 0)
+            break;
+        char ep[SK_HOST_MAX + 16];
+        cli_endpoint_format(e, ep, sizeof ep);
+        if (cli_lookup_error(fd))
+            cli_error("resolve %s: %s", t.srv ? e->host : o->operands[0], sk_strerror(fd));
+        else
+            cli_error("connect %s: %s", sk_addr_format((const struct sockaddr *)&peer.ss, a, sizeof a),
+                      sk_strerror(fd));
+        if (i + 1 < t.n)
+            fprintf(stderr, "sockit: %s failed; trying the next target\n", ep);
     }
+    if (fd < 0)
+        return EXIT_FAIL;
+    sk_addr_format((const struct sockaddr *)&peer.ss, a, sizeof a);
     if (o->verbose)
         fprintf(stderr, "sockit: connected to %s\n", a);
-    connect_pump_reset(&p, rc, a);
+    connect_pump_reset(&p, fd, a);
     p.hex = o->hex;
     rc = connect_pump_run(&p);
     if (o->verbose)

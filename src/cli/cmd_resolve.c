@@ -101,31 +101,6 @@ typedef struct run {
     sk_loop *loop;
 } run;
 
-/* s as a JSON string, quotes included: '"', '\\' and bytes outside
- * printable ASCII escaped (names come in presentation form, so this is
- * all they need). Truncates to fit cap. */
-static void json_str(char *out, size_t cap, const char *s)
-{
-    size_t w = 0;
-    if (cap < 3) {
-        if (cap)
-            out[0] = '\0';
-        return;
-    }
-    out[w++] = '"';
-    for (; *s && w + 8 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            w += (size_t)snprintf(out + w, cap - w, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            w += (size_t)snprintf(out + w, cap - w, "\\u%04x", c);
-        else
-            out[w++] = (char)c;
-    }
-    out[w++] = '"';
-    out[w] = '\0';
-}
-
 static answer *add_answer(run *r, const char *source, int type, const char *name)
 {
     if (r->nans >= MAX_ANSWERS)
@@ -185,7 +160,7 @@ static int ask_services(run *r, const char *service)
         a->port = (uint16_t)port;
         snprintf(a->data, sizeof a->data, "%d", port);
         char js[SK_SERV_MAX * 2 + 8];
-        json_str(js, sizeof js, service);
+        cli_json_str(js, sizeof js, service);
         snprintf(a->json, sizeof a->json, "\"service\":%s,\"proto\":\"%s\",\"port\":%d", js, proto, port);
     }
     return 0;
@@ -245,7 +220,7 @@ static int ask_hosts_ptr(run *r, const char *ip)
     answer *an = add_answer(r, "hosts", SK_DNS_PTR, ip);
     if (an) {
         char js[SK_DNS_NAME_MAX * 2 + 4];
-        json_str(js, sizeof js, host);
+        cli_json_str(js, sizeof js, host);
         snprintf(an->data, sizeof an->data, "%s", host);
         snprintf(an->json, sizeof an->json, "\"target\":%s", js);
     }
@@ -311,7 +286,7 @@ static void dns_answer(run *r, step *s, const char *server, const sk_dns_rr *rr)
         a->weight = rr->weight;
         a->port = rr->port;
         snprintf(a->target, sizeof a->target, "%s", rr->target);
-        json_str(js, sizeof js, rr->target);
+        cli_json_str(js, sizeof js, rr->target);
         snprintf(a->data, sizeof a->data, "%u %u %u %s%s", rr->priority, rr->weight, rr->port, rr->target,
                  strcmp(rr->target, ".") ? "." : "");
         snprintf(a->json, sizeof a->json, "\"priority\":%u,\"weight\":%u,\"port\":%u,\"target\":%s", rr->priority,
@@ -319,7 +294,7 @@ static void dns_answer(run *r, step *s, const char *server, const sk_dns_rr *rr)
         break;
     case SK_DNS_PTR:
     case SK_DNS_CNAME:
-        json_str(js, sizeof js, rr->target);
+        cli_json_str(js, sizeof js, rr->target);
         snprintf(a->data, sizeof a->data, "%s%s", rr->target, strcmp(rr->target, ".") ? "." : "");
         snprintf(a->json, sizeof a->json, "\"target\":%s", js);
         break;
@@ -516,16 +491,16 @@ static int run_picks(const run *r, picks *p)
 static void print_json(const run *r, const char *type, int status, const picks *p)
 {
     char js[SK_DNS_NAME_MAX * 2 + 4];
-    json_str(js, sizeof js, r->name);
+    cli_json_str(js, sizeof js, r->name);
     printf("{\"name\":%s,\"type\":\"%s\",\"status\":\"%s\",", js, type, status_word(status));
     if (status != 0) {
-        json_str(js, sizeof js, sk_strerror(status));
+        cli_json_str(js, sizeof js, sk_strerror(status));
         printf("\"error\":%s,", js);
     }
     printf("\"answers\":[");
     for (size_t i = 0; i < r->nans; i++) {
         const answer *a = &r->ans[i];
-        json_str(js, sizeof js, a->name);
+        cli_json_str(js, sizeof js, a->name);
         printf("%s{\"source\":\"%s\",", i ? "," : "", a->source);
         if (a->server[0])
             printf("\"server\":\"%s\",", a->server);
@@ -538,8 +513,8 @@ static void print_json(const run *r, const char *type, int status, const picks *
     for (size_t i = 0; i < r->nsteps; i++) {
         const step *s = &r->steps[i];
         char said[sizeof s->said * 2 + 4];
-        json_str(js, sizeof js, s->query);
-        json_str(said, sizeof said, s->said);
+        cli_json_str(js, sizeof js, s->query);
+        cli_json_str(said, sizeof said, s->said);
         printf("%s{\"source\":\"%s\",", i ? "," : "", s->source);
         if (s->type)
             printf("\"server\":\"%s\",\"type\":\"%s\",", s->server, s->type);
@@ -550,7 +525,7 @@ static void print_json(const run *r, const char *type, int status, const picks *
     if (p) {
         printf(",\"picks\":{\"n\":%ld,\"seed\":%" PRIu64 ",\"first\":[", p->n, p->seed);
         for (size_t i = 0; i < p->nsrv; i++) {
-            json_str(js, sizeof js, p->srv[i].target);
+            cli_json_str(js, sizeof js, p->srv[i].target);
             printf("%s{\"target\":%s,\"port\":%u,\"priority\":%u,\"weight\":%u,\"count\":%ld}", i ? "," : "", js,
                    p->srv[i].port, p->srv[i].priority, p->srv[i].weight, p->first[i]);
         }

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 /* Ids of connect's long-only options, in both of its tables. */
-enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY };
+enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY, CO_DNS };
 
 typedef struct connect_opts {
     int64_t timeout_ms; /* -t / -w, or -1 when not given: each mode has its default */
@@ -23,7 +23,8 @@ typedef struct connect_opts {
     int multicast_ttl;                 /* -1: the kernel's default */
     int attempt_delay_ms;              /* Happy Eyeballs; 0: the library's 250 ms */
     const char *ifname;
-    FILE *hex; /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
+    const char *dns; /* --dns-server, or NULL */
+    FILE *hex;       /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
     char **operands;
     int noperands;
 } connect_opts;
@@ -37,6 +38,9 @@ struct sk_addr;
 /* Resolve the first operand for socktype with -4/-6 and extra_flags. Returns
  * the count, or minus the exit code after printing why. */
 int connect_resolve(const connect_opts *o, int socktype, int extra_flags, struct sk_addr *addrs, int max);
+
+/* The address family -4 / -6 ask for, or AF_UNSPEC. */
+int connect_family(const connect_opts *o);
 
 /* The timeout a mode uses: -t / -w when given, else its default. */
 static inline int connect_timeout(const connect_opts *o, int default_ms)

@@ -86,6 +86,9 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
         case CO_IF:
             o->ifname = optarg;
             break;
+        case CO_DNS:
+            o->dns = optarg;
+            break;
         case 'h':
             cli_help(stdout, cmd);
             return EXIT_OK;
@@ -116,4 +119,9 @@ static int resolve(const char *name, int socktype, int flags, sk_addr *addrs, in
 int connect_resolve(const connect_opts *o, int socktype, int extra_flags, sk_addr *addrs, int max)
 {
     return resolve(o->operands[0], socktype, o->resolve_flags | extra_flags, addrs, max);
+}
+
+int connect_family(const connect_opts *o)
+{
+    return o->resolve_flags & SK_RESOLVE_V4ONLY ? AF_INET : o->resolve_flags & SK_RESOLVE_V6ONLY ? AF_INET6 : AF_UNSPEC;
 }

@@ -6,6 +6,7 @@
  * answers the first datagram with "port unreachable" gives way to the next.
  * Broadcast and multicast destinations collect replies from any sender. */
 #include "connect.h"
+#include "target.h"
 #include "hexdump.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 
-#define MAX_ADDRS 8
+#define MAX_ADDRS 32
 /* How long the first datagram waits for a "port unreachable" before its
  * address is taken as the one that listens (loopback answers at once). */
 #define PROBE_MS 250
@@ -337,14 +338,44 @@ static int run(udp_client *u)
     }
 }
 
+/* The addresses to send to, in order: each server of the operand (one
+ * host:port, or an SRV name's targets in RFC 2782 order) with every
+ * address of its host; "port unreachable" moves on to the next. Returns
+ * the count or minus the exit code after printing why. */
+static int find_addrs(const connect_opts *o, sk_addr *addrs, int max)
+{
+    static cli_target t;
+    cli_target_opts to = {
+        .cmd = "connect", .proto = "udp", .dns = o->dns, .timeout_ms = connect_timeout(o, 5000), .verbose = o->verbose};
+    sk_dial_opts d = {.family = connect_family(o), .timeout_ms = (int)to.timeout_ms, .dns_servers = o->dns};
+    int rc, n = 0, err = 0;
+
+    if ((rc = cli_target_find(&to, o->operands[0], &t)) >= 0)
+        return -rc;
+    for (size_t i = 0; i < t.n && n < max; i++) {
+        rc = sk_lookup(t.ep[i].host, t.ep[i].port, &d, addrs + n, (size_t)(max - n));
+        if (rc > 0)
+            n += rc;
+        else
+            err = rc;
+        if (rc < 0 && (t.n > 1 || o->verbose))
+            cli_error("resolve %s: %s", t.ep[i].host, sk_strerror(rc));
+    }
+    if (n == 0) {
+        if (t.n == 1 && !o->verbose)
+            cli_error("resolve %s: %s", t.srv ? t.ep[0].host : o->operands[0], sk_strerror(err));
+        return -EXIT_FAIL;
+    }
+    return n;
+}
+
 int connect_udp(const connect_opts *o)
 {
     static udp_client u;
     int n, rc;
 
     u = (udp_client){.fd = -1, .o = o};
-    n = connect_resolve(o, SOCK_DGRAM, 0, u.addrs, MAX_ADDRS);
-    if (n < 0)
+    if ((n = find_addrs(o, u.addrs, MAX_ADDRS)) < 0)
         return -n;
     u.naddrs = n;
     const struct sockaddr *sa = (const struct sockaddr *)&u.addrs[0].ss;

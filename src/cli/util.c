@@ -192,3 +192,28 @@ char *cli_format_host(const struct sockaddr *sa, char *buf, size_t len)
     }
     return buf;
 }
+
+/* s as a JSON string, quotes included: '"', '\\' and bytes outside
+ * printable ASCII escaped (names come in presentation form, so this is
+ * all they need). Truncates to fit cap. */
+void cli_json_str(char *out, size_t cap, const char *s)
+{
+    size_t w = 0;
+    if (cap < 3) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    out[w++] = '"';
+    for (; *s && w + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            w += (size_t)snprintf(out + w, cap - w, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            w += (size_t)snprintf(out + w, cap - w, "\\u%04x", c);
+        else
+            out[w++] = (char)c;
+    }
+    out[w++] = '"';
+    out[w] = '\0';
+}

@@ -34,8 +34,9 @@ typedef struct bconn {
     uint8_t state;
     bool ever; /* connected at least once */
     bool failed_first;
-    uint8_t events; /* what the loop watches now (SK_READ | SK_WRITE) */
-    uint32_t idx;   /* position in the thread's schedule */
+    uint8_t events;  /* what the loop watches now (SK_READ | SK_WRITE) */
+    uint32_t idx;    /* position in the thread's schedule */
+    uint32_t target; /* into cfg->targets */
     uint32_t inflight, ring_head;
     int64_t *ring;    /* start time (ns) of each request in flight */
     uint64_t next_k;  /* rate mode: number of the next request to send */
@@ -58,6 +59,7 @@ struct bthread {
     char *scratch;
     sk_hist hist;
     sk_bench_counts n; /* written by this thread, read by the main one */
+    uint64_t per_target[SK_BENCH_TARGETS_MAX];
     uint64_t failed_first;
     int last_connect_err;
     int64_t t0;
@@ -146,7 +148,7 @@ static void connect_failed(bthread *t, bconn *c, int err)
 
 static void conn_start(bthread *t, bconn *c)
 {
-    const sk_addr *a = &t->cfg->addr;
+    const sk_addr *a = t->cfg->ntargets ? &t->cfg->targets[c->target] : &t->cfg->addr;
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         connect_failed(t, c, -errno);
@@ -219,6 +221,7 @@ static void complete(bthread *t, bconn *c, int64_t now, bool ok)
     c->wait_since = now;
     sk_hist_record(&t->hist, now > start ? (uint64_t)(now - start) / 1000 : 0);
     ADD(t, requests, 1);
+    t->per_target[c->target]++;
     if (!ok)
         ADD(t, err_status, 1);
 }
@@ -492,6 +495,34 @@ static void sum_counts(sk_bench_counts *to, const sk_bench_counts *from)
         d[i] += __atomic_load_n(&f[i], __ATOMIC_RELAXED);
 }
 
+static bool targets_ok(const sk_bench_config *cfg)
+{
+    long sum = 0;
+    if (cfg->ntargets == 0)
+        return true;
+    if (cfg->ntargets > SK_BENCH_TARGETS_MAX || cfg->targets == NULL || cfg->target_conns == NULL)
+        return false;
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        if (cfg->target_conns[i] < 0)
+            return false;
+        sum += cfg->target_conns[i];
+    }
+    return sum == cfg->conns;
+}
+
+/* The target of connection number g (0 .. conns-1), in consecutive
+ * blocks; connection j of thread i is number j * threads + i, so each
+ * block spreads over the threads. */
+static uint32_t target_of(const sk_bench_config *cfg, int g)
+{
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        if (g < cfg->target_conns[i])
+            return (uint32_t)i;
+        g -= cfg->target_conns[i];
+    }
+    return 0;
+}
+
 int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
 {
     sk_bench_config cfg = *cfg_in;
@@ -503,7 +534,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
 
     memset(out, 0, sizeof *out);
     if (cfg.conns < 1 || cfg.threads < 1 || cfg.pipeline < 1 || cfg.duration_ms < 0 || cfg.rate < 0 ||
-        (cfg.proto != SK_BENCH_HTTP && cfg.size < 1) || sk_bench_proto_name(cfg.proto)[0] == '?')
+        (cfg.proto != SK_BENCH_HTTP && cfg.size < 1) || sk_bench_proto_name(cfg.proto)[0] == '?' || !targets_ok(&cfg))
         return -EINVAL;
     if (cfg.timeout_ms <= 0)
         cfg.timeout_ms = 5000;
@@ -554,6 +585,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
             t->conns[j].t = t;
             t->conns[j].fd = -1;
             t->conns[j].idx = (uint32_t)j;
+            t->conns[j].target = target_of(&cfg, j * nt + i);
             t->conns[j].ring = t->ring + (size_t)j * (size_t)cfg.pipeline;
         }
     }
@@ -603,6 +635,8 @@ done:
                 sk_hist_merge(&out->latency, &t->hist);
             if (t->last_connect_err)
                 out->last_connect_err = t->last_connect_err;
+            for (size_t k = 0; k < cfg.ntargets; k++)
+                out->target_requests[k] += t->per_target[k];
         }
         sk_hist_free(&t->hist);
         sk_loop_free(t->loop);

@@ -24,8 +24,9 @@ struct sk_resolver {
     bool in_timer; /* inside that timer: it re-arms itself by returning */
     int cur_fd;    /* the socket being processed: the answering server's */
     int pending;
-    bool closing;   /* inside sk_resolver_free: answers are cancellations */
-    int peek_rcode; /* rcode of the datagram about to be read, or -1 */
+    bool closing;            /* inside sk_resolver_free: answers are cancellations */
+    int peek_rcode;          /* rcode of the datagram about to be read, or -1 */
+    struct lookup *deferred; /* address answers waiting for their loop turn */
 };
 
 typedef struct query {
@@ -73,6 +74,7 @@ static int status_of(int ares)
 }
 
 static void rearm(sk_resolver *r);
+static void cancel_deferred(sk_resolver *r);
 
 static int64_t on_timer(sk_loop *l, void *data)
 {
@@ -322,6 +324,7 @@ void sk_resolver_free(sk_resolver *r)
     /* Every pending query's callback runs now, with ARES_EDESTRUCTION. */
     r->closing = true;
     ares_destroy(r->ch);
+    cancel_deferred(r);
     if (r->timer > 0)
         sk_loop_timer_cancel(r->loop, r->timer);
     ares_library_cleanup();
@@ -358,6 +361,153 @@ int sk_resolver_query(sk_resolver *r, const char *name, int type, sk_dns_fn fn, 
 }
 
 int sk_resolver_pending(const sk_resolver *r) { return r->pending; }
+
+/* An address lookup. c-ares answers from the hosts file (and numeric
+ * names) inside ares_getaddrinfo(); such an answer is kept here and given
+ * to the caller from a loop timer, so fn never runs before the call that
+ * asked returns. */
+typedef struct lookup {
+    sk_resolver *r;
+    sk_addr_fn fn;
+    void *data;
+    int family;
+    uint16_t port;
+    bool submitting, answered;
+    int status;
+    sk_addr *addrs;
+    size_t n;
+    int64_t start_us, timer;
+    struct lookup *next; /* in r->deferred */
+    char name[SK_DNS_NAME_MAX];
+} lookup;
+
+static int addr_status_of(int ares)
+{
+    switch (ares) {
+    case ARES_ENOTFOUND:
+        return SK_ENONAME;
+    case ARES_ENODATA:
+        return SK_ENOADDR;
+    default:
+        return status_of(ares);
+    }
+}
+
+static void lookup_deliver(lookup *q)
+{
+    sk_addr_result res = {.name = q->name,
+                          .family = q->family,
+                          .status = q->status,
+                          .addrs = q->addrs,
+                          .n = q->n,
+                          .time_ms = (double)(sk_now_us() - q->start_us) / 1000.0};
+    if (res.status == 0 && res.n == 0)
+        res.status = SK_ENOADDR;
+    q->r->pending--;
+    q->fn(&res, q->data);
+    free(q->addrs);
+    free(q);
+}
+
+static void unlink_deferred(lookup *q)
+{
+    for (lookup **p = &q->r->deferred; *p; p = &(*p)->next) {
+        if (*p == q) {
+            *p = q->next;
+            return;
+        }
+    }
+}
+
+static int64_t on_deferred(sk_loop *l, void *data)
+{
+    lookup *q = data;
+    (void)l;
+    unlink_deferred(q);
+    lookup_deliver(q);
+    return -1;
+}
+
+/* Answers that were waiting for the loop become cancellations. */
+static void cancel_deferred(sk_resolver *r)
+{
+    while (r->deferred) {
+        lookup *q = r->deferred;
+        r->deferred = q->next;
+        sk_loop_timer_cancel(r->loop, q->timer);
+        free(q->addrs);
+        q->addrs = NULL;
+        q->status = -ECANCELED;
+        q->n = 0;
+        lookup_deliver(q);
+    }
+}
+
+static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+    lookup *q = arg;
+    size_t n = 0;
+    (void)timeouts;
+    q->status = addr_status_of(status);
+    for (struct ares_addrinfo_node *p = ai ? ai->nodes : NULL; p; p = p->ai_next)
+        n += p->ai_family == q->family;
+    if (q->status == 0 && n > 0 && (q->addrs = calloc(n, sizeof *q->addrs)) == NULL)
+        q->status = -ENOMEM;
+    for (struct ares_addrinfo_node *p = ai ? ai->nodes : NULL; q->addrs && p; p = p->ai_next) {
+        if (p->ai_family != q->family || (size_t)p->ai_addrlen > sizeof q->addrs[0].ss)
+            continue;
+        sk_addr *a = &q->addrs[q->n++];
+        memcpy(&a->ss, p->ai_addr, (size_t)p->ai_addrlen);
+        a->len = (socklen_t)p->ai_addrlen;
+        if (q->family == AF_INET)
+            ((struct sockaddr_in *)&a->ss)->sin_port = htons(q->port);
+        else
+            ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(q->port);
+    }
+    ares_freeaddrinfo(ai);
+    q->answered = true;
+    if (!q->submitting || q->r->closing) {
+        lookup_deliver(q);
+        return;
+    }
+    q->timer = sk_loop_timer(q->r->loop, 0, on_deferred, q);
+    if (q->timer > 0) {
+        q->next = q->r->deferred;
+        q->r->deferred = q;
+    }
+}
+
+int sk_resolver_addrinfo(sk_resolver *r, const char *host, int family, uint16_t port, sk_addr_fn fn, void *data)
+{
+    size_t len = host ? strlen(host) : 0;
+    struct ares_addrinfo_hints hints = {.ai_family = family};
+    lookup *q;
+
+    if (r == NULL || fn == NULL || len == 0 || len >= SK_DNS_NAME_MAX || (family != AF_INET && family != AF_INET6))
+        return -EINVAL;
+    if ((q = calloc(1, sizeof *q)) == NULL)
+        return -ENOMEM;
+    q->r = r;
+    q->fn = fn;
+    q->data = data;
+    q->family = family;
+    q->port = port;
+    q->start_us = sk_now_us();
+    memcpy(q->name, host, len + 1);
+    r->pending++;
+    q->submitting = true;
+    ares_getaddrinfo(r->ch, host, NULL, &hints, on_addrinfo, q);
+    if (q->answered && q->timer <= 0) {
+        /* Answered at once, and no timer to hand the answer over later. */
+        r->pending--;
+        free(q->addrs);
+        free(q);
+        return -ENOMEM;
+    }
+    q->submitting = false;
+    rearm(r);
+    return 0;
+}
 
 int sk_resolver_servers(const sk_resolver *r, char *buf, size_t len)
 {

@@ -1,0 +1,101 @@
+/* A client's operand to the servers it names (target.h). */
+#include "target.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sockit/sockit.h>
+
+#include "cli.h"
+
+char *cli_endpoint_format(const sk_endpoint *e, char *buf, size_t len)
+{
+    bool v6 = strchr(e->host, ':') != NULL;
+    snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", e->host, v6 ? "]" : "", (unsigned)e->port);
+    return buf;
+}
+
+static int find_srv(const cli_target_opts *o, const char *name, cli_target *t)
+{
+    uint32_t ttl = 0;
+    int64_t t0 = sk_now_us();
+    int n = sk_srv_lookup(name, o->dns, o->timeout_ms, t->ep, CLI_TARGETS_MAX, &ttl);
+
+    if (n < 0) {
+        if (n == -EINVAL)
+            return cli_usage_error(o->cmd, "srv:%s: not a DNS name", name);
+        cli_error("%s: SRV %s: %s", o->cmd, name, sk_strerror(n));
+        return EXIT_FAIL;
+    }
+    t->n = (size_t)n;
+    if (o->verbose) {
+        fprintf(stderr, "sockit: SRV %s: %d target%s, in the order to try (%.1f ms, TTL %" PRIu32 " s)\n", name, n,
+                n == 1 ? "" : "s", (double)(sk_now_us() - t0) / 1000.0, ttl);
+        for (int i = 0; i < n; i++) {
+            char a[SK_HOST_MAX + 16];
+            fprintf(stderr, "sockit:   %s priority %u weight %u\n", cli_endpoint_format(&t->ep[i], a, sizeof a),
+                    t->ep[i].priority, t->ep[i].weight);
+        }
+    }
+    return -1;
+}
+
+int cli_target_find(const cli_target_opts *o, const char *text, cli_target *t)
+{
+    const char *srv;
+    sk_hostport hp;
+    int rc;
+
+    memset(t, 0, sizeof *t);
+    t->text = text;
+    if (sk_srv_name(text, &srv)) {
+        t->srv = srv;
+        return find_srv(o, srv, t);
+    }
+    if ((rc = sk_addr_split(text, &hp)) < 0)
+        return cli_addr_usage(o->cmd, NULL, text, rc);
+    if ((rc = sk_port_lookup(hp.port, o->proto)) < 0)
+        return cli_addr_usage(o->cmd, NULL, text, rc);
+    /* [v6]:port comes split without its brackets. */
+    snprintf(t->ep[0].host, sizeof t->ep[0].host, "%s", hp.host);
+    t->ep[0].port = (uint16_t)rc;
+    t->ep[0].weight = 1;
+    t->n = 1;
+    return -1;
+}
+
+void cli_dial_step(void *host, const sk_dial_event *ev)
+{
+    char a[SK_ADDRSTRLEN] = "";
+    int64_t ms = ev->at_us / 1000;
+    if (ev->addr)
+        sk_addr_format((const struct sockaddr *)&ev->addr->ss, a, sizeof a);
+    switch (ev->kind) {
+    case SK_DIAL_ANSWER: {
+        const char *what = ev->family == AF_INET6 ? "AAAA" : ev->family == AF_INET ? "A" : "system resolver";
+        if (ev->err)
+            fprintf(stderr, "sockit: +%" PRId64 " ms %s %s: %s (%.1f ms)\n", ms, what, (const char *)host,
+                    sk_strerror(ev->err), ev->lookup_ms);
+        else
+            fprintf(stderr, "sockit: +%" PRId64 " ms %s %s: %zu address%s (%.1f ms)\n", ms, what, (const char *)host,
+                    ev->n, ev->n == 1 ? "" : "es", ev->lookup_ms);
+        break;
+    }
+    case SK_DIAL_WAIT:
+        fprintf(stderr, "sockit: +%" PRId64 " ms A came first: waiting for AAAA (resolution delay)\n", ms);
+        break;
+    case SK_DIAL_START:
+        fprintf(stderr, "sockit: +%" PRId64 " ms connect %s\n", ms, a);
+        break;
+    case SK_DIAL_WON:
+        fprintf(stderr, "sockit: +%" PRId64 " ms %s won\n", ms, a);
+        break;
+    case SK_DIAL_FAIL:
+        fprintf(stderr, "sockit: +%" PRId64 " ms %s: %s\n", ms, a, sk_strerror(ev->err));
+        break;
+    }
+}
+
+bool cli_lookup_error(int err) { return err > SK_EBASE && err < SK_ELAST; }
