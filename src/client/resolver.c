@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 struct sk_resolver {
@@ -443,6 +444,8 @@ static void cancel_deferred(sk_resolver *r)
     }
 }
 
+static void answered(lookup *q);
+
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
     lookup *q = arg;
@@ -465,6 +468,13 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
             ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(q->port);
     }
     ares_freeaddrinfo(ai);
+    answered(q);
+}
+
+/* The answer is in q: to the caller now, or from the loop when it came
+ * inside the call that asked. */
+static void answered(lookup *q)
+{
     q->answered = true;
     if (!q->submitting || q->r->closing) {
         lookup_deliver(q);
@@ -475,6 +485,42 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
         q->next = q->r->deferred;
         q->r->deferred = q;
     }
+}
+
+/* RFC 6761 section 6.3: "localhost" and names under it are the loopback
+ * address, whatever any file or server says; they never leave the host.
+ * (This also keeps them away from c-ares 1.18's hosts-file path, which
+ * leaks a name when it falls back to that rule itself.) */
+static bool is_localhost(const char *host)
+{
+    size_t len = strlen(host);
+    if (len > 0 && host[len - 1] == '.')
+        len--;
+    return (len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+           (len > 10 && strncasecmp(host + len - 10, ".localhost", 10) == 0);
+}
+
+static void answer_localhost(lookup *q)
+{
+    q->status = 0;
+    if ((q->addrs = calloc(1, sizeof *q->addrs)) == NULL) {
+        q->status = -ENOMEM;
+    } else if (q->family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&q->addrs->ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(q->port);
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        q->addrs->len = sizeof *in;
+        q->n = 1;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&q->addrs->ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(q->port);
+        in6->sin6_addr = in6addr_loopback;
+        q->addrs->len = sizeof *in6;
+        q->n = 1;
+    }
+    answered(q);
 }
 
 int sk_resolver_addrinfo(sk_resolver *r, const char *host, int family, uint16_t port, sk_addr_fn fn, void *data)
@@ -496,7 +542,10 @@ int sk_resolver_addrinfo(sk_resolver *r, const char *host, int family, uint16_t 
     memcpy(q->name, host, len + 1);
     r->pending++;
     q->submitting = true;
-    ares_getaddrinfo(r->ch, host, NULL, &hints, on_addrinfo, q);
+    if (is_localhost(host))
+        answer_localhost(q);
+    else
+        ares_getaddrinfo(r->ch, host, NULL, &hints, on_addrinfo, q);
     if (q->answered && q->timer <= 0) {
         /* Answered at once, and no timer to hand the answer over later. */
         r->pending--;
