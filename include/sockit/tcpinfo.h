@@ -5,6 +5,7 @@
 #ifndef SOCKIT_TCPINFO_H
 #define SOCKIT_TCPINFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -16,7 +17,17 @@ typedef struct sk_tcp_info {
     uint32_t rtt_us, rttvar_us;
     uint32_t retransmits; /* segments retransmitted over the connection's life */
     uint32_t snd_cwnd;    /* congestion window, in segments */
+    uint32_t unacked;     /* segments sent and not yet acknowledged */
+    uint32_t lost;        /* segments presumed lost now */
+    uint64_t bytes_acked;    /* sent and acknowledged (0 on kernels before 4.1) */
+    uint64_t bytes_received; /* received (0 on kernels before 4.1) */
+    uint32_t min_rtt_us;     /* the smallest RTT seen (0 when unknown) */
 } sk_tcp_info;
+
+/* The same from a struct tcp_info of len bytes, as getsockopt(TCP_INFO) or
+ * sock_diag's INET_DIAG_INFO gives it (shorter on older kernels: fields
+ * past len are 0). ti points at a struct tcp_info. */
+void sk_tcp_info_from(const void *ti, size_t len, sk_tcp_info *out);
 
 /* Ask the kernel about the TCP socket fd. Returns 0, or -errno with out
  * set to state -1 and every count 0 (not a TCP socket, closed fd). */
