@@ -8,6 +8,7 @@
 #include <sockit/clock.h>
 #include <sockit/dns.h>
 #include <sockit/error.h>
+#include <sockit/etcd.h>
 #include <sockit/hist.h>
 #include <sockit/http.h>
 #include <sockit/icmp.h>
