@@ -194,7 +194,8 @@ static void on_readable(sk__etcd_http *h)
             int rc = sk_http_response_eof(&h->resp);
             if (rc == 1 && h->streaming && (rc = lines(h, true)) == 0)
                 rc = 1;
-            finish(h, rc == 1 ? 0 : h->got_bytes ? (rc < 0 ? rc : SK_EETCDBAD) : -ECONNRESET);
+            /* Cut short (etcd went away mid-answer) reads as a reset. */
+            finish(h, rc == 1 ? 0 : -ECONNRESET);
             return;
         }
         h->got_bytes = true;
