@@ -4,9 +4,10 @@
 #   install-deps.sh --build   the build only (make run)
 #   install-deps.sh --bench   the build and the benchmarks' reference programs (make bench)
 set -euo pipefail
-build=(cmake gcc make pkg-config liburing-dev libc-ares-dev netbase)
+build=(cmake gcc make pkg-config liburing-dev libc-ares-dev libjansson-dev netbase)
 tests=(libcmocka-dev clang clang-format g++ netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping
-       traceroute nftables util-linux wrk chromium man-db dnsmasq-base knot-dnsutils python3-jsonschema)
+       traceroute nftables util-linux wrk chromium man-db dnsmasq-base knot-dnsutils python3-jsonschema
+       etcd-server etcd-client)
 bench=(nginx-light wrk iperf3 valgrind curl python3 util-linux time)
 pkgs=("${build[@]}")
 case ${1:-} in

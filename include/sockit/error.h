@@ -43,6 +43,8 @@ enum {
     SK_ESRVNONE,      /* SRV: the target is "." (RFC 2782: no such service) */
     SK_EDNSBAD,       /* DNS: malformed message */
     SK_EDNS,          /* DNS: any other failure (no servers, connection refused) */
+    SK_EETCD,         /* etcd answered with an error (an HTTP status other than 200) */
+    SK_EETCDBAD,      /* etcd's answer is not the v3 gateway's JSON */
     SK_ELAST
 };
 

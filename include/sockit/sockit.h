@@ -9,6 +9,7 @@
 #include <sockit/dial.h>
 #include <sockit/dns.h>
 #include <sockit/error.h>
+#include <sockit/etcd.h>
 #include <sockit/hist.h>
 #include <sockit/http.h>
 #include <sockit/icmp.h>

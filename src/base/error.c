@@ -37,6 +37,8 @@ static const char *const sk_messages[] = {
     [SK_ESRVNONE - SK_EBASE] = "no such service (the SRV target is \".\")",
     [SK_EDNSBAD - SK_EBASE] = "malformed DNS message",
     [SK_EDNS - SK_EBASE] = "DNS query failed",
+    [SK_EETCD - SK_EBASE] = "etcd refused the request",
+    [SK_EETCDBAD - SK_EBASE] = "malformed answer from etcd (not its v3 JSON gateway?)",
 };
 
 const char *sk_strerror(int err)

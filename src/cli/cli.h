@@ -68,7 +68,8 @@ bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind);
 
 /* The subcommands: each one's option table and help (options.h), and its
  * entry point. */
-extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_trace, cli_bench, cli_resolve;
+extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_trace, cli_bench, cli_resolve,
+    cli_discover;
 
 /* sockit --man PROSE (man.c): the prose file on stdout, "@VERSION@" as the
  * version and the line ".\" @OPTIONS@" as the OPTIONS section of cmds.
@@ -86,5 +87,6 @@ int cmd_ping(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * SIGTERM, then drain and exit 0. */
 #include "cli.h"
 #include "hexdump.h"
+#include "serve_register.h"
 #include "serve_services.h"
 
 #include <errno.h>
@@ -17,10 +18,19 @@
 
 static sk_server *g_server;
 
+/* With --register the key goes first: the registration deletes it, then
+ * stops the server (withdrawn), so clients stop choosing this server
+ * before it stops accepting. */
+static void withdrawn(void)
+{
+    if (g_server)
+        sk_server_stop(g_server);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
-    if (g_server)
+    if (serve_register_signal() < 0 && g_server)
         sk_server_stop(g_server);
 }
 
@@ -94,7 +104,20 @@ static int model_values(cli_value *out, int max)
     return n;
 }
 
-enum { O_MAXCONNS = CLI_LONG, O_IDLE, O_DRAIN, O_BACKLOG, O_JSON, O_BUFSIZE, O_POOL, O_JOIN };
+enum {
+    O_MAXCONNS = CLI_LONG,
+    O_IDLE,
+    O_DRAIN,
+    O_BACKLOG,
+    O_JSON,
+    O_BUFSIZE,
+    O_POOL,
+    O_JOIN,
+    O_REGISTER,
+    O_REG_TTL,
+    O_REG_WEIGHT,
+    O_REG_ADDR
+};
 
 static const cli_option options[] = {
     {'s', "service", "NAME", 0, "what to serve (default echo):", .values = service_values},
@@ -119,6 +142,16 @@ static const cli_option options[] = {
     CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
             "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
             "repeatable; listen on the wildcard (:PORT) to receive it"),
+    CLI_OPT(0, "register", "etcd://HOST:PORT/PREFIX", O_REGISTER,
+            "put this server's key (PREFIX/ADDR: addr, service, model,\n"
+            "weight) in etcd under a lease kept alive while serving;\n"
+            "deleted on SIGTERM before the drain (docs/discovery.md)"),
+    CLI_OPT(0, "register-ttl", "TIME", O_REG_TTL,
+            "the lease's TTL: the key outlives a killed server by this (default 10s)"),
+    CLI_OPT(0, "register-weight", "N", O_REG_WEIGHT, "the weight clients spread by, 0-65535 (default 1)"),
+    CLI_OPT(0, "register-addr", "HOST:PORT", O_REG_ADDR,
+            "the address to advertise (default: the listening one; on a\n"
+            "wildcard, the first non-loopback interface address)"),
     CLI_OPT('v', "verbose", NULL, 0,
             "one line per connection open and close, counters on exit;\n"
             "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
@@ -143,6 +176,7 @@ int cmd_serve(int argc, char **argv)
     cli_parser cp;
     sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
     serve_opts o = {0};
+    serve_reg_opts reg = {.ttl_ms = 10000, .weight = 1};
     const char *service = NULL; /* echo, or what --exec and the like select */
     static const char *joins[17];
     int njoins = 0;
@@ -219,6 +253,23 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--join wants GROUP[@IF] with a numeric group, not '%s'", optarg);
             joins[njoins++] = optarg;
             break;
+        case O_REGISTER:
+            reg.url = optarg;
+            break;
+        case O_REG_TTL:
+            if (!cli_parse_seconds(optarg, &ms) || ms < 1 || ms > 86400000)
+                return cli_usage_error("serve", "--register-ttl wants a time from 1s to 24h (10s, 2m), not '%s'",
+                                       optarg);
+            reg.ttl_ms = ms;
+            break;
+        case O_REG_WEIGHT:
+            if (!cli_parse_int(optarg, 0, 65535, &v))
+                return cli_usage_error("serve", "--register-weight wants a number from 0 to 65535, not '%s'", optarg);
+            reg.weight = v;
+            break;
+        case O_REG_ADDR:
+            reg.addr = optarg;
+            break;
         case 'v':
             o.verbose++;
             break;
@@ -265,6 +316,8 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cfg.joins = joins;
+    if ((rc = serve_register_check(&reg)) != EXIT_OK)
+        return rc;
     rc = serve_service_config(cfg.service, &cfg.service_config);
     if (rc != EXIT_OK)
         return rc;
@@ -285,6 +338,14 @@ int cmd_serve(int argc, char **argv)
             return cli_addr_usage("serve", "listen", cfg.listen, rc);
         cli_error("listen %s: %s", cfg.listen, sk_strerror(rc));
         return EXIT_FAIL;
+    }
+
+    reg.verbose = o.verbose;
+    if ((rc = serve_register_start(&reg, &sk_server_addresses(g_server, &(int){0})[0], cfg.service->name,
+                                   sk_model_name(cfg.model), withdrawn)) != EXIT_OK) {
+        sk_server_free(g_server);
+        g_server = NULL;
+        return rc;
     }
 
     struct sigaction sa = {0};
@@ -321,6 +382,7 @@ int cmd_serve(int argc, char **argv)
     fflush(stdout);
 
     rc = sk_server_run(g_server);
+    serve_register_stop();
 
     sk_stats st;
     sk_server_stats(g_server, &st);
