@@ -15,10 +15,10 @@ extern "C" {
 typedef struct sk_tcp_info {
     int state; /* TCP_ESTABLISHED, ... (sk_tcp_state_name); -1 when unknown */
     uint32_t rtt_us, rttvar_us;
-    uint32_t retransmits; /* segments retransmitted over the connection's life */
-    uint32_t snd_cwnd;    /* congestion window, in segments */
-    uint32_t unacked;     /* segments sent and not yet acknowledged */
-    uint32_t lost;        /* segments presumed lost now */
+    uint32_t retransmits;    /* segments retransmitted over the connection's life */
+    uint32_t snd_cwnd;       /* congestion window, in segments */
+    uint32_t unacked;        /* segments sent and not yet acknowledged */
+    uint32_t lost;           /* segments presumed lost now */
     uint64_t bytes_acked;    /* sent and acknowledged (0 on kernels before 4.1) */
     uint64_t bytes_received; /* received (0 on kernels before 4.1) */
     uint32_t min_rtt_us;     /* the smallest RTT seen (0 when unknown) */

@@ -52,7 +52,7 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
     memset(bt, 0, sizeof *bt);
     if ((rc = cli_target_find(&to, text, &bt->t)) >= 0)
         return rc;
-    if (bt->t.srv == NULL) {
+    if (!bt->t.many) {
         /* One server: with one address the load goes there as it is, and
          * a dead server shows as connect errors in the report; with more,
          * they are raced once and the load goes to the winner. */
@@ -87,7 +87,7 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
         }
         last_err = fd;
         cli_endpoint_format(e, a, sizeof a);
-        if (bt->t.srv)
+        if (bt->t.many)
             fprintf(stderr, "sockit: bench: %s: %s; left out\n", a, sk_strerror(fd));
     }
     for (size_t i = 0; i < bt->t.n && bt->n < SK_BENCH_TARGETS_MAX; i++) {
@@ -97,7 +97,7 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
         }
     }
     if (bt->n == 0) {
-        if (bt->t.srv)
+        if (bt->t.many)
             cli_error("bench %s: no target answered", text);
         else if (cli_lookup_error(last_err))
             cli_error("resolve %s: %s", text, sk_strerror(last_err));
@@ -105,7 +105,7 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
             cli_error("bench connect %s: %s", text, sk_strerror(last_err));
         return EXIT_FAIL;
     }
-    if (bt->t.srv == NULL) {
+    if (!bt->t.many) {
         cfg->addr = bt->addrs[0];
         cfg->host = text;
         return -1;
@@ -119,7 +119,7 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
     cfg->ntargets = bt->n;
     /* HTTP's Host is the service's domain: _http._tcp.example.test serves
      * example.test. */
-    const char *dom = bt->t.srv, *dot;
+    const char *dom = bt->t.srv ? bt->t.srv : bt->t.ep[bt->ep[0]].host, *dot;
     for (int k = 0; k < 2 && *dom == '_' && (dot = strchr(dom, '.')) != NULL; k++)
         dom = dot + 1;
     snprintf(bt->host, sizeof bt->host, "%s", dom);
@@ -129,9 +129,10 @@ int bench_targets_find(bench_targets *bt, const char *text, const char *dns, boo
 
 void bench_targets_report(const bench_targets *bt, const sk_bench_result *r)
 {
-    if (bt == NULL || bt->t.srv == NULL)
+    if (bt == NULL || !bt->t.many)
         return;
-    printf("  targets      %zu of %zu (SRV %s)\n", bt->n, bt->t.n, bt->t.srv);
+    printf("  targets      %zu of %zu (%s %s)\n", bt->n, bt->t.n, bt->t.srv ? "SRV" : "etcd",
+           bt->t.srv ? bt->t.srv : bt->t.etcd);
     for (size_t i = 0; i < bt->n; i++) {
         const sk_endpoint *e = &bt->t.ep[bt->ep[i]];
         char a[SK_HOST_MAX + 16], p[SK_ADDRSTRLEN];
@@ -145,11 +146,11 @@ void bench_targets_report(const bench_targets *bt, const sk_bench_result *r)
 
 void bench_targets_json(FILE *f, const bench_targets *bt, const sk_bench_result *r)
 {
-    if (bt == NULL || bt->t.srv == NULL)
+    if (bt == NULL || !bt->t.many)
         return;
     char js[2 * SK_HOST_MAX];
-    cli_json_str(js, sizeof js, bt->t.srv);
-    fprintf(f, ",\"srv\":%s,\"targets\":[", js);
+    cli_json_str(js, sizeof js, bt->t.srv ? bt->t.srv : bt->t.etcd);
+    fprintf(f, ",\"%s\":%s,\"targets\":[", bt->t.srv ? "srv" : "registry", js);
     for (size_t i = 0; i < bt->n; i++) {
         const sk_endpoint *e = &bt->t.ep[bt->ep[i]];
         char p[SK_ADDRSTRLEN];

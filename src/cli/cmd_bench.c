@@ -81,7 +81,8 @@ const cli_command cli_bench = {
     .usage = "[OPTIONS] ADDR\n--sweep [OPTIONS]",
     .about = "Load a server at ADDR with many connections and report requests/s, bytes/s,\n"
              "errors by kind and latency percentiles (p50 p90 p99 p99.9 max).\n\n"
-             "ADDR is host:port, or a DNS SRV name (srv:NAME, _service._proto.domain):\n"
+             "ADDR is host:port, a DNS SRV name (srv:NAME, _service._proto.domain) or an\n"
+             "etcd registry (etcd://HOST:PORT/PREFIX, every instance with priority 0):\n"
              "then every target is connected to once, the unreachable ones are left\n"
              "out, and the connections go to the lowest priority that answers, shared\n"
              "by weight; the report counts requests per target.",

@@ -60,12 +60,14 @@ const cli_command cli_connect = {
              "code is 0 when any port is open, 1 when none is.\n\n"
              "ADDR: host:port, [v6addr]:port, :port (loopback; with -l every interface),\n"
              "host:service-name (e.g. localhost:echo), or a DNS SRV name: srv:NAME or\n"
-             "_service._proto.domain (e.g. _echo._tcp.example.test).\n"
+             "_service._proto.domain (e.g. _echo._tcp.example.test), or an etcd registry:\n"
+             "etcd://HOST:PORT/PREFIX (the instances 'serve --register' put there).\n"
              "A name's AAAA and A lookups run in parallel and its addresses are raced\n"
              "(Happy Eyeballs, RFC 8305: IPv6 first, the next address every\n"
              "--attempt-delay while the earlier ones keep trying; -v shows the\n"
              "timeline). An SRV name's targets are tried in RFC 2782 order (lowest\n"
-             "priority first, weighted random within one), the next when one fails.",
+             "priority first, weighted random within one), the next when one fails;\n"
+             "etcd instances in a weighted random order the same way.",
     .options = options,
     .run = cmd_connect,
 };
@@ -195,7 +197,7 @@ static int tcp_client(const connect_opts *o)
         char ep[SK_HOST_MAX + 16];
         cli_endpoint_format(e, ep, sizeof ep);
         if (cli_lookup_error(fd))
-            cli_error("resolve %s: %s", t.srv ? e->host : o->operands[0], sk_strerror(fd));
+            cli_error("resolve %s: %s", t.many ? e->host : o->operands[0], sk_strerror(fd));
         else
             cli_error("connect %s: %s", sk_addr_format((const struct sockaddr *)&peer.ss, a, sizeof a),
                       sk_strerror(fd));

@@ -363,7 +363,7 @@ static int find_addrs(const connect_opts *o, sk_addr *addrs, int max)
     }
     if (n == 0) {
         if (t.n == 1 && !o->verbose)
-            cli_error("resolve %s: %s", t.srv ? t.ep[0].host : o->operands[0], sk_strerror(err));
+            cli_error("resolve %s: %s", t.many ? t.ep[0].host : o->operands[0], sk_strerror(err));
         return -EXIT_FAIL;
     }
     return n;

@@ -42,6 +42,55 @@ static int find_srv(const cli_target_opts *o, const char *name, cli_target *t)
     return -1;
 }
 
+/* The instances under an etcd prefix, in the order RFC 2782 would give
+ * SRV records of one priority with their weights: a weighted random order,
+ * so clients spread by weight and fall back through the rest. */
+static int find_etcd(const cli_target_opts *o, const char *url, cli_target *t)
+{
+    static sk_etcd_instance inst[CLI_TARGETS_MAX];
+    sk_srv recs[CLI_TARGETS_MAX];
+    size_t order[CLI_TARGETS_MAX];
+    sk_etcd_url u;
+    int n;
+
+    if (sk_etcd_url_parse(url, &u) < 0)
+        return cli_usage_error(o->cmd, "%s: not an etcd URL (etcd://HOST[:PORT]/PREFIX)", url);
+    n = sk_etcd_list(url, o->timeout_ms, inst, CLI_TARGETS_MAX);
+    if (n < 0) {
+        cli_error("%s: etcd %s: %s", o->cmd, url, sk_strerror(n));
+        return EXIT_FAIL;
+    }
+    if (n == 0) {
+        cli_error("%s: etcd %s: no instance registered under %s", o->cmd, url, u.prefix);
+        return EXIT_FAIL;
+    }
+    if (n > CLI_TARGETS_MAX)
+        n = CLI_TARGETS_MAX;
+    for (int i = 0; i < n; i++)
+        recs[i] = (sk_srv){.priority = 0, .weight = inst[i].weight, .port = inst[i].port, .target = inst[i].host};
+    int k = sk_srv_order(recs, (size_t)n, 0, NULL, NULL, order);
+    if (k < 0) {
+        cli_error("%s: etcd %s: %s", o->cmd, url, sk_strerror(k));
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < k; i++) {
+        const sk_etcd_instance *in = &inst[order[i]];
+        sk_endpoint *e = &t->ep[t->n++];
+        snprintf(e->host, sizeof e->host, "%s", in->host);
+        e->port = in->port;
+        e->weight = in->weight;
+    }
+    if (o->verbose) {
+        fprintf(stderr, "sockit: etcd %s: %d instance%s, in the order to try\n", url, k, k == 1 ? "" : "s");
+        for (size_t i = 0; i < t->n; i++) {
+            char a[SK_HOST_MAX + 16];
+            fprintf(stderr, "sockit:   %s weight %u (%s)\n", cli_endpoint_format(&t->ep[i], a, sizeof a),
+                    t->ep[i].weight, inst[order[i]].key);
+        }
+    }
+    return -1;
+}
+
 int cli_target_find(const cli_target_opts *o, const char *text, cli_target *t)
 {
     const char *srv;
@@ -52,7 +101,13 @@ int cli_target_find(const cli_target_opts *o, const char *text, cli_target *t)
     t->text = text;
     if (sk_srv_name(text, &srv)) {
         t->srv = srv;
+        t->many = true;
         return find_srv(o, srv, t);
+    }
+    if (strncmp(text, "etcd://", 7) == 0) {
+        t->etcd = text;
+        t->many = true;
+        return find_etcd(o, text, t);
     }
     if ((rc = sk_addr_split(text, &hp)) < 0)
         return cli_addr_usage(o->cmd, NULL, text, rc);

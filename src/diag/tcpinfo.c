@@ -43,9 +43,9 @@ const char *sk_tcp_state_name(int state)
 {
     /* The kernel's TCP states (include/net/tcp_states.h), by number. */
     static const char *const names[] = {
-        [1] = "ESTABLISHED", [2] = "SYN_SENT",  [3] = "SYN_RECV",   [4] = "FIN_WAIT1",
-        [5] = "FIN_WAIT2",   [6] = "TIME_WAIT", [7] = "CLOSE",      [8] = "CLOSE_WAIT",
-        [9] = "LAST_ACK",    [10] = "LISTEN",   [11] = "CLOSING",   [12] = "NEW_SYN_RECV",
+        [1] = "ESTABLISHED", [2] = "SYN_SENT",  [3] = "SYN_RECV", [4] = "FIN_WAIT1",
+        [5] = "FIN_WAIT2",   [6] = "TIME_WAIT", [7] = "CLOSE",    [8] = "CLOSE_WAIT",
+        [9] = "LAST_ACK",    [10] = "LISTEN",   [11] = "CLOSING", [12] = "NEW_SYN_RECV",
     };
     if (state < 0 || (size_t)state >= sizeof names / sizeof names[0] || names[state] == NULL)
         return "?";

@@ -140,6 +140,27 @@ timeout 60 /usr/bin/python3 "$CHECK" "$SCHEMAS" discover-etcd "$TMP/last.out" --
 [[ $(grep -c '"event":"instance"' "$TMP/last.out") -eq 3 ]] || fail "discover --json: $(cat "$TMP/last.out")"
 pass "discover lists the three (table and --json)"
 
+# connect and bench take the same URL: connect reaches one of them; bench
+# spreads 60 connections 10/20/30 by weight and, at a fixed rate, the
+# requests too.
+got=$(printf 'via etcd\n' | timeout 20 "$SOCKIT" connect -v "$URL" 2>"$TMP/ce.err") || fail "connect $URL: $(cat "$TMP/ce.err")"
+[[ $got == "via etcd" ]] || fail "connect $URL echoed '$got'"
+grep -q "^sockit: etcd $URL: 3 instances, in the order to try" "$TMP/ce.err" || fail "connect -v: $(cat "$TMP/ce.err")"
+timeout 60 "$SOCKIT" bench -c 60 -d 2s --rate 1200 --json "$URL" >"$TMP/be.json" 2>"$TMP/be.err" || fail "bench $URL: $(cat "$TMP/be.err")"
+"$PYTHON" - "$TMP/be.json" "${ADDR_OF[1]}" "${ADDR_OF[2]}" "${ADDR_OF[3]}" <<'PY' || fail "bench over etcd: $(cat "$TMP/be.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+by = {"%s:%d" % (t["target"], t["port"]): t for t in r["targets"]}
+assert r["registry"].startswith("etcd://"), r
+for w, addr in zip((1, 2, 3), sys.argv[2:5]):
+    t = by[addr]
+    assert t["weight"] == w and t["connections"] == 10 * w, t
+    share = t["requests"] / r["requests"]
+    assert abs(share - w / 6) < 0.1 * w / 6, (addr, share)
+PY
+timeout 60 /usr/bin/python3 "$CHECK" "$SCHEMAS" bench "$TMP/be.json" >/dev/null || fail "bench --json over etcd against its schema"
+pass "connect and bench over etcd://: connections 10/20/30 by weight, requests per instance follow"
+
 # SIGTERM: the key goes before the drain ends (a client holds it open).
 "$PYTHON" -c '
 import socket, sys, time
