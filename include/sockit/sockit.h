@@ -19,6 +19,7 @@
 #include <sockit/server.h>
 #include <sockit/service.h>
 #include <sockit/sock.h>
+#include <sockit/sockdiag.h>
 #include <sockit/stats.h>
 #include <sockit/tcpinfo.h>
 #include <sockit/udp.h>
