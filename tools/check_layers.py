@@ -40,7 +40,7 @@ HEADERS = {
     "addr.h": "net", "sock.h": "net", "udp.h": "net", "transport.h": "net", "icmp_sock.h": "net",
     "loop.h": "loop",
     "http.h": "codec", "icmp.h": "codec", "dns.h": "codec", "http_response.h": "codec",
-    "tcpinfo.h": "diag", "sockdiag.h": "diag",
+    "tcpinfo.h": "diag", "sockdiag.h": "diag", "trace.h": "diag", "capture.h": "diag",
     "server.h": "server", "service.h": "server", "stats.h": "server",
     "bench.h": "client", "resolve.h": "client", "dial.h": "client", "etcd.h": "client",
     "sockit.h": "cli",

@@ -5,6 +5,7 @@
 
 #include <sockit/addr.h>
 #include <sockit/bench.h>
+#include <sockit/capture.h>
 #include <sockit/clock.h>
 #include <sockit/dial.h>
 #include <sockit/dns.h>
@@ -22,6 +23,7 @@
 #include <sockit/sockdiag.h>
 #include <sockit/stats.h>
 #include <sockit/tcpinfo.h>
+#include <sockit/trace.h>
 #include <sockit/udp.h>
 #include <sockit/version.h>
 

@@ -69,7 +69,7 @@ bool cli_parse_icmp_socket(const char *s, sk_icmp_sock *kind);
 /* The subcommands: each one's option table and help (options.h), and its
  * entry point. */
 extern const cli_command cli_serve, cli_connect, cli_connect_udp, cli_ping, cli_trace, cli_bench, cli_resolve,
-    cli_discover, cli_conns;
+    cli_discover, cli_conns, cli_lifecycle;
 
 /* sockit --man PROSE (man.c): the prose file on stdout, "@VERSION@" as the
  * version and the line ".\" @OPTIONS@" as the OPTIONS section of cmds.
@@ -89,5 +89,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_conns(int argc, char **argv);
+int cmd_lifecycle(int argc, char **argv);
 
 #endif

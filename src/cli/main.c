@@ -7,13 +7,13 @@
 
 #include <sockit/sockit.h>
 
-static const cli_command *const commands[] = {&cli_serve, &cli_connect, &cli_ping,     &cli_trace,
-                                              &cli_bench, &cli_resolve, &cli_discover, &cli_conns};
+static const cli_command *const commands[] = {&cli_serve,   &cli_connect,  &cli_ping,  &cli_trace,    &cli_bench,
+                                              &cli_resolve, &cli_discover, &cli_conns, &cli_lifecycle};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 /* What the man page documents, in its order: every command and variant. */
-static const cli_command *const documented[] = {&cli_serve, &cli_connect, &cli_connect_udp, &cli_ping, &cli_trace,
-                                                &cli_bench, &cli_resolve, &cli_discover,    &cli_conns};
+static const cli_command *const documented[] = {&cli_serve, &cli_connect, &cli_connect_udp, &cli_ping,  &cli_trace,
+                                                &cli_bench, &cli_resolve, &cli_discover,    &cli_conns, &cli_lifecycle};
 
 static void usage(FILE *f)
 {

@@ -76,7 +76,7 @@ expect_completion "sockit serve --body" --body-size
 expect_completion "sockit serve --listen "
 expect_completion "sockit serve --workers "
 # Subcommands, variants and the top level.
-expect_completion "sockit " serve connect ping trace-route bench resolve discover conns --help --version
+expect_completion "sockit " serve connect ping trace-route bench resolve discover conns lifecycle --help --version
 expect_completion "sockit resolve --type " A AAAA SRV TXT PTR any
 expect_completion "sockit resolve --tr" --trace
 expect_completion "sockit connect --b"

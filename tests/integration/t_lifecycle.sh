@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# sockit lifecycle: every scenario passes its own checks (the states each
+# side goes through, errors, ListenOverflows), and with --packets the
+# segments it saw are the ones tcpdump saw on lo for that port, in the same
+# order with the same flags; the side ss shows in TIME_WAIT is the one the
+# scenario names. --json is valid against docs/schema/lifecycle.json.
+. "$(dirname "$0")/lib.sh"
+SCHEMAS="$(dirname "$0")/../../docs/schema"
+CHECK="$(dirname "$0")/helpers/json_schema_check.py"
+
+expect_rc 0 "$SOCKIT" lifecycle --list
+for s in normal server-closes half-close rst refused backlog-full unread-data-close; do
+    grep -q "^$s " "$TMP/last.out" || fail "--list lacks $s"
+done
+
+# Without --packets (and as any user): the calls and the states.
+for s in normal server-closes half-close rst refused backlog-full unread-data-close; do
+    timeout 20 "$SOCKIT" lifecycle -s "$s" >"$TMP/$s.txt" 2>&1 || fail "$s: $(cat "$TMP/$s.txt")"
+    grep -q "^verdict: as expected$" "$TMP/$s.txt" || fail "$s: no verdict: $(tail -3 "$TMP/$s.txt")"
+done
+grep -Eq "^ *\+[0-9.]+ ms  connect\([0-9]+, 127\.0\.0\.1:[0-9]+\) = -1 EINPROGRESS" "$TMP/normal.txt" || fail "normal: $(cat "$TMP/normal.txt")"
+grep -Eq "\(kernel\) TIME_WAIT" "$TMP/normal.txt" || fail "normal: no TIME_WAIT line: $(cat "$TMP/normal.txt")"
+grep -Eq "recv\([0-9]+, 64 bytes\) = 0 CLOSE_WAIT" "$TMP/normal.txt" || fail "normal: no CLOSE_WAIT recv: $(cat "$TMP/normal.txt")"
+grep -Eq "send\([0-9]+, 6 bytes\) = 6 CLOSE_WAIT" "$TMP/half-close.txt" || fail "half-close: the server did not send in CLOSE_WAIT"
+grep -Eq "getsockopt\([0-9]+, SO_ERROR -> 111 Connection refused\) = ECONNREFUSED" "$TMP/refused.txt" || fail "refused: $(cat "$TMP/refused.txt")"
+grep -Eq "recv\([0-9]+, 64 bytes\) = -1 ECONNRESET" "$TMP/rst.txt" || fail "rst: $(cat "$TMP/rst.txt")"
+grep -Eq "^ListenOverflows grew by [1-9]" "$TMP/backlog-full.txt" || fail "backlog-full: $(tail -3 "$TMP/backlog-full.txt")"
+pass "7 scenarios: calls, states, errors and ListenOverflows as each expects"
+
+[[ $(id -u) -eq 0 ]] || { echo "skip [$TEST_NAME]: --packets and tcpdump need root"; exit 0; }
+command -v tcpdump >/dev/null || fail "tcpdump is missing (tests/install-deps.sh)"
+
+# tcpdump's flags to sockit's letters: S -> S, S. -> SA, . -> A, P. -> PA,
+# F. -> FA, FP. -> FPA, R -> R, R. -> RA.
+tcpdump_flags() {
+    sed -E 's/S/S/; s/F/F/; s/R/R/; s/P/P/; s/\./A/'
+}
+
+for s in normal server-closes half-close rst refused backlog-full unread-data-close; do
+    rm -f "$TMP/cap.pcap" "$TMP/td.err"
+    tcpdump -i lo -nn -U --immediate-mode -Z root -w "$TMP/cap.pcap" 'tcp and host 127.0.0.1' 2>"$TMP/td.err" &
+    td=$!
+    PIDS+=("$td")
+    for ((i = 0; i < 100; i++)); do grep -q "listening on" "$TMP/td.err" 2>/dev/null && break; sleep 0.05; done
+    grep -q "listening on" "$TMP/td.err" || fail "tcpdump did not start: $(cat "$TMP/td.err")"
+    sleep 0.5 # libpcap may still be settling its ring and filter after saying so
+    timeout 20 "$SOCKIT" lifecycle --packets --json -s "$s" >"$TMP/$s.json" 2>"$TMP/$s.err" || fail "$s --packets: $(cat "$TMP/$s.err"; tail -1 "$TMP/$s.json")"
+    sleep 0.3
+    kill -TERM "$td"
+    wait "$td" 2>/dev/null || true
+    timeout 60 /usr/bin/python3 "$CHECK" "$SCHEMAS" lifecycle "$TMP/$s.json" --lines --expect syscall,segment,verdict >/dev/null ||
+        fail "$s --json against its schema"
+    port=$("$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("call") == "listen" or (e.get("call") == "bind" and e.get("local")):
+        print(e["local"].rsplit(":", 1)[1]); break
+' "$TMP/$s.json")
+    [[ -n $port ]] || fail "$s: no server port in the JSON"
+    "$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "segment":
+        print(e["from"], e["flags"])
+' "$TMP/$s.json" >"$TMP/ours"
+    # The client's own ports: another program's connection may share the
+    # server's port number as its ephemeral port.
+    cports=" $("$PYTHON" -c '
+import json, sys
+ports = set()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("side") == "client" and e.get("local"):
+        ports.add(e["local"].rsplit(":", 1)[1])
+print(" ".join(sorted(ports)))
+' "$TMP/$s.json") "
+    tcpdump -nn -r "$TMP/cap.pcap" "tcp port $port" 2>/dev/null |
+        sed -nE "s/.* IP 127\.0\.0\.1\.([0-9]+) > 127\.0\.0\.1\.([0-9]+): Flags \[([^]]*)\].*/\1 \2 \3/p" |
+        while read -r src dst flags; do
+            who=client other=$src
+            [[ $src == "$port" ]] && who=server other=$dst
+            [[ $cports == *" $other "* ]] || continue
+            echo "$who $(echo "$flags" | tcpdump_flags)"
+        done >"$TMP/theirs"
+    [[ -s $TMP/theirs ]] || fail "$s: tcpdump saw nothing on port $port: $(cat "$TMP/td.err"; ls -la "$TMP"; tcpdump -nn -r "$TMP/cap.pcap" 2>&1 | head -3)"
+    diff "$TMP/ours" "$TMP/theirs" >"$TMP/diff" || fail "$s: sockit's segments differ from tcpdump's: $(cat "$TMP/diff")"
+    grep -q '"event":"verdict","scenario":"'"$s"'","ok":true' "$TMP/$s.json" || fail "$s --packets verdict: $(tail -1 "$TMP/$s.json")"
+done
+pass "7 scenarios with --packets: the same segments, flags and order as tcpdump -i lo"
+
+# TIME_WAIT's side, from ss: normal leaves it on the client (local port is
+# not the server's), server-closes on the server.
+tw_side() {
+    local json=$1 port
+    port=$("$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("call") == "listen":
+        print(e["local"].rsplit(":", 1)[1]); break
+' "$json")
+    if ss -Htan state time-wait "sport = :$port" | grep -q .; then echo server
+    elif ss -Htan state time-wait "dport = :$port" | grep -q .; then echo client
+    else echo none; fi
+}
+timeout 20 "$SOCKIT" lifecycle --json -s normal >"$TMP/n2.json" || fail "normal"
+[[ $(tw_side "$TMP/n2.json") == client ]] || fail "normal: ss shows TIME_WAIT on $(tw_side "$TMP/n2.json")"
+timeout 20 "$SOCKIT" lifecycle --json -s server-closes >"$TMP/s2.json" || fail "server-closes"
+[[ $(tw_side "$TMP/s2.json") == server ]] || fail "server-closes: ss shows TIME_WAIT on $(tw_side "$TMP/s2.json")"
+timeout 20 "$SOCKIT" lifecycle --json -s rst >"$TMP/r2.json" || fail "rst"
+[[ $(tw_side "$TMP/r2.json") == none ]] || fail "rst: ss shows a TIME_WAIT"
+pass "ss -tan: TIME_WAIT on the client (normal), the server (server-closes), nowhere (rst)"
+
+# --packets without CAP_NET_RAW: a clear line, the run goes on.
+if command -v setpriv >/dev/null; then
+    timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$SOCKIT" lifecycle --packets -s normal >"$TMP/np.out" 2>"$TMP/np.err" ||
+        fail "as nobody: $(cat "$TMP/np.err")"
+    grep -q "needs CAP_NET_RAW" "$TMP/np.err" || fail "as nobody: $(cat "$TMP/np.err")"
+    grep -q "^verdict: as expected" "$TMP/np.out" || fail "as nobody: $(tail -2 "$TMP/np.out")"
+    pass "--packets as nobody: says CAP_NET_RAW is missing, shows the calls and states"
+fi
+expect_rc 2 "$SOCKIT" lifecycle -s bogus
+grep -q "unknown scenario 'bogus'" "$TMP/last.err" || fail "bad scenario: $(cat "$TMP/last.err")"
+pass "a bad scenario is a usage error"
