@@ -148,7 +148,7 @@ static int dump(int family, const sk_diag_filter *f, vec *v, char *buf)
         }
         if (k == 0)
             break;
-        int left = (int)k;
+        unsigned int left = (unsigned int)k;
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_type == NLMSG_DONE) {
                 done = true;
