@@ -50,6 +50,9 @@ typedef struct sk_dial_opts {
     /* Called at each step, on the caller's thread (for a -v timeline). */
     void (*on_event)(void *userdata, const sk_dial_event *ev);
     void *userdata;
+    /* Trace each attempt's socket calls (socket, connect, SO_ERROR, close),
+     * or NULL. */
+    struct sk_tracer *tracer;
 } sk_dial_opts;
 
 /* Connect to host (a name or a numeric address; "" is loopback) and port.

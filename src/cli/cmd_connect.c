@@ -34,7 +34,10 @@ static const cli_option options[] = {
     CLI_OPT('z', "scan", NULL, 0,
             "scan: HOST PORTS... (1-1024,8080), open / closed / filtered per port;\n"
             "-t/-w is the per-port timeout (default 1)"),
-    CLI_OPT(0, "json", NULL, CO_JSON, "with -z: one JSON object per port (every port)"),
+    CLI_OPT(0, "json", NULL, CO_JSON, "with -z: one JSON object per port (every port); with --trace: the trace"),
+    CLI_OPT(0, "trace", NULL, CO_TRACE,
+            "every socket call on stderr as it happens (time, fd, arguments,\n"
+            "result or errno, TCP state), then the states after close"),
     CLI_OPT('x', "hexdump", NULL, 0, "show every byte sent (>) and received (<) as a hex dump on stderr"),
     CLI_OPT(0, "hexdump-file", "FILE", CO_HEXFILE, "the hex dump into FILE instead (implies -x)"),
     CLI_OPT('v', "verbose", NULL, 0,
@@ -94,6 +97,8 @@ static const cli_option udp_options[] = {
     CLI_OPT('x', "hexdump", NULL, 0, "show every byte sent (>) and received (<) as a hex dump on stderr"),
     CLI_OPT(0, "hexdump-file", "FILE", CO_HEXFILE, "the hex dump into FILE instead (implies -x)"),
     CLI_OPT('v', "verbose", NULL, 0, "the sender of each reply (-l: the peer's 4-tuple), and the counts at the end"),
+    CLI_OPT(0, "trace", NULL, CO_TRACE, "every socket call on stderr as it happens (time, fd, arguments, result)"),
+    CLI_OPT(0, "json", NULL, CO_JSON, "with --trace: the trace as JSON lines"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -190,7 +195,8 @@ static int tcp_client(const connect_opts *o)
                           .timeout_ms = connect_timeout(o, 10000),
                           .dns_servers = o->dns,
                           .on_event = o->verbose ? cli_dial_step : NULL,
-                          .userdata = e->host};
+                          .userdata = e->host,
+                          .tracer = o->tracer};
         fd = sk_dial(e->host, e->port, &d, &peer);
         if (fd >= 0)
             break;
@@ -211,10 +217,16 @@ static int tcp_client(const connect_opts *o)
         fprintf(stderr, "sockit: connected to %s\n", a);
     connect_pump_reset(&p, fd, a);
     p.hex = o->hex;
+    p.tracer = o->tracer;
+    sk_tuple tuple;
+    bool have_tuple = sk_tuple_get(fd, &tuple) == 0;
     rc = connect_pump_run(&p);
     if (o->verbose)
         fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);
-    close(p.sock);
+    sk_tr_close(o->tracer, p.sock);
+    /* --trace: the states the kernel keeps the connection in after close. */
+    if (o->tracer && have_tuple)
+        sk_trace_follow(o->tracer, &tuple.local, &tuple.peer, 2000);
     return rc;
 }
 
@@ -230,8 +242,10 @@ int cmd_connect(int argc, char **argv)
         return cli_usage_error("connect", "-z scans TCP ports; it goes with neither -l nor -u");
     if (o.scan)
         return connect_scan(&o);
-    if (o.json)
-        return cli_usage_error("connect", "--json goes with -z (the scan)");
+    if (o.json && !o.tracer)
+        return cli_usage_error("connect", "--json goes with -z (the scan) or --trace");
+    if (o.tracer && o.listen)
+        return cli_usage_error("connect", "--trace goes with the client, not -l");
     if (o.noperands != 1)
         return cli_operand_error("connect", argc, argv, "ADDR (host:port)");
     if (o.keep && !o.listen)

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 /* Ids of connect's long-only options, in both of its tables. */
-enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY, CO_DNS };
+enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY, CO_DNS, CO_TRACE };
 
 typedef struct connect_opts {
     int64_t timeout_ms; /* -t / -w, or -1 when not given: each mode has its default */
@@ -23,8 +23,9 @@ typedef struct connect_opts {
     int multicast_ttl;                 /* -1: the kernel's default */
     int attempt_delay_ms;              /* Happy Eyeballs; 0: the library's 250 ms */
     const char *ifname;
-    const char *dns; /* --dns-server, or NULL */
-    FILE *hex;       /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
+    const char *dns;          /* --dns-server, or NULL */
+    struct sk_tracer *tracer; /* --trace: every socket call on stderr, or NULL */
+    FILE *hex;                /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
     char **operands;
     int noperands;
 } connect_opts;
@@ -38,6 +39,10 @@ struct sk_addr;
 /* Resolve the first operand for socktype with -4/-6 and extra_flags. Returns
  * the count, or minus the exit code after printing why. */
 int connect_resolve(const connect_opts *o, int socktype, int extra_flags, struct sk_addr *addrs, int max);
+
+struct sk_tracer;
+/* The tracer of --trace, its events on stderr (as JSON lines when json). */
+struct sk_tracer *connect_tracer(bool json);
 
 /* The address family -4 / -6 ask for, or AF_UNSPEC. */
 int connect_family(const connect_opts *o);
@@ -61,6 +66,7 @@ typedef struct connect_pump {
      * peer only half-closed; stop reading but keep sending stdin to EOF. */
     bool send_after_fin;
     FILE *hex;
+    struct sk_tracer *tracer;   /* --trace, or NULL */
     char out[CONNECT_IO_CHUNK]; /* stdin -> socket */
     size_t out_len, out_off;
     char in[CONNECT_IO_CHUNK]; /* socket -> stdout */

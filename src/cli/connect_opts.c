@@ -61,6 +61,8 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
             break;
         case CO_JSON:
             o->json = true;
+            if (o->tracer)
+                connect_tracer(true);
             break;
         case CO_DELAY: {
             int64_t ms;
@@ -88,6 +90,9 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
             break;
         case CO_DNS:
             o->dns = optarg;
+            break;
+        case CO_TRACE:
+            o->tracer = connect_tracer(o->json);
             break;
         case 'h':
             cli_help(stdout, cmd);
@@ -119,6 +124,26 @@ static int resolve(const char *name, int socktype, int flags, sk_addr *addrs, in
 int connect_resolve(const connect_opts *o, int socktype, int extra_flags, sk_addr *addrs, int max)
 {
     return resolve(o->operands[0], socktype, o->resolve_flags | extra_flags, addrs, max);
+}
+
+/* --trace: each event one line on stderr, text or (with --json) JSON. */
+static bool trace_json;
+
+static void trace_line(void *ud, const sk_trace_event *ev)
+{
+    char line[1024];
+    (void)ud;
+    if (trace_json)
+        fprintf(stderr, "%s\n", sk_trace_json(ev, line, sizeof line));
+    else
+        fprintf(stderr, "sockit: %s\n", sk_trace_format(ev, line, sizeof line));
+}
+
+sk_tracer *connect_tracer(bool json)
+{
+    static sk_tracer t = {.fn = trace_line, .side = "client"};
+    trace_json = trace_json || json;
+    return &t;
 }
 
 int connect_family(const connect_opts *o)

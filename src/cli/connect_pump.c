@@ -19,6 +19,7 @@ void connect_pump_reset(connect_pump *p, int sock, const char *name)
     p->out_len = p->out_off = 0;
     p->shut = p->sock_eof = false;
     p->sent = p->received = 0;
+    p->tracer = NULL;
 }
 
 static int write_stdout(const char *p, size_t len)
@@ -56,7 +57,7 @@ static void read_stdin(connect_pump *p)
 /* Returns 0, 1 when the reader of our stdout went away, or -1 (printed). */
 static int read_sock(connect_pump *p)
 {
-    ssize_t n = recv(p->sock, p->in, sizeof p->in, MSG_DONTWAIT);
+    ssize_t n = sk_tr_recv(p->tracer, p->sock, p->in, sizeof p->in, MSG_DONTWAIT);
     if (n > 0) {
         if (p->hex)
             cli_hexdump(p->hex, '<', p->received, p->in, (size_t)n);
@@ -75,7 +76,7 @@ static int read_sock(connect_pump *p)
 static int send_sock(connect_pump *p)
 {
     const char *at = p->out + p->out_off;
-    ssize_t n = send(p->sock, at, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = sk_tr_send(p->tracer, p->sock, at, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
         if (p->hex)
             cli_hexdump(p->hex, '>', p->sent, at, (size_t)n);
@@ -97,7 +98,10 @@ int connect_pump_run(connect_pump *p)
         if (p->stdin_eof && p->out_len == 0 && !p->shut) {
             /* Everything sent: half-close so the peer sees EOF, and keep
              * reading its answer. */
-            sk_shutdown_write(p->sock);
+            if (p->tracer)
+                sk_tr_shutdown(p->tracer, p->sock, SHUT_WR);
+            else
+                sk_shutdown_write(p->sock);
             p->shut = true;
         }
         if (finished(p))

@@ -66,7 +66,17 @@ static int open_socket(udp_client *u)
     int family = dst->ss.ss_family, rc;
 
     sk_addr_format((struct sockaddr *)&dst->ss, u->name, sizeof u->name);
-    rc = sk_udp_socket(dst, 0);
+    if (o->tracer) {
+        /* The same socket as sk_udp_socket() makes, its calls traced. */
+        rc = sk_tr_socket(o->tracer, family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+        int off = 0;
+        if (rc >= 0 && family == AF_INET6)
+            setsockopt(rc, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        if (rc < 0)
+            rc = -errno;
+    } else {
+        rc = sk_udp_socket(dst, 0);
+    }
     if (rc < 0) {
         cli_error("socket %s: %s", u->name, sk_strerror(rc));
         return -1;
@@ -83,12 +93,12 @@ static int open_socket(udp_client *u)
         rc = setsockopt(u->fd, SOL_SOCKET, SO_BINDTODEVICE, o->ifname, (socklen_t)strlen(o->ifname)) < 0 ? -errno : 0;
     /* A unicast peer is connected: only its replies are read, and its
      * "port unreachable" comes back as ECONNREFUSED. */
-    if (rc >= 0 && !u->group && connect(u->fd, (struct sockaddr *)&dst->ss, dst->len) < 0)
+    if (rc >= 0 && !u->group && sk_tr_connect(o->tracer, u->fd, dst) < 0)
         rc = -errno;
     if (rc < 0) {
         cli_error("connect %s: %s%s", u->name, sk_strerror(rc),
                   rc == -EACCES ? " (a broadcast address needs --broadcast)" : "");
-        close(u->fd);
+        sk_tr_close(o->tracer, u->fd);
         u->fd = -1;
         return -1;
     }
@@ -105,8 +115,7 @@ static int send_one(udp_client *u, const char *buf, size_t len)
         return -1;
     }
     for (int tries = 0;; tries++) {
-        ssize_t n = u->group ? sendto(u->fd, buf, len, 0, (const struct sockaddr *)&dst->ss, dst->len)
-                             : send(u->fd, buf, len, 0);
+        ssize_t n = sk_tr_sendto(u->o->tracer, u->fd, buf, len, u->group ? dst : NULL);
         if (n >= 0)
             break;
         if (errno == EINTR)
@@ -164,7 +173,7 @@ static int next_address(udp_client *u)
 {
     if (u->o->verbose)
         fprintf(stderr, "sockit: %s: port unreachable, trying the next address\n", u->name);
-    close(u->fd);
+    sk_tr_close(u->o->tracer, u->fd);
     u->cur++;
     u->probing = false;
     u->sent--;
@@ -237,9 +246,9 @@ static int deliver(udp_client *u, const struct sockaddr_storage *from, size_t r)
 
 static int read_reply(udp_client *u)
 {
-    struct sockaddr_storage from;
-    socklen_t flen = sizeof from;
-    ssize_t r = recvfrom(u->fd, u->rbuf, sizeof u->rbuf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+    sk_addr sender;
+    ssize_t r = sk_tr_recvfrom(u->o->tracer, u->fd, u->rbuf, sizeof u->rbuf, MSG_DONTWAIT, &sender);
+    struct sockaddr_storage from = sender.ss;
 
     if (r < 0) {
         if (errno == EINTR || errno == EAGAIN)
@@ -389,7 +398,7 @@ int connect_udp(const connect_opts *o)
         return EXIT_FAIL;
     }
     rc = run(&u);
-    close(u.fd);
+    sk_tr_close(o->tracer, u.fd);
     free(u.in);
     free(u.probe);
     uint64_t lost = u.sent > u.replies ? u.sent - u.replies : 0;

@@ -8,6 +8,7 @@
 #include <sockit/error.h>
 #include <sockit/loop.h>
 #include <sockit/sock.h>
+#include <sockit/trace.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -102,7 +103,7 @@ static void attempt_end(attempt *a)
     a->timer = 0;
     if (a->fd >= 0) {
         sk_loop_watch(a->d->loop, a->fd, 0, NULL, NULL);
-        close(a->fd);
+        sk_tr_close(a->d->o->tracer, a->fd);
     }
     a->fd = -1;
 }
@@ -133,12 +134,11 @@ static void on_writable(sk_loop *l, int fd, void *data, int events)
 {
     attempt *a = data;
     int err = 0;
-    socklen_t len = sizeof err;
     (void)l;
     (void)events;
     if (a->d->over)
         return;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    if (sk_tr_so_error(a->d->o->tracer, fd, &err) < 0)
         err = errno;
     if (err == 0)
         won(a);
@@ -176,7 +176,7 @@ static void start_one(dial *d, const sk_addr *addr)
     d->last_family = addr->ss.ss_family;
     d->last_start = sk_now_us();
     report(d, SK_DIAL_START, 0, 0, 0, &a->addr, 0);
-    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = sk_tr_socket(d->o->tracer, addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         d->live++;
         attempt_failed(a, -errno);
@@ -184,7 +184,7 @@ static void start_one(dial *d, const sk_addr *addr)
     }
     a->fd = fd;
     d->live++;
-    if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len) == 0) {
+    if (sk_tr_connect(d->o->tracer, fd, addr) == 0) {
         won(a);
         return;
     }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# connect --trace: every socket call of the TCP and UDP clients on stderr
+# with its result and the TCP state, then the states after close (from
+# sock_diag): against a sockit echo server, a refused port (the RST outcome
+# through SO_ERROR), a UDP echo; --json lines valid against the lifecycle
+# schema's syscall and state events; nothing traced without --trace.
+. "$(dirname "$0")/lib.sh"
+SCHEMAS="$(dirname "$0")/../../docs/schema"
+CHECK="$(dirname "$0")/helpers/json_schema_check.py"
+
+start_server tcp --service echo --listen 127.0.0.1:0
+TP=$SERVER_PORT
+got=$(printf 'traced\n' | timeout 20 "$SOCKIT" connect --trace "127.0.0.1:$TP" 2>"$TMP/t.err") || fail "connect --trace: $(cat "$TMP/t.err")"
+[[ $got == traced ]] || fail "echo through --trace: '$got'"
+for want in "client socket\([0-9]+, AF_INET, SOCK_STREAM\|SOCK_NONBLOCK\) = [0-9]+" \
+    "client connect\([0-9]+, 127\.0\.0\.1:$TP\) = (0|-1 EINPROGRESS)" \
+    "client getsockopt\([0-9]+, SO_ERROR -> 0\) = 0  \[ESTABLISHED\]" \
+    "client send\([0-9]+, 7 bytes\) = 7  \[ESTABLISHED\]  127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:$TP" \
+    "client shutdown\([0-9]+, SHUT_WR\) = 0  \[FIN_WAIT(1|2)|CLOSE\]" \
+    "client recv\([0-9]+, [0-9]+ bytes\) = 7" \
+    "client recv\([0-9]+, [0-9]+ bytes\) = 0" \
+    "client close\([0-9]+\) = 0" \
+    "client state: in the kernel after close  \[TIME_WAIT\]  127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:$TP"; do
+    grep -Eq "^sockit: \+[0-9]+ us $want" "$TMP/t.err" || fail "no line like '$want' in: $(cat "$TMP/t.err")"
+done
+# In time order.
+awk '{print $2}' "$TMP/t.err" | tr -d '+' | sort -nc 2>/dev/null || fail "trace times not in order: $(cat "$TMP/t.err")"
+pass "TCP: socket, connect, SO_ERROR 0, send, shutdown, recv, close, then TIME_WAIT ($(wc -l <"$TMP/t.err") lines)"
+
+free=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect_rc 1 "$SOCKIT" connect --trace "127.0.0.1:$free"
+grep -Eq "^sockit: \+[0-9]+ us client getsockopt\([0-9]+, SO_ERROR -> 111 Connection refused\)" "$TMP/last.err" ||
+    grep -Eq "^sockit: \+[0-9]+ us client connect\([0-9]+, 127\.0\.0\.1:$free\) = -1 ECONNREFUSED" "$TMP/last.err" ||
+    fail "refused: $(cat "$TMP/last.err")"
+grep -q "^sockit: connect 127.0.0.1:$free: Connection refused$" "$TMP/last.err" || fail "refused message: $(cat "$TMP/last.err")"
+pass "a refused port: the RST shows as SO_ERROR ECONNREFUSED, then the one error line"
+
+printf 'json\n' | timeout 20 "$SOCKIT" connect --trace --json "127.0.0.1:$TP" >/dev/null 2>"$TMP/j.err" || fail "--trace --json: $(cat "$TMP/j.err")"
+timeout 60 /usr/bin/python3 "$CHECK" "$SCHEMAS" lifecycle "$TMP/j.err" --lines --expect syscall,state >/dev/null ||
+    fail "--trace --json against docs/schema/lifecycle.json"
+pass "--trace --json: syscall and state events, valid against the schema"
+
+start_server udp --service echo --proto udp --listen 127.0.0.1:0
+UP=$SERVER_PORT
+got=$(printf 'dgram\n' | timeout 20 "$SOCKIT" connect -u --trace "127.0.0.1:$UP" 2>"$TMP/u.err") || fail "connect -u --trace: $(cat "$TMP/u.err")"
+[[ $got == dgram ]] || fail "UDP echo through --trace: '$got'"
+for want in "client socket\([0-9]+, AF_INET, SOCK_DGRAM\)" "client connect\([0-9]+, 127\.0\.0\.1:$UP\) = 0" \
+    "client send\([0-9]+, 6 bytes\) = 6" "client recvfrom\([0-9]+, [0-9]+ bytes, 127\.0\.0\.1:$UP\) = 6" "client close"; do
+    grep -Eq "^sockit: \+[0-9]+ us $want" "$TMP/u.err" || fail "UDP: no '$want' in: $(cat "$TMP/u.err")"
+done
+pass "UDP: socket, connect, send, recvfrom, close"
+
+# Off: not one trace line.
+printf 'quiet\n' | timeout 20 "$SOCKIT" connect "127.0.0.1:$TP" >/dev/null 2>"$TMP/q.err" || fail "connect: $(cat "$TMP/q.err")"
+[[ ! -s $TMP/q.err ]] || fail "without --trace stderr has: $(cat "$TMP/q.err")"
+expect_rc 2 "$SOCKIT" connect --trace -l 127.0.0.1:0
+pass "without --trace nothing is traced; --trace with -l is a usage error"
