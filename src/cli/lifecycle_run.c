@@ -190,7 +190,7 @@ static void call_text(const sk_trace_event *ev, char *buf, size_t len)
     /* A poll's arguments are long; its outcome is what matters here. */
     if (strcmp(ev->call, "poll") == 0) {
         const char *arrow = strstr(args, "-> ");
-        snprintf(shortargs, sizeof shortargs, "%s", arrow ? arrow + 3 : args);
+        snprintf(shortargs, sizeof shortargs, "%.60s", arrow ? arrow + 3 : args);
         args = shortargs;
     }
     snprintf(buf, len, "%s(%d%s%.40s) = %s%s%s", ev->call, ev->fd, args[0] ? ", " : "", args, res,
