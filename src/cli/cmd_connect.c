@@ -38,6 +38,13 @@ static const cli_option options[] = {
     CLI_OPT(0, "trace", NULL, CO_TRACE,
             "every socket call on stderr as it happens (time, fd, arguments,\n"
             "result or errno, TCP state), then the states after close"),
+    CLI_OPT(0, "hold", "TIME", CO_HOLD,
+            "at the end of stdin keep the connection as it is for TIME before\n"
+            "the FIN (to look at it with 'sockit conns', ss)"),
+    CLI_OPT(0, "linger", "S", CO_LINGER,
+            "at the end of stdin (and --hold) close with SO_LINGER S seconds\n"
+            "instead of half-closing; 0 aborts: RST instead of FIN, no\n"
+            "TIME_WAIT (sockit lifecycle --scenario rst)"),
     CLI_OPT('x', "hexdump", NULL, 0, "show every byte sent (>) and received (<) as a hex dump on stderr"),
     CLI_OPT(0, "hexdump-file", "FILE", CO_HEXFILE, "the hex dump into FILE instead (implies -x)"),
     CLI_OPT('v', "verbose", NULL, 0,
@@ -55,6 +62,9 @@ const cli_command cli_connect = {
     .about = "Connect to ADDR over TCP: stdin is sent to the socket, what arrives is written\n"
              "to stdout. At the end of stdin the write side is shut down (FIN) and sockit\n"
              "keeps reading until the server closes.\n\n"
+             "The default is the half-close a request/response client wants; --hold TIME\n"
+             "waits (still reading) before the FIN; --linger 0 --hold 1s reads for a\n"
+             "second, then ends with RST instead.\n\n"
              "With -l, listen on ADDR (\"sockit: listening on ADDR\" names the port) and do the\n"
              "same with the first client; half-close goes both ways: after the client's FIN\n"
              "stdin is still sent until its end. -k accepts the next client after one leaves.\n\n"
@@ -218,11 +228,20 @@ static int tcp_client(const connect_opts *o)
     connect_pump_reset(&p, fd, a);
     p.hex = o->hex;
     p.tracer = o->tracer;
+    p.hold_ms = o->hold_ms;
+    p.close_at_eof = o->linger_s >= 0;
     sk_tuple tuple;
     bool have_tuple = sk_tuple_get(fd, &tuple) == 0;
     rc = connect_pump_run(&p);
     if (o->verbose)
         fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);
+    if (o->linger_s >= 0) {
+        if (o->tracer)
+            sk_tr_linger(o->tracer, p.sock, o->linger_s);
+        else
+            setsockopt(p.sock, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1, .l_linger = o->linger_s},
+                       sizeof(struct linger));
+    }
     sk_tr_close(o->tracer, p.sock);
     /* --trace: the states the kernel keeps the connection in after close. */
     if (o->tracer && have_tuple)

@@ -13,7 +13,20 @@
 #include "cli.h"
 
 /* Ids of connect's long-only options, in both of its tables. */
-enum { CO_RAW = CLI_LONG, CO_BCAST, CO_MTTL, CO_IF, CO_JSON, CO_HEXFILE, CO_EXPECT, CO_DELAY, CO_DNS, CO_TRACE };
+enum {
+    CO_RAW = CLI_LONG,
+    CO_BCAST,
+    CO_MTTL,
+    CO_IF,
+    CO_JSON,
+    CO_HEXFILE,
+    CO_EXPECT,
+    CO_DELAY,
+    CO_DNS,
+    CO_TRACE,
+    CO_LINGER,
+    CO_HOLD
+};
 
 typedef struct connect_opts {
     int64_t timeout_ms; /* -t / -w, or -1 when not given: each mode has its default */
@@ -25,6 +38,8 @@ typedef struct connect_opts {
     const char *ifname;
     const char *dns;          /* --dns-server, or NULL */
     struct sk_tracer *tracer; /* --trace: every socket call on stderr, or NULL */
+    int linger_s;             /* --linger: SO_LINGER seconds before close, -1: off */
+    int64_t hold_ms;          /* --hold: wait this long at stdin's end before the FIN, 0: none */
     FILE *hex;                /* where --hexdump writes (stderr or --hexdump-file), NULL when off */
     char **operands;
     int noperands;
@@ -67,6 +82,8 @@ typedef struct connect_pump {
     bool send_after_fin;
     FILE *hex;
     struct sk_tracer *tracer;   /* --trace, or NULL */
+    int64_t hold_ms;            /* --hold: wait at stdin's end before the FIN */
+    bool close_at_eof;          /* --linger: close at stdin's end (after --hold), no half-close */
     char out[CONNECT_IO_CHUNK]; /* stdin -> socket */
     size_t out_len, out_off;
     char in[CONNECT_IO_CHUNK]; /* socket -> stdout */

@@ -15,7 +15,7 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
     int opt;
     long v;
 
-    *o = (connect_opts){.timeout_ms = -1, .multicast_ttl = -1};
+    *o = (connect_opts){.timeout_ms = -1, .multicast_ttl = -1, .linger_s = -1};
     cli_parser_init(&cp, cmd);
     while ((opt = cli_next(&cp, argc, argv)) != -1) {
         switch (opt) {
@@ -90,6 +90,15 @@ int connect_parse(const cli_command *cmd, int argc, char **argv, connect_opts *o
             break;
         case CO_DNS:
             o->dns = optarg;
+            break;
+        case CO_LINGER:
+            if (!cli_parse_int(optarg, 0, 3600, &v))
+                return cli_usage_error("connect", "--linger wants seconds from 0 to 3600, not '%s'", optarg);
+            o->linger_s = (int)v;
+            break;
+        case CO_HOLD:
+            if (!cli_parse_seconds(optarg, &o->hold_ms) || o->hold_ms > 86400000)
+                return cli_usage_error("connect", "--hold wants a time (500ms, 5s), not '%s'", optarg);
             break;
         case CO_TRACE:
             o->tracer = connect_tracer(o->json);

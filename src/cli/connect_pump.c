@@ -20,6 +20,8 @@ void connect_pump_reset(connect_pump *p, int sock, const char *name)
     p->shut = p->sock_eof = false;
     p->sent = p->received = 0;
     p->tracer = NULL;
+    p->hold_ms = 0;
+    p->close_at_eof = false;
 }
 
 static int write_stdout(const char *p, size_t len)
@@ -95,6 +97,21 @@ int connect_pump_run(connect_pump *p)
 {
     for (;;) {
         struct pollfd fds[2] = {{.fd = -1}, {.fd = p->sock}};
+        if (p->stdin_eof && p->out_len == 0 && !p->shut && p->hold_ms > 0) {
+            /* --hold: the connection as it is, for a while, still reading. */
+            int64_t until = sk_now_ms() + p->hold_ms;
+            p->hold_ms = 0;
+            while (!p->sock_eof) {
+                int64_t left = until - sk_now_ms();
+                if (left <= 0)
+                    break;
+                struct pollfd h = {.fd = p->sock, .events = POLLIN};
+                if (poll(&h, 1, (int)left) > 0 && read_sock(p) != 0)
+                    return EXIT_FAIL;
+            }
+        }
+        if (p->stdin_eof && p->out_len == 0 && p->close_at_eof)
+            return EXIT_OK; /* --linger: the caller closes */
         if (p->stdin_eof && p->out_len == 0 && !p->shut) {
             /* Everything sent: half-close so the peer sees EOF, and keep
              * reading its answer. */

@@ -352,7 +352,7 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
             TRACE_BEGIN;
             ev.local = *local;
             ev.peer = *peer;
-            snprintf(ev.args, sizeof ev.args, "%s", s < 0 ? "gone" : "in the kernel after close");
+            snprintf(ev.args, sizeof ev.args, "%s", s < 0 ? "out of the kernel's table" : "in the kernel after close");
             int64_t now = sk_now_us();
             if (t->t0_us == 0)
                 t->t0_us = now;

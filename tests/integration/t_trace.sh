@@ -55,3 +55,21 @@ printf 'quiet\n' | timeout 20 "$SOCKIT" connect "127.0.0.1:$TP" >/dev/null 2>"$T
 [[ ! -s $TMP/q.err ]] || fail "without --trace stderr has: $(cat "$TMP/q.err")"
 expect_rc 2 "$SOCKIT" connect --trace -l 127.0.0.1:0
 pass "without --trace nothing is traced; --trace with -l is a usage error"
+
+# --hold keeps the connection ESTABLISHED after stdin's end (conns sees
+# it); --linger 0 then ends it with RST: no TIME_WAIT.
+(printf 'held\n' | timeout 20 "$SOCKIT" connect --trace --hold 1s --linger 0 "127.0.0.1:$TP" >"$TMP/h.out" 2>"$TMP/h.err") &
+HPID=$!
+PIDS+=("$HPID")
+sleep 0.5
+"$SOCKIT" conns --state established ":$TP" >"$TMP/h.conns" || fail "conns during --hold"
+cport=$(sed -n 's/.*client send([0-9]*, 5 bytes) = 5  \[ESTABLISHED\]  127\.0\.0\.1:\([0-9]*\) > .*/\1/p' "$TMP/h.err")
+[[ -n $cport ]] || fail "--hold: no send line: $(cat "$TMP/h.err")"
+grep -Eq "^ESTABLISHED +127\.0\.0\.1:$TP +127\.0\.0\.1:$cport " "$TMP/h.conns" || fail "--hold: not ESTABLISHED: $(cat "$TMP/h.conns")"
+wait "$HPID" || fail "connect --hold --linger 0: $(cat "$TMP/h.err")"
+[[ $(<"$TMP/h.out") == held ]] || fail "--hold: echo '$(cat "$TMP/h.out")'"
+grep -Eq "client setsockopt\([0-9]+, SO_LINGER on, 0 s\) = 0  \[ESTABLISHED\]" "$TMP/h.err" || fail "--linger: $(cat "$TMP/h.err")"
+grep -Eq "client state: out of the kernel's table  \[gone\]" "$TMP/h.err" || fail "--linger 0: not gone: $(cat "$TMP/h.err")"
+! grep -q "TIME_WAIT" "$TMP/h.err" || fail "--linger 0 left a TIME_WAIT: $(cat "$TMP/h.err")"
+! ss -Htan state time-wait "sport = :$cport" | grep -q . || fail "ss shows a TIME_WAIT after --linger 0"
+pass "--hold 1s: ESTABLISHED in conns meanwhile; --linger 0: RST, gone at once, no TIME_WAIT"
