@@ -92,6 +92,12 @@ typedef struct sk_server_config {
      * (a callback per chunk, for watching the bytes; off, it costs one
      * branch per read and per send). */
     bool data_events;
+    /* TCP: trace every socket call of the listeners and connections
+     * (trace.h: socket, bind, listen, accept, recv, send, shutdown, close,
+     * each with its result, TCP state and 4-tuple), then the states each
+     * closed connection is kept in. NULL: off, the plain calls. The
+     * tracer's callback is called from every server thread at once. */
+    struct sk_tracer *tracer;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -61,6 +61,9 @@ int sk_tr_shutdown(sk_tracer *t, int fd, int how);
 /* setsockopt(SO_LINGER) with l_onoff 1 and l_linger seconds. */
 int sk_tr_linger(sk_tracer *t, int fd, int seconds);
 int sk_tr_close(sk_tracer *t, int fd);
+/* The same, naming the connection by a 4-tuple taken earlier (once the
+ * kernel moved it to a TIME_WAIT socket of its own, the fd has no peer). */
+int sk_tr_close_known(sk_tracer *t, int fd, const sk_addr *local, const sk_addr *peer);
 
 /* Report an event of the caller's own ("note") with text. */
 void sk_tr_note(sk_tracer *t, int fd, const char *text);

@@ -104,6 +104,22 @@ static int model_values(cli_value *out, int max)
     return n;
 }
 
+/* --trace: one line per event on stderr, each written with one call so
+ * the lines of several threads (and processes) never mix. */
+static bool g_trace_json;
+
+static void trace_line(void *ud, const sk_trace_event *ev)
+{
+    char line[1100], text[1024];
+    (void)ud;
+    int n = g_trace_json ? snprintf(line, sizeof line, "%s\n", sk_trace_json(ev, text, sizeof text))
+                         : snprintf(line, sizeof line, "sockit: %s\n", sk_trace_format(ev, text, sizeof text));
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static sk_tracer g_tracer = {.fn = trace_line, .side = "server"};
+
 enum {
     O_MAXCONNS = CLI_LONG,
     O_IDLE,
@@ -116,7 +132,8 @@ enum {
     O_REGISTER,
     O_REG_TTL,
     O_REG_WEIGHT,
-    O_REG_ADDR
+    O_REG_ADDR,
+    O_TRACE
 };
 
 static const cli_option options[] = {
@@ -155,7 +172,11 @@ static const cli_option options[] = {
     CLI_OPT('v', "verbose", NULL, 0,
             "one line per connection open and close, counters on exit;\n"
             "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
-    CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout"),
+    CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout (with --trace: the trace too, on stderr)"),
+    CLI_OPT(0, "trace", NULL, O_TRACE,
+            "TCP: every socket call on stderr as it happens (socket, bind,\n"
+            "listen, accept, recv, send, shutdown, close: time, fd, result,\n"
+            "TCP state, 4-tuple), then each closed connection's states"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -183,6 +204,7 @@ int cmd_serve(int argc, char **argv)
     long v;
     int64_t ms;
     int opt, rc;
+    bool trace = false;
     char names[512];
 
     if (cli_parser_init(&cp, &cli_serve) < 0) {
@@ -276,6 +298,9 @@ int cmd_serve(int argc, char **argv)
         case O_JSON:
             o.json = true;
             break;
+        case O_TRACE:
+            trace = true;
+            break;
         case 'h':
             cli_help(stdout, &cli_serve);
             return EXIT_OK;
@@ -324,6 +349,12 @@ int cmd_serve(int argc, char **argv)
     cfg.on_event = on_event;
     cfg.userdata = &o;
     cfg.data_events = o.verbose >= 2;
+    if (trace) {
+        if (cfg.proto == SK_PROTO_UDP)
+            return cli_usage_error("serve", "--trace traces TCP servers (connect -u --trace traces a UDP client)");
+        g_trace_json = o.json;
+        cfg.tracer = &g_tracer;
+    }
 
     rc = sk_server_open(&cfg, &g_server);
     if (rc < 0) {

@@ -286,6 +286,21 @@ int sk_tr_linger(sk_tracer *t, int fd, int seconds)
     return rc;
 }
 
+int sk_tr_close_known(sk_tracer *t, int fd, const sk_addr *local, const sk_addr *peer)
+{
+    int64_t start = t ? sk_now_us() : 0;
+    if (t == NULL)
+        return close(fd);
+    TRACE_BEGIN;
+    int rc = close(fd);
+    int err = rc < 0 ? errno : 0;
+    ev.local = *local;
+    ev.peer = *peer;
+    emit(t, &ev, start, "close", fd, rc, err, false);
+    errno = err;
+    return rc;
+}
+
 int sk_tr_close(sk_tracer *t, int fd)
 {
     int64_t start = t ? sk_now_us() : 0;

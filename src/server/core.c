@@ -3,6 +3,7 @@
  * refusing a connection, stop, and running workers on threads). It calls
  * no model: the models sit above it and server.c above them. */
 #include "conn_int.h"
+#include "server_trace.h"
 #include "base/thread.h"
 
 #include <errno.h>
@@ -73,7 +74,7 @@ void sk__server_unreserve(sk_server *s)
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
 {
     for (;;) {
-        int fd = sk_accept(lfd, true, NULL);
+        int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd) : sk_accept(lfd, true, NULL);
         if (fd >= 0)
             return fd;
         switch (fd) {

@@ -1,5 +1,6 @@
 /* Listening sockets for TCP and UDP servers (listen.h). */
 #include "listen.h"
+#include "server_trace.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,7 +35,10 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
     /* When a name gives both families (localhost, the wildcard), each
      * listener takes only its own so the two binds do not collide. */
     int flags = SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0) | (reuseport ? SK_LISTEN_REUSEPORT : 0);
-    return s->cfg.proto == SK_PROTO_UDP ? udp_open(a, flags) : sk_tcp_listen(a, s->cfg.backlog, flags);
+    if (s->cfg.proto == SK_PROTO_UDP)
+        return udp_open(a, flags);
+    return s->cfg.tracer ? sk__traced_listen(s->cfg.tracer, a, s->cfg.backlog, flags)
+                         : sk_tcp_listen(a, s->cfg.backlog, flags);
 }
 
 static void set_port(sk_addr *a, int port)

@@ -4,6 +4,7 @@
 #include "conn_int.h"
 #include "listen.h"
 #include "models.h"
+#include "server_trace.h"
 #include "udp_server.h"
 
 #include <errno.h>
@@ -98,6 +99,10 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     }
     s->backend = "";
     s->transport = &sk__transport_tcp;
+    if (cfg->tracer) {
+        sk__server_trace_set(cfg->tracer);
+        s->transport = &sk__transport_trace;
+    }
     if (m->loop) {
         /* Validate the backend now so a typo is a usage error, not a
          * failure after the server started. */
