@@ -43,8 +43,9 @@ static int run_watches(sk_conn *c, const struct pollfd *p, int n)
 
 static int64_t earliest(int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
 
-/* How long poll may sleep: until the next idle, linger or drain deadline,
- * or forever. */
+/* How long poll may sleep: until the next idle, linger, drain or service
+ * deadline (sk_conn_set_timeout: http's 408), or forever. The sweep after
+ * the wait acts on whichever came due, as the event models' sweep does. */
 static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
 {
     int idle = e->srv->cfg.idle_timeout_ms;
@@ -54,6 +55,8 @@ static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
         when = c->linger_until;
     else if (idle > 0)
         when = c->active_ms + idle;
+    if (c->deadline_ms > 0 && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+        when = earliest(when, c->deadline_ms);
     if (e->draining)
         when = earliest(when, drain_until);
     if (when < 0)
