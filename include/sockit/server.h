@@ -66,9 +66,12 @@ typedef struct sk_event {
     uint64_t offset;
 } sk_event;
 
-/* Counters every model keeps the same way. */
+/* Counters every model keeps the same way. cut: connections still open
+ * when the drain timeout passed, closed by the server (each is also
+ * reported as an SK_EV_WARN naming it). */
 typedef struct sk_stats {
     uint64_t accepted, active, closed, rejected, bytes_in, bytes_out;
+    uint64_t cut;
 } sk_stats;
 
 typedef struct sk_server_config {

@@ -85,12 +85,11 @@ int sk__serve_one(sk_server *s, int fd)
     }
     done = sk__conn_drive(c, 0) == SK__DONE;
     while (!done) {
+        /* A drain serves the connection on until it ends or the drain
+         * timeout cuts it (below). */
         if ((stop || SK__STOPPING(s)) && !e.draining) {
             e.draining = true;
             drain_until = e.now + s->cfg.drain_timeout_ms;
-            sk__conn_finish(c);
-            if (sk__conn_drive(c, 0) == SK__DONE)
-                break;
         }
         struct pollfd p[2 + SK_CONN_WATCH_MAX] = {
             {.fd = fd, .events = poll_events(sk__conn_interest(c))},
@@ -115,8 +114,10 @@ int sk__serve_one(sk_server *s, int fd)
         if (run_watches(c, p + 2, nw) == SK__DONE)
             break;
         sk__engine_sweep(&e, mark_done, &done);
-        if (e.draining && e.now >= drain_until)
+        if (!done && e.draining && e.now >= drain_until) {
+            sk__conn_cut(c);
             break;
+        }
     }
     sk__engine_destroy(&e); /* frees c */
     return 0;
