@@ -423,3 +423,14 @@ void sk__conn_cut(sk_conn *c)
              unread);
     sk__server_event(s, SK_EV_WARN, &c->tuple, 0, msg);
 }
+
+int sk__conn_drain(sk_conn *c)
+{
+    const sk_service *svc = c->eng->srv->cfg.service;
+
+    if (svc->on_drain == NULL || (c->flags & (SK__C_CLOSING | SK__C_LINGER)))
+        return SK__KEEP;
+    if (svc->on_drain(c) < 0)
+        return SK__DONE;
+    return sk__conn_drive(c, 0);
+}

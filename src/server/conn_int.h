@@ -169,6 +169,11 @@ int sk__conn_watched(sk_conn *c, int fd, int events);
  * it ends or the drain timeout cuts it. */
 void sk__conn_finish(sk_conn *c);
 
+/* The drain starts: let the service end c where nothing read is lost
+ * (on_drain), then advance it. Returns SK__KEEP or SK__DONE (call
+ * sk__conn_free). */
+int sk__conn_drain(sk_conn *c);
+
 /* Run on_close, close the fd, count and report. */
 void sk__conn_free(sk_conn *c);
 

@@ -180,6 +180,13 @@ static void start_drain(sk__loop_worker *w)
             shutdown(w->lfds[i], SHUT_RDWR);
     }
     sk_loop_watch(w->loop, w->srv->stop_fd, 0, NULL, NULL);
+    for (sk_conn *c = w->eng.head, *next; c != NULL; c = next) {
+        next = c->next;
+        if (sk__conn_drain(c) == SK__DONE)
+            close_conn(c, w);
+        else
+            rearm(w, c);
+    }
     if (w->eng.nconns == 0)
         sk_loop_stop(w->loop);
 }

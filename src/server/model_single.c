@@ -90,6 +90,8 @@ int sk__serve_one(sk_server *s, int fd)
         if ((stop || SK__STOPPING(s)) && !e.draining) {
             e.draining = true;
             drain_until = e.now + s->cfg.drain_timeout_ms;
+            if (sk__conn_drain(c) == SK__DONE)
+                break;
         }
         struct pollfd p[2 + SK_CONN_WATCH_MAX] = {
             {.fd = fd, .events = poll_events(sk__conn_interest(c))},

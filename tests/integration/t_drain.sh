@@ -3,7 +3,9 @@
 # accepting and keeps serving the connections it has until each finishes
 # or --drain-timeout passes. An echo client in the middle of a transfer
 # finishes it and gets back every byte (SHA-256); a client still there at
-# the drain timeout is cut, and the cut is counted and reported.
+# the drain timeout is cut, and the cut is counted and reported. Services
+# whose connections never end by themselves (an idle http keep-alive
+# connection, chargen's stream) end them when the drain starts.
 . "$(dirname "$0")/lib.sh"
 ABUSE=("$PYTHON" "$(dirname "$0")/helpers/abuse.py")
 BYTES=$((8 << 20)) RATE=$((4 << 20))
@@ -24,12 +26,12 @@ wait_exit() {
 }
 
 for model in loop thread fork prefork hybrid; do
-    args=(--model "$model" --listen 127.0.0.1:0 --service echo -v)
+    args=(--model "$model" --listen 127.0.0.1:0 -v)
     [[ $model == prefork || $model == hybrid ]] && args+=(--workers 2)
 
     # A transfer in flight: SIGTERM lands while the server holds bytes it
     # read and has not echoed yet (the client reads slowly).
-    start_server "bulk-$model" "${args[@]}" --drain-timeout 20s
+    start_server "bulk-$model" "${args[@]}" --service echo --drain-timeout 20s
     rm -f "$TMP/started"
     timeout 60 "${ABUSE[@]}" bulk "$SERVER_HOST" "$SERVER_PORT" "$BYTES" "$RATE" "$TMP/started" >"$TMP/bulk.out" 2>&1 &
     client=$!
@@ -49,7 +51,7 @@ for model in loop thread fork prefork hybrid; do
     pass "$model: SIGTERM mid-transfer: all $BYTES bytes echoed, clean FIN, exit 0"
 
     # A client that stays past --drain-timeout is cut, counted and reported.
-    start_server "cut-$model" "${args[@]}" --drain-timeout 1s
+    start_server "cut-$model" "${args[@]}" --service echo --drain-timeout 1s
     timeout 30 "${ABUSE[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 10 >"$TMP/hold.out" 2>&1 &
     client=$!
     PIDS+=("$client")
@@ -67,4 +69,22 @@ for model in loop thread fork prefork hybrid; do
     grep -q '^sockit: drain: cut 1 connection at the drain timeout' "$log" || fail "$model: no cut summary"
     grep -q '^sockit: stats .* cut=1$' "$log" || fail "$model: stats: $(grep stats "$log")"
     pass "$model: a client past --drain-timeout 1s was cut after ${BASH_REMATCH[1]} s, counted and reported"
+
+    for svc in http chargen; do
+        start_server "$svc-$model" "${args[@]}" --service "$svc" --drain-timeout 20s
+        timeout 30 "${ABUSE[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 10 "$svc" >"$TMP/hold.out" 2>&1 &
+        client=$!
+        PIDS+=("$client")
+        sleep 0.5
+        kill -TERM "$SERVER_PID"
+        wait_exit "$SERVER_PID" 8
+        [[ $RC == 0 ]] || fail "$model: $svc server on SIGTERM: $RC"
+        wait "$client" || true
+        got=$(cat "$TMP/hold.out")
+        [[ $got =~ ^closed\ after\ ([0-9.]+)$ ]] || fail "$model: $svc client on a drain: $got"
+        awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s <= 4) }' ||
+            fail "$model: $svc client closed after ${BASH_REMATCH[1]} s, wanted at the drain's start (0.5 s)"
+        grep -q 'drain.*cut' "$TMP/$svc-$model.log" && fail "$model: $svc connection cut: $(grep cut "$TMP/$svc-$model.log")"
+        pass "$model: $svc ends its connection when the drain starts (client closed after ${BASH_REMATCH[1]} s)"
+    done
 done

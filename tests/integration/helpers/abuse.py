@@ -17,10 +17,11 @@
       until EOF. Writes "started" to OUTFILE once the first echo bytes are
       back (the caller signals the server then); prints "sent=A got=B
       same=yes|no eof=clean|reset".
-  abuse.py hold HOST PORT SECS
-      connect, send one line, read its echo, then hold the connection open
-      without a word for SECS; prints "closed after T" when the server ends
-      it first, or "held".
+  abuse.py hold HOST PORT SECS [http]
+      connect, send one line (http: one keep-alive GET /), read the answer,
+      then hold the connection open without a word for SECS, reading what
+      comes; prints "closed after T" when the server ends it first, or
+      "held".
 Every wait is bounded; exit 0 unless the client itself broke (bad usage).
 """
 import hashlib
@@ -205,11 +206,20 @@ def bulk(host, port, total, rate, outfile):
     print(f"sent={ns} got={nr} same={same} eof={eof}")
 
 
-def hold(host, port, secs):
+def hold(host, port, secs, proto):
     s = connect(host, port)
-    s.sendall(b"hello\n")
     s.settimeout(5)
-    s.recv(100)
+    if proto == "http":
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = b""
+        while not got.endswith(b"\r\n\r\nhello\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    else:
+        s.sendall(b"hello\n")
+        s.recv(100)
     s.settimeout(secs)
     t0 = time.monotonic()
     try:
@@ -233,8 +243,8 @@ def main():
         stream(host, port, int(a[4]), float(a[5]))
     elif cmd == "bulk" and len(a) == 7:
         bulk(host, port, int(a[4]), int(a[5]), a[6])
-    elif cmd == "hold" and len(a) == 5:
-        hold(host, port, float(a[4]))
+    elif cmd == "hold" and len(a) in (5, 6):
+        hold(host, port, float(a[4]), a[5] if len(a) == 6 else "echo")
     else:
         sys.exit(__doc__)
 
