@@ -5,8 +5,8 @@
 # transfer in flight, and the log says why the server stopped.
 . "$(dirname "$0")/lib.sh"
 ABUSE=("$PYTHON" "$(dirname "$0")/helpers/abuse.py")
-BYTES=$((4 << 20)) RATE=$((4 << 20))
-is_sanitized && RATE=$((2 << 20))
+BYTES=$((8 << 20)) RATE=$((4 << 20))
+is_sanitized && BYTES=$((4 << 20)) RATE=$((2 << 20))
 
 for model in loop thread fork prefork hybrid; do
     args=(--model "$model" --listen 127.0.0.1:0 --service echo --drain-timeout 20s)

@@ -165,7 +165,10 @@ def bulk(host, port, total, rate, outfile):
     sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
     while time.monotonic() < deadline:
         if not half and ns == total:
-            s.shutdown(socket.SHUT_WR)
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                eof = "reset"
             half = True
             sel.modify(s, selectors.EVENT_READ)
         # Reading at a bounded rate keeps the server's buffers full, so the
