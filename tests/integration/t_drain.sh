@@ -25,6 +25,16 @@ wait_exit() {
     wait "$pid" || RC=$?
 }
 
+# wait_ready FILE: wait (up to 10 s) until a hold client wrote "ready".
+wait_ready() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -qx ready "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "hold client not ready: $(cat "$1")"
+}
+
 for model in loop thread fork prefork hybrid; do
     args=(--model "$model" --listen 127.0.0.1:0 -v)
     [[ $model == prefork || $model == hybrid ]] && args+=(--workers 2)
@@ -55,12 +65,13 @@ for model in loop thread fork prefork hybrid; do
     timeout 30 "${ABUSE[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 10 >"$TMP/hold.out" 2>&1 &
     client=$!
     PIDS+=("$client")
+    wait_ready "$TMP/hold.out"
     sleep 0.5
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID" 8
     [[ $RC == 0 ]] || fail "$model: server with a client past the drain timeout: $RC"
     wait "$client" || true
-    got=$(cat "$TMP/hold.out")
+    got=$(tail -n 1 "$TMP/hold.out")
     [[ $got =~ ^closed\ after\ ([0-9.]+)$ ]] || fail "$model: held client: $got"
     awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s >= 1.2 && s <= 5) }' ||
         fail "$model: client cut after ${BASH_REMATCH[1]} s, wanted about 1 s"
@@ -75,12 +86,13 @@ for model in loop thread fork prefork hybrid; do
         timeout 30 "${ABUSE[@]}" hold "$SERVER_HOST" "$SERVER_PORT" 10 "$svc" >"$TMP/hold.out" 2>&1 &
         client=$!
         PIDS+=("$client")
+        wait_ready "$TMP/hold.out"
         sleep 0.5
         kill -TERM "$SERVER_PID"
         wait_exit "$SERVER_PID" 8
         [[ $RC == 0 ]] || fail "$model: $svc server on SIGTERM: $RC"
         wait "$client" || true
-        got=$(cat "$TMP/hold.out")
+        got=$(tail -n 1 "$TMP/hold.out")
         [[ $got =~ ^closed\ after\ ([0-9.]+)$ ]] || fail "$model: $svc client on a drain: $got"
         awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s <= 4) }' ||
             fail "$model: $svc client closed after ${BASH_REMATCH[1]} s, wanted at the drain's start (0.5 s)"

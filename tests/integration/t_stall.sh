@@ -16,7 +16,11 @@ for model in loop thread fork prefork hybrid; do
     timeout 60 "${ABUSE[@]}" stream "$SERVER_HOST" "$SERVER_PORT" 20 4 >"$TMP/stream.out" 2>&1 &
     client=$!
     PIDS+=("$client")
-    sleep 1
+    for ((i = 0; i < 200; i++)); do
+        grep -qx streaming "$TMP/stream.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    sleep 0.5
     procs=$(server_procs "$SERVER_PID")
     # shellcheck disable=SC2086
     kill -STOP $procs
@@ -24,7 +28,7 @@ for model in loop thread fork prefork hybrid; do
     # shellcheck disable=SC2086
     kill -CONT $procs
     wait "$client" || fail "$model: stream client: $(cat "$TMP/stream.out")"
-    got=$(cat "$TMP/stream.out")
+    got=$(tail -n 1 "$TMP/stream.out")
     [[ $got == "ok=20/20 " ]] || fail "$model: after a 2.5 s stop with --idle-timeout 1s: $got"
     stop_server "$SERVER_PID"
     pass "$model: 20 streaming clients kept through a 2.5 s SIGSTOP (--idle-timeout 1s), every echo complete"

@@ -9,8 +9,9 @@
       within SECS, G of them after a 408 answer.
   abuse.py stream HOST PORT N SECS
       N echo clients each send 1 KiB every 10 ms and read the echo for SECS,
-      then half-close and read the rest. Prints "ok=K/N" and the first
-      failures (a reset, an EOF mid-stream, an echo whose SHA-256 differs).
+      then half-close and read the rest. Prints "streaming" once all N are
+      connected, then "ok=K/N" and the first failures (a reset, an EOF
+      mid-stream, an echo whose SHA-256 differs).
   abuse.py bulk HOST PORT BYTES READ_RATE OUTFILE
       one echo client sends BYTES random bytes while it reads the echo at
       READ_RATE bytes/s (0: as fast as it comes), half-closes and reads
@@ -19,9 +20,9 @@
       same=yes|no eof=clean|reset".
   abuse.py hold HOST PORT SECS [http]
       connect, send one line (http: one keep-alive GET /), read the answer,
-      then hold the connection open without a word for SECS, reading what
-      comes; prints "closed after T" when the server ends it first, or
-      "held".
+      then print "ready" and hold the connection open without a word for
+      SECS, reading what comes; prints "closed after T" when the server ends
+      it first, or "held".
 Every wait is bounded; exit 0 unless the client itself broke (bad usage).
 """
 import hashlib
@@ -96,9 +97,10 @@ def silent(host, port, n, m, proto, secs):
     print(f"served={len(served)}/{m} last={t_served[0]:.1f} silent_closed={len(closed)} got408={got408}")
 
 
-def stream_one(host, port, secs, out, i):
+def stream_one(host, port, secs, out, i, connected):
     try:
         s = connect(host, port)
+        connected.release()
         s.setblocking(False)
         sent, got = hashlib.sha256(), hashlib.sha256()
         ns = nr = 0
@@ -140,9 +142,14 @@ def stream_one(host, port, secs, out, i):
 
 def stream(host, port, n, secs):
     out = [None] * n
-    ths = [threading.Thread(target=stream_one, args=(host, port, secs, out, i)) for i in range(n)]
+    connected = threading.Semaphore(0)
+    ths = [threading.Thread(target=stream_one, args=(host, port, secs, out, i, connected)) for i in range(n)]
     for t in ths:
         t.start()
+    for _ in range(n):
+        if not connected.acquire(timeout=10):
+            break
+    print("streaming", flush=True)
     for t in ths:
         t.join()
     bad = [r for r in out if r != "ok"]
@@ -223,6 +230,7 @@ def hold(host, port, secs, proto):
     else:
         s.sendall(b"hello\n")
         s.recv(100)
+    print("ready", flush=True)
     s.settimeout(secs)
     t0 = time.monotonic()
     try:
