@@ -417,6 +417,9 @@ void sk__conn_cut(sk_conn *c)
     (void)flush(c);
     size_t unsent = sk__buf_used(&c->out), unread = sk__buf_used(&c->in);
     c->tp->shutdown(c->tp_ctx, c->fd);
+    /* Closing with input queued in the kernel sends RST, which can destroy
+     * the output the client has not read yet: take what is queued now. */
+    (void)linger_read(c);
     SK__STAT_ADD(s, cut, 1);
     sk_tuple_format(&c->tuple, conn, sizeof conn);
     snprintf(msg, sizeof msg, "drain timeout: cut %s (%zu bytes unsent, %zu read and not answered)", conn, unsent,

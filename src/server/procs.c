@@ -61,8 +61,9 @@ void sk__procs_destroy(sk__procs *p)
 
 /* In a new child: keep only what it needs and make SIGTERM/SIGINT/SIGHUP
  * drain this child alone (a closing terminal sends SIGHUP to every process
- * of its foreground group, children included). The parent's stop eventfd is shared with the parent
- * (one open file), so the child gets its own before signals arrive. */
+ * of its foreground group, children included). The parent's stop eventfd
+ * is shared with the parent (one open file), so the child gets its own
+ * before signals arrive. */
 static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old, pid_t parent)
 {
     struct sigaction sa = {0};
