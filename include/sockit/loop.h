@@ -79,7 +79,10 @@ int sk_loop_run(sk_loop *l);
 
 /* One iteration: wait at most timeout_ms (< 0: until something happens or
  * the next timer; 0: do not wait, poll once), dispatch, run due timers.
- * Returns events handled or < 0. */
+ * I/O always goes first: a wait a signal cut short (SIGSTOP/SIGCONT) is
+ * followed by a look that does not wait, and its events are dispatched
+ * before any timer sees the clock that jumped. Returns events handled or
+ * < 0. */
 int sk_loop_once(sk_loop *l, int timeout_ms);
 
 /* Make sk_loop_run() return after the current iteration. */

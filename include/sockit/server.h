@@ -66,9 +66,12 @@ typedef struct sk_event {
     uint64_t offset;
 } sk_event;
 
-/* Counters every model keeps the same way. */
+/* Counters every model keeps the same way. cut: connections still open
+ * when the drain timeout passed, closed by the server (each is also
+ * reported as an SK_EV_WARN naming it). */
 typedef struct sk_stats {
     uint64_t accepted, active, closed, rejected, bytes_in, bytes_out;
+    uint64_t cut;
 } sk_stats;
 
 typedef struct sk_server_config {
@@ -82,7 +85,7 @@ typedef struct sk_server_config {
     int backlog;          /* 0 means SOMAXCONN */
     int max_conns;        /* 0 means no limit but the fd limit */
     int idle_timeout_ms;  /* 0 means none */
-    int drain_timeout_ms; /* on stop: how long queued output may take; 0 = 5000 */
+    int drain_timeout_ms; /* on stop: how long open connections are served, then cut; 0 = 5000 */
     size_t buf_size;      /* per direction, per connection; 0 = 64 KiB */
     void (*on_event)(void *userdata, const sk_event *ev);
     void *userdata;
@@ -117,12 +120,15 @@ const sk_addr *sk_server_addresses(const sk_server *s, int *n);
  * without one. */
 const char *sk_server_backend(const sk_server *s);
 
-/* Serve until sk_server_stop(); then stop accepting, flush queued output
- * (bounded by drain_timeout_ms) and return 0, or < 0 on a fatal error. */
+/* Serve until sk_server_stop(); then drain: stop accepting, call each
+ * connection's on_drain, serve every connection until it ends or
+ * drain_timeout_ms passes, cut what is left (counted in sk_stats.cut, each
+ * reported as SK_EV_WARN, then a total) and return 0, or < 0 on a fatal
+ * error. */
 int sk_server_run(sk_server *s);
 
 /* Ask a running server to drain and stop. Async-signal-safe: call it from a
- * SIGINT/SIGTERM handler. */
+ * SIGINT/SIGTERM/SIGHUP handler. */
 void sk_server_stop(sk_server *s);
 
 /* A consistent-enough snapshot of the counters (each one is atomic). */

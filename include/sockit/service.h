@@ -110,6 +110,17 @@ typedef struct sk_service {
      * live in one process. sk_server_open() refuses the fork and prefork
      * models for it with SK_EONEPROCESS, since processes share no memory. */
     bool one_process;
+
+    /* The server started to drain (SIGTERM, SIGHUP): it accepts no more and
+     * serves every connection until it ends or the drain timeout cuts it.
+     * Called once per open connection, on its own thread, when the drain
+     * starts. A service whose connections do not end by themselves ends
+     * them at a point where nothing read is lost: http closes an idle
+     * keep-alive connection at once and answers a request in progress with
+     * "Connection: close"; chargen ends its stream. Returns 0, or < 0 to
+     * drop at once. Optional: without it the client decides when its
+     * connection ends (echo and discard serve until the client's FIN). */
+    int (*on_drain)(sk_conn *c);
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,

@@ -1,5 +1,5 @@
-/* sockit serve: run a service under a concurrency model until SIGINT or
- * SIGTERM, then drain and exit 0. */
+/* sockit serve: run a service under a concurrency model until SIGINT,
+ * SIGTERM or SIGHUP, then drain and exit 0. */
 #include "cli.h"
 #include "hexdump.h"
 #include "serve_register.h"
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
@@ -27,9 +28,24 @@ static void withdrawn(void)
         sk_server_stop(g_server);
 }
 
+/* SIGHUP drains like SIGTERM (docs/reliability.md): a server started from
+ * a terminal that closes must not lose its clients' data, and there is no
+ * configuration to re-read. The line is written with write(2), which is
+ * async-signal-safe; stdio is not. */
 static void on_signal(int sig)
 {
-    (void)sig;
+    static const char term[] = "sockit: SIGTERM: draining: no new connections, the open ones served until they "
+                               "end or --drain-timeout\n",
+                      intr[] = "sockit: SIGINT: draining: no new connections, the open ones served until they "
+                               "end or --drain-timeout\n",
+                      hup[] = "sockit: SIGHUP: draining: no new connections, the open ones served until they "
+                              "end or --drain-timeout\n";
+    const char *msg = sig == SIGHUP ? hup : sig == SIGINT ? intr : term;
+    size_t len = sig == SIGHUP ? sizeof hup - 1 : sig == SIGINT ? sizeof intr - 1 : sizeof term - 1;
+    int saved = errno;
+    ssize_t rc = write(STDERR_FILENO, msg, len);
+    (void)rc;
+    errno = saved;
     if (serve_register_signal() < 0 && g_server)
         sk_server_stop(g_server);
 }
@@ -150,7 +166,7 @@ static const cli_option options[] = {
             "(default: as many as --workers)"),
     CLI_OPT(0, "max-conns", "N", O_MAXCONNS, "refuse connections beyond N at once (default: no limit)"),
     CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m (default: never)"),
-    CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long queued output may take (default 5s)"),
+    CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long open connections are served (default 5s)"),
     CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
     CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
     CLI_OPT('p', "proto", "tcp|udp", 0,
@@ -185,8 +201,9 @@ const cli_command cli_serve = {
     .name = "serve",
     .summary = "serve echo, discard, chargen, daytime, http, chat or a command (--exec) under any concurrency model",
     .usage = "[OPTIONS]",
-    .about = "Serve a protocol on a TCP port until SIGINT or SIGTERM, then stop accepting,\n"
-             "flush queued output (up to --drain-timeout) and exit 0.",
+    .about = "Serve a protocol on a TCP port until SIGINT, SIGTERM or SIGHUP, then stop\n"
+             "accepting, serve the open connections until they end (up to --drain-timeout,\n"
+             "then cut them and report it) and exit 0.",
     .options = options,
     .more = serve_service_options,
     .run = cmd_serve,
@@ -387,6 +404,7 @@ int cmd_serve(int argc, char **argv)
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     /* Every listener, on one line: a name with both families has two. */
     char a[SK_ADDRSTRLEN], list[LISTEN_TEXT], json[LISTEN_TEXT];

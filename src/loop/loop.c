@@ -241,9 +241,19 @@ int sk_loop_once(sk_loop *l, int timeout_ms)
             timeout_us = wait;
     }
     n = l->be->poll(l, timeout_us);
+    /* A wait cut short by a signal reports no events, yet the clock may
+     * have jumped: after SIGSTOP/SIGCONT every timer is due while the
+     * kernel holds input for many fds. Running the timers first would let
+     * an idle sweep judge active connections by a clock that moved while
+     * nobody looked, so look again, without waiting, and dispatch that
+     * I/O before any timer. */
+    if (n == -EINTR)
+        n = l->be->poll(l, 0);
     if (n < 0 && n != -EINTR)
         return n;
     l->now_us = sk_now_us();
+    if (n < 0)
+        return 0; /* interrupted twice: the timers wait for the next look */
     for (int i = 0; i < n; i++) {
         int fd = l->fired[i].fd;
         sk__io *io = &l->io[fd];
@@ -253,7 +263,7 @@ int sk_loop_once(sk_loop *l, int timeout_ms)
             io->fn(l, fd, io->data, ev);
     }
     run_timers(l);
-    return n < 0 ? 0 : n;
+    return n;
 }
 
 int sk_loop_run(sk_loop *l)

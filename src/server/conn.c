@@ -5,6 +5,7 @@
 #include "conn_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -153,8 +154,6 @@ sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved)
     if (!reserved || s->cfg.max_conns == 0)
         SK__STAT_ADD(s, active, 1);
     sk__server_event(s, SK_EV_OPEN, &c->tuple, 0, NULL);
-    if (e->draining)
-        c->flags |= SK__C_CLOSING;
     if (svc->on_open && svc->on_open(c) < 0)
         c->flags |= SK__C_CLOSING;
     return c;
@@ -402,4 +401,39 @@ int sk__conn_drive(sk_conn *c, int events)
         return linger_read(c);
     }
     return SK__KEEP;
+}
+
+void sk__conn_cut(sk_conn *c)
+{
+    sk_server *s = c->eng->srv;
+    char conn[2 * SK_ADDRSTRLEN + 8], msg[sizeof conn + 96];
+
+    if (c->flags & SK__C_LINGER)
+        return;
+    /* What was read is the client's data: answer it as far as the output
+     * buffer takes it, and send what the socket takes without waiting. */
+    if (!(c->flags & (SK__C_CLOSING | SK__C_DEFERRED)) && sk__buf_used(&c->in) > 0)
+        (void)process(c);
+    (void)flush(c);
+    size_t unsent = sk__buf_used(&c->out), unread = sk__buf_used(&c->in);
+    c->tp->shutdown(c->tp_ctx, c->fd);
+    /* Closing with input queued in the kernel sends RST, which can destroy
+     * the output the client has not read yet: take what is queued now. */
+    (void)linger_read(c);
+    SK__STAT_ADD(s, cut, 1);
+    sk_tuple_format(&c->tuple, conn, sizeof conn);
+    snprintf(msg, sizeof msg, "drain timeout: cut %s (%zu bytes unsent, %zu read and not answered)", conn, unsent,
+             unread);
+    sk__server_event(s, SK_EV_WARN, &c->tuple, 0, msg);
+}
+
+int sk__conn_drain(sk_conn *c)
+{
+    const sk_service *svc = c->eng->srv->cfg.service;
+
+    if (svc->on_drain == NULL || (c->flags & (SK__C_CLOSING | SK__C_LINGER)))
+        return SK__KEEP;
+    if (svc->on_drain(c) < 0)
+        return SK__DONE;
+    return sk__conn_drive(c, 0);
 }

@@ -164,11 +164,25 @@ int sk__conn_interest(const sk_conn *c);
  * (call sk__conn_free); after SK__KEEP drive the connection with 0 events. */
 int sk__conn_watched(sk_conn *c, int fd, int events);
 
-/* Ask the connection to finish (drain on stop, idle timeout). */
+/* Ask the connection to finish: flush, FIN, linger (a service deadline
+ * without on_timeout). A drain does not: it serves each connection until
+ * it ends or the drain timeout cuts it. */
 void sk__conn_finish(sk_conn *c);
+
+/* The drain starts: let the service end c where nothing read is lost
+ * (on_drain), then advance it. Returns SK__KEEP or SK__DONE (call
+ * sk__conn_free). */
+int sk__conn_drain(sk_conn *c);
 
 /* Run on_close, close the fd, count and report. */
 void sk__conn_free(sk_conn *c);
+
+/* The drain timeout passed with c still open: offer what was read to the
+ * service one last time, send what the socket takes now, half-close, and
+ * count and report the cut (SK_EV_WARN naming c and what stayed unsent).
+ * A connection already lingering (its output all sent, our FIN out) is not
+ * cut. The caller then frees c (sk__conn_free). */
+void sk__conn_cut(sk_conn *c);
 
 /* On the connection's own thread, after j->work ran: clear the deferral and
  * call done. Frees j. Returns the connection, which the model must then

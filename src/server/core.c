@@ -39,6 +39,7 @@ void sk_server_stats(const sk_server *s, sk_stats *out)
     out->rejected = __atomic_load_n(&s->stats->rejected, __ATOMIC_RELAXED);
     out->bytes_in = __atomic_load_n(&s->stats->bytes_in, __ATOMIC_RELAXED);
     out->bytes_out = __atomic_load_n(&s->stats->bytes_out, __ATOMIC_RELAXED);
+    out->cut = __atomic_load_n(&s->stats->cut, __ATOMIC_RELAXED);
 }
 
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg)

@@ -3,6 +3,7 @@
  * idle, linger, drain and service deadlines. */
 #include "conn_int.h"
 
+#include <poll.h>
 #include <string.h>
 
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
@@ -54,6 +55,31 @@ static void deadline_due(sk__engine *e, sk_conn *c, void (*done)(sk_conn *c, voi
         e->rearm(c);
 }
 
+/* The idle clock runs from the last activity the engine saw, but the
+ * engine may not have looked for a while: a stopped or starved process, a
+ * wakeup that dispatched only part of the ready fds. Before calling a
+ * connection idle, ask the kernel whether what it waits for is already
+ * there (input, the peer's FIN, room for pending output): then the client
+ * was active and the next wait hands it over. */
+static bool kernel_has_activity(const sk_conn *c)
+{
+    int want = sk__conn_interest(c);
+    struct pollfd p = {.fd = c->fd,
+                       .events =
+                           (short)(((want & SK_READ) ? POLLIN | POLLRDHUP : 0) | ((want & SK_WRITE) ? POLLOUT : 0))};
+    return p.events != 0 && poll(&p, 1, 0) == 1 && (p.revents & p.events) != 0;
+}
+
+static bool idle_now(sk__engine *e, sk_conn *c, int idle)
+{
+    if (idle <= 0 || e->now - c->active_ms < idle || (c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
+        return false;
+    if (!kernel_has_activity(c))
+        return true;
+    c->active_ms = e->now;
+    return false;
+}
+
 void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg)
 {
     int idle = e->srv->cfg.idle_timeout_ms;
@@ -63,7 +89,7 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
         next = c->next;
         if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
             done(c, arg);
-        else if (idle > 0 && e->now - c->active_ms >= idle && !(c->flags & (SK__C_LINGER | SK__C_DEFERRED)))
+        else if (idle_now(e, c, idle))
             done(c, arg);
         else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
             deadline_due(e, c, done, arg);

@@ -162,10 +162,12 @@ static int defer_to_pool(sk__engine *e, sk__job *j)
     return 0;
 }
 
+/* Stop accepting; the connections go on being served until each ends or
+ * the drain timeout cuts it (sweep_cb). Finishing them here would stop
+ * reading, drop the input already read and discard what the client still
+ * sends: data the kernel had acknowledged to the client. */
 static void start_drain(sk__loop_worker *w)
 {
-    sk_conn *c, *next;
-
     if (w->eng.draining)
         return;
     w->eng.draining = true;
@@ -178,10 +180,9 @@ static void start_drain(sk__loop_worker *w)
             shutdown(w->lfds[i], SHUT_RDWR);
     }
     sk_loop_watch(w->loop, w->srv->stop_fd, 0, NULL, NULL);
-    for (c = w->eng.head; c != NULL; c = next) {
+    for (sk_conn *c = w->eng.head, *next; c != NULL; c = next) {
         next = c->next;
-        sk__conn_finish(c);
-        if (sk__conn_drive(c, 0) == SK__DONE)
+        if (sk__conn_drain(c) == SK__DONE)
             close_conn(c, w);
         else
             rearm(w, c);
@@ -207,8 +208,10 @@ static int64_t sweep_cb(sk_loop *l, void *data)
         start_drain(w);
     sk__engine_sweep(&w->eng, close_conn, w);
     if (w->eng.draining && w->eng.now >= w->drain_until) {
-        while (w->eng.head)
+        while (w->eng.head) {
+            sk__conn_cut(w->eng.head);
             close_conn(w->eng.head, w);
+        }
     }
     return w->eng.draining ? 100 : 500;
 }

@@ -43,8 +43,9 @@ static int run_watches(sk_conn *c, const struct pollfd *p, int n)
 
 static int64_t earliest(int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
 
-/* How long poll may sleep: until the next idle, linger or drain deadline,
- * or forever. */
+/* How long poll may sleep: until the next idle, linger, drain or service
+ * deadline (sk_conn_set_timeout: http's 408), or forever. The sweep after
+ * the wait acts on whichever came due, as the event models' sweep does. */
 static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
 {
     int idle = e->srv->cfg.idle_timeout_ms;
@@ -54,6 +55,8 @@ static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
         when = c->linger_until;
     else if (idle > 0)
         when = c->active_ms + idle;
+    if (c->deadline_ms > 0 && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+        when = earliest(when, c->deadline_ms);
     if (e->draining)
         when = earliest(when, drain_until);
     if (when < 0)
@@ -82,11 +85,12 @@ int sk__serve_one(sk_server *s, int fd)
     }
     done = sk__conn_drive(c, 0) == SK__DONE;
     while (!done) {
+        /* A drain serves the connection on until it ends or the drain
+         * timeout cuts it (below). */
         if ((stop || SK__STOPPING(s)) && !e.draining) {
             e.draining = true;
             drain_until = e.now + s->cfg.drain_timeout_ms;
-            sk__conn_finish(c);
-            if (sk__conn_drive(c, 0) == SK__DONE)
+            if (sk__conn_drain(c) == SK__DONE)
                 break;
         }
         struct pollfd p[2 + SK_CONN_WATCH_MAX] = {
@@ -112,8 +116,10 @@ int sk__serve_one(sk_server *s, int fd)
         if (run_watches(c, p + 2, nw) == SK__DONE)
             break;
         sk__engine_sweep(&e, mark_done, &done);
-        if (e.draining && e.now >= drain_until)
+        if (!done && e.draining && e.now >= drain_until) {
+            sk__conn_cut(c);
             break;
+        }
     }
     sk__engine_destroy(&e); /* frees c */
     return 0;

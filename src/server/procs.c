@@ -59,9 +59,11 @@ void sk__procs_destroy(sk__procs *p)
     p->n = p->cap = 0;
 }
 
-/* In a new child: keep only what it needs and make SIGTERM/SIGINT drain
- * this child alone. The parent's stop eventfd is shared with the parent
- * (one open file), so the child gets its own before signals arrive. */
+/* In a new child: keep only what it needs and make SIGTERM/SIGINT/SIGHUP
+ * drain this child alone (a closing terminal sends SIGHUP to every process
+ * of its foreground group, children included). The parent's stop eventfd
+ * is shared with the parent (one open file), so the child gets its own
+ * before signals arrive. */
 static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const sigset_t *old, pid_t parent)
 {
     struct sigaction sa = {0};
@@ -88,6 +90,7 @@ static void child_setup(sk__procs *p, sk_server *s, bool keep_listeners, const s
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
@@ -109,6 +112,7 @@ pid_t sk__procs_spawn(sk__procs *p, sk_server *s, bool keep_listeners, int (*bod
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &old);
     pid_t parent = getpid();
     pid = fork();

@@ -8,6 +8,8 @@
 #include "udp_server.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -145,5 +147,15 @@ int sk_server_run(sk_server *s)
 {
     if (s->cfg.proto == SK_PROTO_UDP)
         return sk__udp_serve(s);
-    return models[s->cfg.model].serve(s);
+    int rc = models[s->cfg.model].serve(s);
+    /* Each cut was reported where it happened (in whichever thread or
+     * process held it); the total is one line more, from the counter every
+     * process shares. */
+    uint64_t cut = __atomic_load_n(&s->stats->cut, __ATOMIC_RELAXED);
+    if (cut > 0) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "drain: cut %" PRIu64 " connection%s at the drain timeout", cut, cut == 1 ? "" : "s");
+        sk__server_event(s, SK_EV_WARN, NULL, 0, msg);
+    }
+    return rc;
 }

@@ -52,9 +52,11 @@ static void stats_members(out *o, const sk_stats *st, sk_format f)
 {
     const char *fmt = f == SK_FORMAT_JSON ? "\"accepted\":%" PRIu64 ",\"active\":%" PRIu64 ",\"closed\":%" PRIu64
                                             ",\"rejected\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+                                            ",\"cut\":%" PRIu64
                                           : "accepted=%" PRIu64 " active=%" PRIu64 " closed=%" PRIu64
-                                            " rejected=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64;
-    add(o, fmt, st->accepted, st->active, st->closed, st->rejected, st->bytes_in, st->bytes_out);
+                                            " rejected=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+                                            " cut=%" PRIu64;
+    add(o, fmt, st->accepted, st->active, st->closed, st->rejected, st->bytes_in, st->bytes_out, st->cut);
 }
 
 size_t sk_stats_format(const sk_stats *st, sk_format f, char *buf, size_t len)

@@ -45,6 +45,14 @@ static int chargen_eof(sk_conn *c)
     return 1;
 }
 
+/* The stream never ends by itself: on a drain it stops where it is, after
+ * the lines already queued (input is discarded anyway, so none is lost). */
+static int chargen_drain(sk_conn *c)
+{
+    sk_conn_close(c);
+    return 0;
+}
+
 const sk_service sk__service_chargen = {
     .name = "chargen",
     .summary = "stream RFC 864 character lines, paced by the reader",
@@ -53,4 +61,5 @@ const sk_service sk__service_chargen = {
     .on_data = chargen_data,
     .on_writable = chargen_fill,
     .on_eof = chargen_eof,
+    .on_drain = chargen_drain,
 };

@@ -232,6 +232,15 @@ static int chat_watch(sk_conn *c, int fd, int events)
     return 0;
 }
 
+/* A chat never ends by itself: on a drain each member gets what its inbox
+ * holds (as far as the output buffer takes it) and is closed politely. */
+static int chat_drain(sk_conn *c)
+{
+    deliver(c);
+    sk_conn_close(c);
+    return 0;
+}
+
 static void chat_close(sk_conn *c)
 {
     chat_member *m = sk_conn_state(c);
@@ -267,4 +276,5 @@ const sk_service sk__service_chat = {
     .on_close = chat_close,
     .on_watch = chat_watch,
     .one_process = true,
+    .on_drain = chat_drain,
 };

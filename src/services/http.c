@@ -32,6 +32,7 @@ typedef struct http_state {
     bool close_after; /* close once the pending response is queued */
     bool served;      /* at least one response went out */
     bool partial;     /* part of the next request head has arrived */
+    bool draining;    /* the server drains: the next answer is the last */
 } http_state;
 
 /* Configuration -------------------------------------------------------- */
@@ -233,7 +234,7 @@ static bool target_is(const sk_http_request *r, const char *path)
  * request once output room frees up. */
 static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
 {
-    bool keep = (r->flags & SK_HTTP_KEEPALIVE) != 0;
+    bool keep = (r->flags & SK_HTTP_KEEPALIVE) != 0 && !st->draining;
     bool head = r->method_id == SK_HTTP_HEAD;
     int conn = !keep ? R_CLOSE : r->minor_version == 0 ? R_KEEP10 : R_KEEP;
     int rc;
@@ -367,6 +368,23 @@ static int http_timeout(sk_conn *c)
     return 0;
 }
 
+/* The server drains: a response in progress is the last one, a request
+ * head that started gets its answer with "Connection: close", and an idle
+ * keep-alive connection closes now (a client may race a new request with
+ * this close, as with any keep-alive timeout; RFC 9112 9.3.1). */
+static int http_drain(sk_conn *c)
+{
+    http_state *st = sk_conn_state(c);
+    st->draining = true;
+    if (pending(st))
+        st->close_after = true;
+    else if (!st->partial) {
+        sk_conn_set_timeout(c, 0);
+        sk_conn_close(c);
+    }
+    return 0;
+}
+
 static int http_open(sk_conn *c)
 {
     pthread_once(&pattern_once, pattern_init);
@@ -442,6 +460,7 @@ const sk_service sk__service_http = {
     .on_writable = http_writable,
     .on_close = http_close,
     .on_timeout = http_timeout,
+    .on_drain = http_drain,
     .options = http_options,
     .config_size = sizeof(sk_http_config),
     .config_init = http_config_init,

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sockit/clock.h>
@@ -662,6 +664,82 @@ static void on_io_stop(sk_loop *l, int fd, void *data, int events)
     sk_loop_stop(l);
 }
 
+/* A stall: the process is stopped (SIGSTOP) while it waits, input arrives
+ * and a timer comes due, then SIGCONT. epoll_wait returns EINTR then; the
+ * input must still be dispatched before the timer runs, or an idle sweep
+ * in that timer judges an active connection by a clock that jumped. */
+typedef struct order {
+    int step, io_at, timer_at;
+} order;
+
+static void on_io_order(sk_loop *l, int fd, void *data, int events)
+{
+    order *o = data;
+    char b[8];
+    (void)l;
+    (void)events;
+    if (read(fd, b, sizeof b) > 0 && o->io_at == 0)
+        o->io_at = ++o->step;
+}
+
+static int64_t on_timer_order(sk_loop *l, void *data)
+{
+    order *o = data;
+    (void)l;
+    if (o->timer_at == 0)
+        o->timer_at = ++o->step;
+    return -1;
+}
+
+/* Whether process pid is stopped (state T in /proc/PID/stat). */
+static bool is_stopped(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] == 'T';
+}
+
+static void test_io_before_timers_after_stall(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    order o = {0};
+    int sv[2];
+
+    make_pair(sv);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io_order, &o), 0);
+    assert_true(sk_loop_timer(l, 100, on_timer_order, &o) > 0);
+    pid_t parent = getpid(), pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        usleep(30 * 1000); /* the parent waits by now */
+        kill(parent, SIGSTOP);
+        for (int i = 0; i < 1000 && !is_stopped(parent); i++)
+            usleep(1000);
+        ssize_t rc = write(sv[1], "x", 1);
+        usleep(200 * 1000); /* the timer is due */
+        kill(parent, SIGCONT);
+        _exit(rc == 1 ? 0 : 1);
+    }
+    for (int i = 0; i < 20 && (o.io_at == 0 || o.timer_at == 0); i++)
+        assert_true(sk_loop_once(l, 1000) >= 0);
+    int status = -1;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(status, 0);
+    assert_int_equal(o.io_at, 1);
+    assert_int_equal(o.timer_at, 2);
+    assert_int_equal(sk_loop_watch(l, sv[0], 0, NULL, NULL), 0);
+    close(sv[0]);
+    close(sv[1]);
+    sk_loop_free(l);
+}
+
 static void test_loop_stop(void **state)
 {
     sk_loop *l = new_loop(state, 0);
@@ -821,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_timers_us),
         cmocka_unit_test(test_timers_us_precision),
         cmocka_unit_test(test_loop_stop),
+        cmocka_unit_test(test_io_before_timers_after_stall),
         cmocka_unit_test(test_setsize_range),
         cmocka_unit_test(test_fd_past_fd_setsize),
     };

@@ -19,12 +19,13 @@
 static void test_stats_text_and_json(void **state)
 {
     (void)state;
-    sk_stats st = {.accepted = 3, .active = 1, .closed = 2, .rejected = 4, .bytes_in = 5, .bytes_out = 6};
+    sk_stats st = {.accepted = 3, .active = 1, .closed = 2, .rejected = 4, .bytes_in = 5, .bytes_out = 6, .cut = 7};
     char buf[256];
-    const char *text = "accepted=3 active=1 closed=2 rejected=4 bytes_in=5 bytes_out=6";
+    const char *text = "accepted=3 active=1 closed=2 rejected=4 bytes_in=5 bytes_out=6 cut=7";
     assert_int_equal(sk_stats_format(&st, SK_FORMAT_TEXT, buf, sizeof buf), strlen(text));
     assert_string_equal(buf, text);
-    const char *json = "{\"accepted\":3,\"active\":1,\"closed\":2,\"rejected\":4,\"bytes_in\":5,\"bytes_out\":6}";
+    const char *json =
+        "{\"accepted\":3,\"active\":1,\"closed\":2,\"rejected\":4,\"bytes_in\":5,\"bytes_out\":6,\"cut\":7}";
     assert_int_equal(sk_stats_format(&st, SK_FORMAT_JSON, buf, sizeof buf), strlen(json));
     assert_string_equal(buf, json);
     /* Too small: cut off, terminated, and the needed length returned. */
@@ -99,10 +100,10 @@ static void test_events(void **state)
     sk_stats st = {.accepted = 1, .closed = 1, .bytes_in = 2, .bytes_out = 2};
     sk_event sev = {.kind = SK_EV_STATS, .stats = &st};
     sk_event_format(&sev, SK_FORMAT_TEXT, buf, sizeof buf);
-    assert_string_equal(buf, "stats accepted=1 active=0 closed=1 rejected=0 bytes_in=2 bytes_out=2");
+    assert_string_equal(buf, "stats accepted=1 active=0 closed=1 rejected=0 bytes_in=2 bytes_out=2 cut=0");
     sk_event_format(&sev, SK_FORMAT_JSON, buf, sizeof buf);
     assert_string_equal(buf, "{\"event\":\"stats\",\"accepted\":1,\"active\":0,\"closed\":1,\"rejected\":0,"
-                             "\"bytes_in\":2,\"bytes_out\":2}");
+                             "\"bytes_in\":2,\"bytes_out\":2,\"cut\":0}");
 }
 
 static void test_conn_row(void **state)
