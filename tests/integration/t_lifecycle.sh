@@ -93,16 +93,20 @@ pass "7 scenarios with --packets: the same segments, flags and order as tcpdump 
 # TIME_WAIT's side, from ss: normal leaves it on the client (local port is
 # not the server's), server-closes on the server.
 tw_side() {
-    local json=$1 port
-    port=$("$PYTHON" -c '
+    local json=$1 port cport
+    read -r port cport < <("$PYTHON" -c '
 import json, sys
+port = cport = ""
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e.get("call") == "listen":
-        print(e["local"].rsplit(":", 1)[1]); break
+    if e.get("call") == "listen" and not port:
+        port = e["local"].rsplit(":", 1)[1]
+    if e.get("side") == "client" and e.get("call") == "connect" and e.get("local") and not cport:
+        cport = e["local"].rsplit(":", 1)[1]
+print(port, cport)
 ' "$json")
-    if ss -Htan state time-wait "sport = :$port" | grep -q .; then echo server
-    elif ss -Htan state time-wait "dport = :$port" | grep -q .; then echo client
+    if ss -Htan state time-wait "sport = :$port and dport = :$cport" | grep -q .; then echo server
+    elif ss -Htan state time-wait "sport = :$cport and dport = :$port" | grep -q .; then echo client
     else echo none; fi
 }
 timeout 20 "$SOCKIT" lifecycle --json -s normal >"$TMP/n2.json" || fail "normal"
