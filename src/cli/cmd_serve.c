@@ -32,8 +32,11 @@ static void withdrawn(void)
  * a terminal that closes must not lose its clients' data, and there is no
  * configuration to re-read. The line is written with write(2), which is
  * async-signal-safe; stdio is not. */
+static volatile sig_atomic_t g_signalled;
+
 static void on_signal(int sig)
 {
+    g_signalled = 1;
     static const char term[] = "sockit: SIGTERM: draining: no new connections, the open ones served until they "
                                "end or --drain-timeout\n",
                       intr[] = "sockit: SIGINT: draining: no new connections, the open ones served until they "
@@ -149,7 +152,8 @@ enum {
     O_REG_TTL,
     O_REG_WEIGHT,
     O_REG_ADDR,
-    O_TRACE
+    O_TRACE,
+    O_NOACCEPT
 };
 
 static const cli_option options[] = {
@@ -168,6 +172,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m (default: never)"),
     CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long open connections are served (default 5s)"),
     CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
+    CLI_OPT(0, "no-accept", NULL, O_NOACCEPT,
+            "listen but never accept: the accept queue fills to --backlog + 1,\n"
+            "then SYNs are dropped (ListenOverflows); for 'sockit conns', ss"),
     CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
     CLI_OPT('p', "proto", "tcp|udp", 0,
             "transport (default tcp); udp answers each request\n"
@@ -221,7 +228,7 @@ int cmd_serve(int argc, char **argv)
     long v;
     int64_t ms;
     int opt, rc;
-    bool trace = false;
+    bool trace = false, no_accept = false;
     char names[512];
 
     if (cli_parser_init(&cp, &cli_serve) < 0) {
@@ -317,6 +324,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_TRACE:
             trace = true;
+            break;
+        case O_NOACCEPT:
+            no_accept = true;
             break;
         case 'h':
             cli_help(stdout, &cli_serve);
@@ -430,6 +440,25 @@ int cmd_serve(int argc, char **argv)
                 backend);
     fflush(stdout);
 
+    if (no_accept) {
+        /* The listeners are open and never accepted from: wait for the
+         * signal with it blocked until sigsuspend, so none is missed. */
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        fprintf(stderr, "sockit: not accepting (--no-accept): the accept queue holds --backlog + 1 (%d)\n",
+                (cfg.backlog > 0 ? cfg.backlog : SOMAXCONN) + 1);
+        sigprocmask(SIG_BLOCK, &stop, &old);
+        while (!g_signalled)
+            sigsuspend(&old);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        serve_register_stop();
+        sk_server_free(g_server);
+        g_server = NULL;
+        return EXIT_OK;
+    }
     rc = sk_server_run(g_server);
     serve_register_stop();
 

@@ -117,3 +117,30 @@ grep -q "unknown TCP state 'bogus'" "$TMP/last.err" || fail "bad state: $(cat "$
 expect_rc 2 "$SOCKIT" conns "$PORT"
 expect_rc 2 "$SOCKIT" conns :1 :2
 pass "no listener, a bad name, a bad state, a bare port: one line each, exit 1 / 2"
+
+# serve --no-accept: a listener whose queue fills (backlog 2: 3 queued),
+# the rest of the clients stuck in SYN_SENT; conns shows the full queue.
+start_server noaccept --service echo --no-accept --backlog 2 --listen 127.0.0.1:0
+NP=$SERVER_PORT
+"$PYTHON" - "$NP" <<'PY' &
+import socket, sys, time
+cs = []
+for _ in range(6):
+    c = socket.socket(); c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", int(sys.argv[1])))
+    except BlockingIOError:
+        pass
+    cs.append(c)
+    time.sleep(0.02)
+time.sleep(3)
+PY
+HOLDER=$!
+PIDS+=("$HOLDER")
+sleep 0.6
+expect_rc 0 "$SOCKIT" conns ":$NP"
+grep -Eq "^LISTEN 127\.0\.0\.1:$NP  accept queue 3/2 " "$TMP/last.out" || fail "--no-accept: $(head -3 "$TMP/last.out")"
+syn=$(ss -Htn state syn-sent "dport = :$NP" | wc -l)
+((syn >= 1)) || fail "--no-accept: no client in SYN_SENT: $(ss -tn "dport = :$NP")"
+stop_server "$SERVER_PID"
+pass "serve --no-accept --backlog 2: accept queue 3/2 in conns, $syn client(s) left in SYN_SENT"
