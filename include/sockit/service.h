@@ -76,9 +76,10 @@ typedef struct sk_service {
     void (*on_close)(sk_conn *c);
 
     /* UDP: one request datagram arrived (d->len bytes, possibly 0, from
-     * d->peer). Write at most one reply into reply (cap bytes,
-     * SK_UDP_MAX_PAYLOAD) and return its length (0 sends an empty datagram),
-     * or < 0 for no reply; the reply goes to d->peer from the address the
+     * d->peer). Write at most one reply into reply (cap bytes: the largest
+     * payload of the peer's family, SK_UDP_MAX_PAYLOAD or, for IPv6,
+     * SK_UDP_MAX_PAYLOAD6) and return its length (0 sends an empty datagram),
+     * or < 0 for no reply (counted as rejected); the reply goes to d->peer from the address the
      * request was sent to. config is the server's service_config. Never
      * blocks. Optional: a service without it is served over TCP only. */
     int (*on_datagram)(const sk_datagram *d, void *reply, size_t cap, const void *config);

@@ -12,6 +12,9 @@ extern "C" {
 
 /* The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP). */
 #define SK_UDP_MAX_PAYLOAD 65507
+/* Over IPv6: 65535 - 8, since IPv6's payload length leaves its own 40-byte
+ * header out (jumbograms aside). A v4-mapped peer is IPv4. */
+#define SK_UDP_MAX_PAYLOAD6 65527
 
 enum {
     SK_UDP_BIND = 1 << 0,      /* bind to the address instead of only taking its family */

@@ -126,7 +126,8 @@ const cli_command cli_connect_udp = {
              "With --expect-reply each datagram waits for its reply instead, and those\n"
              "that got none are counted and reported on stderr (exit 1).\n"
              "For a broadcast or multicast ADDR every reply is shown, whoever sends it.\n"
-             "A datagram holds at most 65507 bytes; a longer line is an error.",
+             "A datagram holds at most 65507 bytes over IPv4, 65527 over IPv6; a longer\n"
+             "line is an error.",
     .options = udp_options,
     .run = cmd_connect,
 };

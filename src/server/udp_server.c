@@ -127,6 +127,16 @@ static void send_replies(udp_worker *w, int fd, int n)
     }
 }
 
+/* The largest reply the peer's family carries: an IPv6 datagram holds 20
+ * bytes more than an IPv4 one (a v4-mapped peer is IPv4). */
+static size_t reply_cap(const struct sockaddr_storage *peer)
+{
+    if (peer->ss_family != AF_INET6)
+        return SK_UDP_MAX_PAYLOAD;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+    return IN6_IS_ADDR_V4MAPPED(a) ? SK_UDP_MAX_PAYLOAD : SK_UDP_MAX_PAYLOAD6;
+}
+
 static void on_readable(sk_loop *l, int fd, void *data, int events)
 {
     udp_worker *w = data;
@@ -156,8 +166,10 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
         for (int i = 0; i < n; i++) {
             struct msghdr *in = &w->rmsg[i].msg_hdr;
             struct msghdr *out = &w->smsg[nout].msg_hdr;
-            if (in->msg_flags & MSG_TRUNC)
+            if (in->msg_flags & MSG_TRUNC) {
+                SK__STAT_ADD(w->srv, rejected, 1); /* larger than any UDP payload: not from a real stack */
                 continue;
+            }
             bool unicast = reply_ctl(in, out, &w->sctl[nout]);
             if (!unicast) {
                 if (!w->primary)
@@ -167,15 +179,17 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
             }
             SK__STAT_ADD(w->srv, accepted, 1);
             SK__STAT_ADD(w->srv, bytes_in, w->rmsg[i].msg_len);
-            unsigned char *reply = w->tx + (size_t)nout * SK_UDP_MAX_PAYLOAD;
+            unsigned char *reply = w->tx + (size_t)nout * SK_UDP_MAX_PAYLOAD6;
             sk_datagram d = {.data = w->riov[i].iov_base,
                              .len = w->rmsg[i].msg_len,
                              .peer = (const struct sockaddr *)&w->peer[i],
                              .peer_len = in->msg_namelen,
                              .to_group = !unicast};
-            int rlen = svc->on_datagram(&d, reply, SK_UDP_MAX_PAYLOAD, w->srv->cfg.service_config);
-            if (rlen < 0)
+            int rlen = svc->on_datagram(&d, reply, reply_cap(&w->peer[i]), w->srv->cfg.service_config);
+            if (rlen < 0) {
+                SK__STAT_ADD(w->srv, rejected, 1); /* the service would not answer it */
                 continue;
+            }
             w->siov[nout] = (struct iovec){reply, (size_t)rlen};
             out->msg_name = &w->peer[i];
             out->msg_namelen = in->msg_namelen;
@@ -203,7 +217,7 @@ static int worker_run(udp_worker *w)
     int rc;
 
     w->rx = malloc((size_t)BATCH * RX_SIZE);
-    w->tx = malloc((size_t)BATCH * SK_UDP_MAX_PAYLOAD);
+    w->tx = malloc((size_t)BATCH * SK_UDP_MAX_PAYLOAD6);
     w->loop = sk_loop_new(w->srv->cfg.backend, 0, &rc);
     if (w->rx == NULL || w->tx == NULL)
         rc = -ENOMEM;

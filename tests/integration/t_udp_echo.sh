@@ -20,9 +20,32 @@ expect_rc 0 "$SOCKIT" connect --udp --raw "$SERVER_ADDR" <"$TMP/max"
 cmp -s "$TMP/max" "$TMP/last.out" || fail "connect --udp --raw 65507 bytes not echoed intact"
 head -c 65508 /dev/zero >"$TMP/big"
 expect_rc 1 "$SOCKIT" connect --udp --raw "$SERVER_ADDR" <"$TMP/big"
-grep -q 'larger than the UDP maximum of 65507' "$TMP/last.err" || fail "oversize: $(cat "$TMP/last.err")"
+grep -q 'larger than the UDP maximum of 65507 over IPv4' "$TMP/last.err" || fail "oversize: $(cat "$TMP/last.err")"
 pass "connect --udp: lines, 65507-byte datagram, oversize refused"
 stop_server "$SERVER_PID" 0
+
+# IPv6 carries 20 bytes more: 65,508 to 65,527-byte datagrams to [::1] come
+# back whole (they used to be dropped without a word).
+start_server v6 --proto udp --service echo --listen "[::1]:0"
+V6=$SERVER_PORT
+"$PYTHON" - "$V6" <<'PY' || fail "IPv6 datagrams past 65507 bytes were not echoed"
+import hashlib, os, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(3)
+for n in (65507, 65508, 65520, 65527):
+    data = os.urandom(n)
+    s.sendto(data, ("::1", int(sys.argv[1])))
+    got, _ = s.recvfrom(70000)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), (n, len(got))
+PY
+head -c 65527 /dev/urandom >"$TMP/max6"
+expect_rc 0 "$SOCKIT" connect --udp --raw "[::1]:$V6" <"$TMP/max6"
+cmp -s "$TMP/max6" "$TMP/last.out" || fail "connect --udp --raw 65527 bytes over IPv6 not echoed intact"
+head -c 65528 /dev/zero >"$TMP/big6"
+expect_rc 1 "$SOCKIT" connect --udp --raw "[::1]:$V6" <"$TMP/big6"
+grep -q 'larger than the UDP maximum of 65527 over IPv6' "$TMP/last.err" || fail "IPv6 oversize: $(cat "$TMP/last.err")"
+stop_server "$SERVER_PID" 0
+pass "IPv6: 65508-65527-byte datagrams echoed whole (server and connect --udp); 65528 refused"
 
 # Nothing listens on a freshly freed port: every request is lost, reported, exit 1.
 start_server gone --proto udp --listen 127.0.0.1:0
