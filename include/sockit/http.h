@@ -28,9 +28,9 @@ enum { SK_HTTP_OTHER = 0, SK_HTTP_GET, SK_HTTP_HEAD, SK_HTTP_POST, SK_HTTP_PUT, 
 /* Flags the parser derives from the head. */
 enum {
     SK_HTTP_KEEPALIVE = 1 << 0,  /* the connection persists after this exchange */
-    SK_HTTP_CHUNKED = 1 << 1,    /* responses: the body is chunked (requests: never set,
-                                  * any Transfer-Encoding is refused, see below) */
-    SK_HTTP_HAS_HOST = 1 << 2,   /* requests: exactly one Host header was present */
+    SK_HTTP_CHUNKED = 1 << 1,    /* the body is chunked (requests: Transfer-Encoding
+                                  * ending in chunked; decode it with sk_http_chunks) */
+    SK_HTTP_HAS_HOST = 1 << 2,   /* requests: exactly one Host header was present, and valid */
     SK_HTTP_HAS_LENGTH = 1 << 3, /* a Content-Length header was present */
     SK_HTTP_EOF_BODY = 1 << 4    /* responses: the body runs until the server closes */
 };
@@ -85,13 +85,42 @@ typedef struct sk_http_limits {
  *   - more headers than max_headers is SK_EHTTP_HEADERS (431);
  *   - Content-Length: decimal digits only, at most 2^63-1; repeated headers
  *     or comma lists must all agree, else 400;
- *   - Transfer-Encoding (any value) is SK_EHTTP_NOTIMPL (501): request bodies
- *     are only framed by Content-Length, so the caller answers and closes
- *     instead of guessing where the next request starts;
+ *   - Transfer-Encoding whose last coding is chunked sets SK_HTTP_CHUNKED:
+ *     the body that follows is read with sk_http_chunks (RFC 9112 7.1: a
+ *     recipient must be able to decode chunked). Any other final coding is
+ *     400 (6.3: the length cannot be known), and so is Transfer-Encoding
+ *     together with Content-Length (ambiguous framing, the request smuggling
+ *     vector), or in an HTTP/1.0 request;
+ *   - Host (RFC 9112 3.2, RFC 3986 3.2.2): one, and a host with an optional
+ *     port only: userinfo ("user@"), a path, a comma list, spaces or any
+ *     byte outside reg-name / IP-literal are 400; an empty Host is allowed;
  *   - keep-alive: HTTP/1.1 persists unless "Connection: close", HTTP/1.0
  *     only with "Connection: keep-alive"; close wins over keep-alive.
  * Never reads past buf[len - 1]. */
 int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, const sk_http_limits *lim);
+
+/* The path a request names: the target itself in origin form ("/a?b"),
+ * the part after the authority in absolute form ("http://h/a?b" -> "/a?b",
+ * "http://h" -> "/"; RFC 9112 3.2.2: a server must accept it), the target
+ * as it is otherwise ("*", authority form). */
+void sk_http_request_path(const sk_http_request *req, const char **path, size_t *len);
+
+/* A chunked body's decoder (RFC 9112 7.1): sizes in hex, extensions
+ * skipped, trailer fields skipped. Zero-initialised is ready. */
+typedef struct sk_http_chunks {
+    int st;
+    uint64_t left;
+    unsigned line; /* bytes of the current size or trailer line */
+    bool digit;
+} sk_http_chunks;
+
+/* Feed body bytes from buf[0, len). Returns how many bytes belong to the
+ * body (the rest, when *done, begins the next message), or SK_EHTTP_BAD
+ * for a malformed body (a bad size, a size line or trailer over 8 KiB, a
+ * missing CRLF). *data / *data_len (either may be NULL) get the first run
+ * of chunk data in those bytes, or NULL / 0. */
+long sk_http_chunks_feed(sk_http_chunks *d, const char *buf, size_t len, bool *done, const char **data,
+                         size_t *data_len);
 
 /* The HTTP status for a parser error code (400, 414, 431, 501, 505), or 400
  * for anything else. */

@@ -55,15 +55,84 @@ static int line_end(ucp p, ucp end)
 /* What the headers said that the request as a whole needs. */
 typedef struct head_facts {
     int hosts;
-    bool te, close, keep;
+    bool te, te_chunked, close, keep;
 } head_facts;
+
+/* RFC 3986 reg-name and IPv4 bytes: unreserved, pct-encoded, sub-delims
+ * but ',' (RFC 9112 3.2: Host is one host, never a list). */
+static bool host_byte(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return true;
+    return strchr("-._~%!$&'()*+;=", ch) != NULL && ch != '\0';
+}
+
+/* Host: uri-host [ ":" port ]: a reg-name or IPv4 address, or an IPv6 /
+ * IPvFuture literal in brackets, then optional digits. Empty is allowed. */
+static bool host_valid(ucp v, size_t n)
+{
+    size_t i = 0;
+    if (n > 0 && v[0] == '[') {
+        for (i = 1; i < n && v[i] != ']'; i++) {
+            unsigned char ch = v[i];
+            if (!((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') || ch == ':' || ch == '.' ||
+                  ch == 'v' || ch == 'V'))
+                return false;
+        }
+        if (i == n || i == 1)
+            return false;
+        i++;
+    } else {
+        while (i < n && v[i] != ':') {
+            if (!host_byte(v[i]))
+                return false;
+            i++;
+        }
+    }
+    if (i == n)
+        return true;
+    if (v[i] != ':')
+        return false;
+    for (i++; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+/* Transfer-Encoding: a comma list; only whether its last coding is
+ * chunked matters for framing. Each header continues the list. */
+static int transfer_coding(head_facts *f, ucp v, size_t n)
+{
+    ucp p = v, end = v + n, last = NULL, last_end = NULL;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (p == end)
+            break;
+        last = p;
+        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        last_end = p;
+        while (p < end && *p != ',')
+            p++;
+    }
+    if (last == NULL)
+        return SK_EHTTP_BAD;
+    f->te = true;
+    f->te_chunked = SK__HTTP_IEQ(last, (size_t)(last_end - last), "chunked");
+    return 0;
+}
 
 static int header_semantics(sk_http_request *req, head_facts *f, ucp name, size_t nlen, ucp val, size_t vlen)
 {
     switch (nlen) {
     case 4:
-        if (SK__HTTP_IEQ(name, nlen, "host"))
+        if (SK__HTTP_IEQ(name, nlen, "host")) {
+            if (!host_valid(val, vlen))
+                return SK_EHTTP_BAD;
             f->hosts++;
+        }
         break;
     case 10:
         if (SK__HTTP_IEQ(name, nlen, "connection"))
@@ -82,7 +151,7 @@ static int header_semantics(sk_http_request *req, head_facts *f, ucp name, size_
         break;
     case 17:
         if (SK__HTTP_IEQ(name, nlen, "transfer-encoding"))
-            f->te = true;
+            return transfer_coding(f, val, vlen);
         break;
     }
     return 0;
@@ -235,8 +304,14 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         return SK_EHTTP_BAD;
     if (f.hosts == 1)
         req->flags |= SK_HTTP_HAS_HOST;
-    if (f.te)
-        return SK_EHTTP_NOTIMPL;
+    if (f.te) {
+        /* RFC 9112 6.1, 6.3: with Content-Length it is ambiguous (and a
+         * smuggling vector); without chunked last the end is unknowable;
+         * HTTP/1.0 has no transfer codings. */
+        if (!f.te_chunked || (req->flags & SK_HTTP_HAS_LENGTH) || req->minor_version == 0)
+            return SK_EHTTP_BAD;
+        req->flags |= SK_HTTP_CHUNKED;
+    }
     if (!f.close && (req->minor_version == 1 || f.keep))
         req->flags |= SK_HTTP_KEEPALIVE;
     return (int)(p - start);
@@ -286,4 +361,162 @@ const char *sk_http_reason(int status)
     default:
         return "";
     }
+}
+
+void sk_http_request_path(const sk_http_request *req, const char **path, size_t *len)
+{
+    const char *t = req->target, *end = req->target + req->target_len;
+    *path = t;
+    *len = req->target_len;
+    if (req->target_len == 0 || t[0] == '/')
+        return;
+    /* absolute-form: scheme "://" authority path-abempty [ "?" query ] */
+    const char *sep = memchr(t, ':', req->target_len);
+    if (sep == NULL || end - sep < 3 || sep[1] != '/' || sep[2] != '/')
+        return;
+    for (const char *p = t; p < sep; p++) {
+        if (!((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') &&
+            !(p > t && ((*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')))
+            return;
+    }
+    const char *a = sep + 3;
+    while (a < end && *a != '/' && *a != '?')
+        a++;
+    if (a == end || *a == '?') {
+        /* No path ("http://h", "http://h?q"): the origin's root. */
+        *path = "/";
+        *len = 1;
+        return;
+    }
+    *path = a;
+    *len = (size_t)(end - a);
+}
+
+enum { C_SIZE, C_EXT, C_EXT_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER, C_TRAILER_LINE, C_TRAILER_LF, C_DONE };
+#define CHUNK_LINE_MAX 8192
+
+long sk_http_chunks_feed(sk_http_chunks *d, const char *buf, size_t len, bool *done, const char **data,
+                         size_t *data_len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    size_t i = 0;
+    bool have_data = false;
+
+    *done = false;
+    if (data)
+        *data = NULL;
+    if (data_len)
+        *data_len = 0;
+    while (i < len) {
+        unsigned char ch = p[i];
+        switch (d->st) {
+        case C_SIZE: {
+            int h = ch >= '0' && ch <= '9'                       ? ch - '0'
+                    : ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') ? (ch | 0x20) - 'a' + 10
+                                                                 : -1;
+            if (++d->line > CHUNK_LINE_MAX)
+                return SK_EHTTP_BAD;
+            if (h >= 0) {
+                if (d->left > (UINT64_MAX >> 4))
+                    return SK_EHTTP_BAD;
+                d->left = d->left << 4 | (uint64_t)h;
+                d->digit = true;
+                i++;
+                break;
+            }
+            if (!d->digit)
+                return SK_EHTTP_BAD;
+            d->st = C_EXT;
+            break; /* this byte again, as an extension byte */
+        }
+        case C_EXT:
+            if (++d->line > CHUNK_LINE_MAX)
+                return SK_EHTTP_BAD;
+            i++;
+            if (ch == '\r') {
+                d->st = C_EXT_LF;
+            } else if (ch == '\n') {
+                d->line = 0;
+                d->st = d->left ? C_DATA : C_TRAILER;
+            } else if (!(sk__http_cls[ch] & SK__C_VALUE)) {
+                return SK_EHTTP_BAD;
+            }
+            break;
+        case C_EXT_LF:
+            if (ch != '\n')
+                return SK_EHTTP_BAD;
+            i++;
+            d->line = 0;
+            d->st = d->left ? C_DATA : C_TRAILER;
+            break;
+        case C_DATA: {
+            size_t k = len - i < d->left ? len - i : (size_t)d->left;
+            if (!have_data && data) {
+                *data = buf + i;
+                if (data_len)
+                    *data_len = k;
+                have_data = true;
+            }
+            i += k;
+            d->left -= k;
+            if (d->left == 0)
+                d->st = C_DATA_CR;
+            break;
+        }
+        case C_DATA_CR:
+            i++;
+            if (ch == '\r')
+                d->st = C_DATA_LF;
+            else if (ch == '\n')
+                d->st = C_SIZE, d->digit = false, d->line = 0;
+            else
+                return SK_EHTTP_BAD;
+            break;
+        case C_DATA_LF:
+            if (ch != '\n')
+                return SK_EHTTP_BAD;
+            i++;
+            d->st = C_SIZE;
+            d->digit = false;
+            d->line = 0;
+            break;
+        case C_TRAILER: /* the start of a trailer line, or the final empty line */
+            i++;
+            if (ch == '\n') {
+                d->st = C_DONE;
+                *done = true;
+                return (long)i;
+            }
+            d->st = ch == '\r' ? C_TRAILER_LF : C_TRAILER_LINE;
+            d->line = 1;
+            break;
+        case C_TRAILER_LF:
+            if (ch != '\n')
+                return SK_EHTTP_BAD;
+            i++;
+            if (d->line == 1) {
+                d->st = C_DONE;
+                *done = true;
+                return (long)i;
+            }
+            d->st = C_TRAILER;
+            d->line = 0;
+            break;
+        case C_TRAILER_LINE:
+            if (++d->line > CHUNK_LINE_MAX)
+                return SK_EHTTP_BAD;
+            i++;
+            if (ch == '\n')
+                d->st = C_TRAILER;
+            else if (ch == '\r')
+                d->st = C_TRAILER_LF;
+            else if (!(sk__http_cls[ch] & SK__C_VALUE) && ch != ':')
+                return SK_EHTTP_BAD;
+            break;
+        default:
+            *done = true;
+            return (long)i;
+        }
+    }
+    return (long)i;
 }

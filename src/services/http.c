@@ -28,7 +28,9 @@ typedef struct http_state {
     uint64_t body_off, body_len; /* pattern body still to stream: [off, len) */
     char *blob;                  /* /stats JSON still to stream */
     size_t blob_off, blob_len;
-    uint64_t skip;    /* request body bytes still to discard */
+    uint64_t skip; /* request body bytes still to discard */
+    bool chunked;  /* a chunked request body is being read past */
+    sk_http_chunks chunks;
     bool close_after; /* close once the pending response is queued */
     bool served;      /* at least one response went out */
     bool partial;     /* part of the next request head has arrived */
@@ -223,11 +225,13 @@ static void pump(sk_conn *c, http_state *st)
 
 static bool target_is(const sk_http_request *r, const char *path)
 {
-    /* The path, alone or before a query. */
-    size_t n = strlen(path);
-    if (r->target_len < n || (r->target_len > n && r->target[n] != '?'))
+    /* The path (also of an absolute-form target), alone or before a query. */
+    const char *t;
+    size_t tlen, n = strlen(path);
+    sk_http_request_path(r, &t, &tlen);
+    if (tlen < n || (tlen > n && t[n] != '?'))
         return false;
-    return memcmp(r->target, path, n) == 0;
+    return memcmp(t, path, n) == 0;
 }
 
 /* Answer one parsed request. Returns 0, or -ENOBUFS to retry the same
@@ -239,8 +243,13 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
     int conn = !keep ? R_CLOSE : r->minor_version == 0 ? R_KEEP10 : R_KEEP;
     int rc;
 
-    if (r->method_id != SK_HTTP_GET && !head)
-        return answer_error(c, st, 405);
+    if (r->method_id != SK_HTTP_GET && !head) {
+        /* The body is framed (Content-Length or chunked): it is read past
+         * and the connection goes on, as for any answer. */
+        static const char body[] = "Method Not Allowed\n";
+        rc = write_head(c, 405, "text/plain", sizeof body - 1, conn, "Allow: GET, HEAD\r\n", body, sizeof body - 1);
+        goto done;
+    }
 
     if (target_is(r, "/")) {
         int64_t size = body_size(c);
@@ -320,12 +329,26 @@ static int http_data(sk_conn *c, const void *data, size_t len)
             off += k;
             st->skip -= k;
         }
+        if (st->chunked && off < len) {
+            bool end;
+            long k = sk_http_chunks_feed(&st->chunks, buf + off, len - off, &end, NULL, NULL);
+            if (k < 0) {
+                /* The framing is lost: nothing after it can be trusted. */
+                if (!pending(st) && answer_error(c, st, 400) == -ENOBUFS)
+                    break;
+                st->close_after = true;
+                sk_conn_close(c);
+                return (int)len;
+            }
+            off += (size_t)k;
+            st->chunked = !end;
+        }
         if (pending(st)) {
             pump(c, st);
             if (pending(st))
                 break; /* pipelined requests wait for this answer to finish */
         }
-        if (off == len || st->close_after)
+        if (off == len || st->close_after || st->chunked)
             break;
         int rc = sk_http_parse_request(buf + off, len - off, &req, NULL);
         if (rc == -EAGAIN)
@@ -339,8 +362,12 @@ static int http_data(sk_conn *c, const void *data, size_t len)
             break;
         off += (size_t)rc;
         st->skip = req.content_length;
+        if (req.flags & SK_HTTP_CHUNKED) {
+            st->chunked = true;
+            st->chunks = (sk_http_chunks){0};
+        }
     }
-    st->partial = off < len && st->skip == 0;
+    st->partial = off < len && st->skip == 0 && !st->chunked;
     if (st->close_after && !pending(st))
         return (int)len;
     return (int)off;
