@@ -1,6 +1,7 @@
 /* libFuzzer target for the HTTP request-head parser: any bytes, any split
  * point, both header-array sizes; checks the contract, not just crashes. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,32 @@ static void check(const char *buf, size_t len, size_t max_headers)
     }
 }
 
+/* The chunked-body decoder on the same bytes, whole and a byte at a time:
+ * it must agree with itself, stay inside the input, and end or fail the
+ * same way however the bytes arrive. */
+static void check_chunks(const char *buf, size_t len)
+{
+    sk_http_chunks whole = {0}, bytes = {0};
+    bool done_whole, done_bytes = false;
+    const char *v;
+    size_t vlen;
+    long k = sk_http_chunks_feed(&whole, buf, len, &done_whole, &v, &vlen);
+    if (k > (long)len || (v && (v < buf || v + vlen > buf + len)))
+        abort();
+    size_t used = 0;
+    long rc = 0;
+    while (used < len && !done_bytes) {
+        rc = sk_http_chunks_feed(&bytes, buf + used, 1, &done_bytes, NULL, NULL);
+        if (rc < 0)
+            break;
+        used += (size_t)rc;
+        if (rc == 0 && !done_bytes)
+            abort(); /* one byte offered, none taken, no end: a stall */
+    }
+    if ((k < 0) != (rc < 0) || (k >= 0 && (done_whole != done_bytes || (done_whole && (size_t)k != used))))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size heap copy, so ASan flags any read past the end. */
@@ -47,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     check(buf, size, 16);
     check(buf, size, 2);
+    check_chunks(buf, size);
     /* Every prefix of a short input must be incomplete or the same verdict
      * as a prefix: never a success that the full input contradicts. */
     if (size > 0 && size < 256) {
