@@ -45,6 +45,7 @@ enum {
     SK_EDNS,          /* DNS: any other failure (no servers, connection refused) */
     SK_EETCD,         /* etcd answered with an error (an HTTP status other than 200) */
     SK_EETCDBAD,      /* etcd's answer is not the v3 gateway's JSON */
+    SK_EBUFSMALL,     /* the per-connection buffer cannot hold what the service needs at once */
     SK_ELAST
 };
 

@@ -122,6 +122,12 @@ typedef struct sk_service {
      * drop at once. Optional: without it the client decides when its
      * connection ends (echo and discard serve until the client's FIN). */
     int (*on_drain)(sk_conn *c);
+
+    /* The smallest per-direction connection buffer the service works with:
+     * what it must hold at once (http: the largest request head it accepts,
+     * and its answer). sk_server_open() refuses a smaller buf_size with
+     * SK_EBUFSMALL. 0: any. */
+    size_t min_buf_size;
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,

@@ -35,6 +35,7 @@ static const char *const sk_messages[] = {
     [SK_ENODATA - SK_EBASE] = "no record of that type (the name exists)",
     [SK_EREFUSED - SK_EBASE] = "DNS query refused by the server (REFUSED)",
     [SK_ESRVNONE - SK_EBASE] = "no such service (the SRV target is \".\")",
+    [SK_EBUFSMALL - SK_EBASE] = "the buffer size is too small for the service (a request and its answer must fit)",
     [SK_EDNSBAD - SK_EBASE] = "malformed DNS message",
     [SK_EDNS - SK_EBASE] = "DNS query failed",
     [SK_EETCD - SK_EBASE] = "etcd refused the request",

@@ -392,6 +392,10 @@ int cmd_serve(int argc, char **argv)
                                    "--service %s needs all its connections in one process: use --model loop, "
                                    "thread or hybrid (fork and prefork share no memory)",
                                    cfg.service->name);
+        if (rc == SK_EBUFSMALL)
+            return cli_usage_error("serve",
+                                   "--buffer-size %zu is too small for --service %s: it needs at least %zu bytes",
+                                   cfg.buf_size, cfg.service->name, cfg.service->min_buf_size);
         if (cli_exit_for(rc) == EXIT_USAGE)
             return cli_addr_usage("serve", "listen", cfg.listen, rc);
         cli_error("listen %s: %s", cfg.listen, sk_strerror(rc));

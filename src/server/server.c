@@ -75,6 +75,9 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     if (n < 0)
         return n;
 
+    size_t bufs = cfg->buf_size ? cfg->buf_size : (size_t)64 * 1024;
+    if (cfg->proto != SK_PROTO_UDP && cfg->service && bufs < cfg->service->min_buf_size)
+        return SK_EBUFSMALL; /* a request that could never fit would get a wrong 408, or silence */
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;

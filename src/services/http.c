@@ -488,6 +488,9 @@ const sk_service sk__service_http = {
     .on_close = http_close,
     .on_timeout = http_timeout,
     .on_drain = http_drain,
+    /* A head at both limits (target and header section) with its request
+     * line, and an answer with an inline body, each in one buffer. */
+    .min_buf_size = SK_HTTP_MAX_TARGET + SK_HTTP_MAX_HEAD + 512,
     .options = http_options,
     .config_size = sizeof(sk_http_config),
     .config_init = http_config_init,
