@@ -152,7 +152,7 @@ pass "408 on slow heads, idle keep-alive closed"
 [[ $(curl -sS --max-time 5 "$URL/") == hello ]] || fail "server broken after bad input"
 
 # Large bodies stream under backpressure, byte-exact and in order.
-start_server big --service http --body-size 1000000 --buffer-size 16384 --listen 127.0.0.1:0
+start_server big --service http --body-size 1000000 --buffer-size 16896 --listen 127.0.0.1:0
 BIG="http://$SERVER_ADDR/"
 PORT=$SERVER_PORT
 want=$(python3 -c 'import sys; n=1000000; b=bytes(97+i%26 for i in range(n-1))+b"\n"; sys.stdout.buffer.write(b)' | sha)
