@@ -56,6 +56,22 @@ enum {
  * entries into out. Returns the count (>= 1) or a negative code. */
 int sk_addr_resolve(const char *text, int socktype, int flags, sk_addr *out, size_t max);
 
+/* An address block: "198.18.0.0/15", "fd00:5ec::/64", or one address
+ * ("127.0.0.1" is /32, "::1" /128). */
+typedef struct sk_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned bits;
+    unsigned char addr[16];
+} sk_cidr;
+
+/* Parse text into *out (the host bits are cleared: 10.1.2.3/8 is 10.0.0.0/8).
+ * Returns 0 or SK_EADDRSYNTAX. */
+int sk_cidr_parse(const char *text, sk_cidr *out);
+
+/* Whether the address in sa lies in c; an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, what a dual-stack socket reports) counts as IPv4. */
+bool sk_cidr_match(const sk_cidr *c, const struct sockaddr *sa);
+
 /* Format a socket address as "1.2.3.4:80" or "[::1]:80" into buf (at least
  * SK_ADDRSTRLEN bytes is always enough). Returns buf. */
 char *sk_addr_format(const struct sockaddr *sa, char *buf, size_t len);

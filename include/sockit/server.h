@@ -101,6 +101,12 @@ typedef struct sk_server_config {
      * closed connection is kept in. NULL: off, the plain calls. The
      * tracer's callback is called from every server thread at once. */
     struct sk_tracer *tracer;
+    /* Who may connect (TCP) or be answered (UDP): NULL-terminated lists of
+     * address blocks ("198.18.0.0/15", "::1"). A peer in a deny block is
+     * refused; with an allow list, so is a peer in none of its blocks. A
+     * refused TCP client is closed at once, a refused datagram dropped;
+     * both count as rejected. NULL: everyone. */
+    const char *const *allow, *const *deny;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -153,7 +153,9 @@ enum {
     O_REG_WEIGHT,
     O_REG_ADDR,
     O_TRACE,
-    O_NOACCEPT
+    O_NOACCEPT,
+    O_ALLOW,
+    O_DENY
 };
 
 static const cli_option options[] = {
@@ -182,6 +184,10 @@ static const cli_option options[] = {
     CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
             "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
             "repeatable; listen on the wildcard (:PORT) to receive it"),
+    CLI_OPT(0, "allow", "CIDR", O_ALLOW,
+            "serve only peers in this block (198.18.0.0/15, ::1); repeatable;\n"
+            "others are closed at once (TCP) or not answered (UDP), as rejected"),
+    CLI_OPT(0, "deny", "CIDR", O_DENY, "refuse peers in this block (checked before --allow); repeatable"),
     CLI_OPT(0, "register", "etcd://HOST:PORT/PREFIX", O_REGISTER,
             "put this server's key (PREFIX/ADDR: addr, service, model,\n"
             "weight) in etcd under a lease kept alive while serving;\n"
@@ -229,6 +235,8 @@ int cmd_serve(int argc, char **argv)
     int64_t ms;
     int opt, rc;
     bool trace = false, no_accept = false;
+    static const char *allow[33], *deny[33];
+    int nallow = 0, ndeny = 0;
     char names[512];
 
     if (cli_parser_init(&cp, &cli_serve) < 0) {
@@ -328,6 +336,20 @@ int cmd_serve(int argc, char **argv)
         case O_NOACCEPT:
             no_accept = true;
             break;
+        case O_ALLOW:
+        case O_DENY: {
+            sk_cidr c;
+            int *n = opt == O_ALLOW ? &nallow : &ndeny;
+            const char **list = opt == O_ALLOW ? allow : deny;
+            if (sk_cidr_parse(optarg, &c) < 0)
+                return cli_usage_error("serve",
+                                       "--%s wants an address or block (198.18.0.0/15, fd00:5ec::/64), not '%s'",
+                                       opt == O_ALLOW ? "allow" : "deny", optarg);
+            if (*n == 32)
+                return cli_usage_error("serve", "at most 32 --%s blocks", opt == O_ALLOW ? "allow" : "deny");
+            list[(*n)++] = optarg;
+            break;
+        }
         case 'h':
             cli_help(stdout, &cli_serve);
             return EXIT_OK;
@@ -368,6 +390,8 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cfg.joins = joins;
+    cfg.allow = nallow ? allow : NULL;
+    cfg.deny = ndeny ? deny : NULL;
     if ((rc = serve_register_check(&reg)) != EXIT_OK)
         return rc;
     rc = serve_service_config(cfg.service, &cfg.service_config);

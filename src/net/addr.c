@@ -237,3 +237,62 @@ bool sk_addr_is_multicast(const struct sockaddr *sa)
         return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)sa)->sin6_addr);
     return false;
 }
+
+int sk_cidr_parse(const char *text, sk_cidr *out)
+{
+    char host[SK_HOST_MAX];
+    const char *slash = text ? strchr(text, '/') : NULL;
+    size_t hlen = slash ? (size_t)(slash - text) : (text ? strlen(text) : 0);
+    long bits = -1;
+
+    if (text == NULL || hlen == 0 || hlen >= sizeof host)
+        return SK_EADDRSYNTAX;
+    memcpy(host, text, hlen);
+    host[hlen] = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, host, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, host, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return SK_EADDRSYNTAX;
+    unsigned max = out->family == AF_INET ? 32 : 128;
+    if (slash) {
+        char *end;
+        if (slash[1] < '0' || slash[1] > '9')
+            return SK_EADDRSYNTAX;
+        bits = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || bits < 0 || bits > (long)max)
+            return SK_EADDRSYNTAX;
+    }
+    out->bits = bits < 0 ? max : (unsigned)bits;
+    for (unsigned i = out->bits; i < max; i++)
+        out->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+    return 0;
+}
+
+bool sk_cidr_match(const sk_cidr *c, const struct sockaddr *sa)
+{
+    const unsigned char *a;
+    int family = sa->sa_family;
+    if (family == AF_INET) {
+        a = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+    } else if (family == AF_INET6) {
+        a = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+            a += 12;
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    if (family != c->family)
+        return false;
+    unsigned full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(a, c->addr, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff00u >> rest);
+    return (a[full] & mask) == c->addr[full];
+}

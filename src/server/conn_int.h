@@ -101,7 +101,13 @@ struct sk_server {
      * other processes (fork, prefork) are not visible here. */
     pthread_mutex_t engines_lock;
     struct sk__engine *engines;
+    /* --allow / --deny, parsed at open. */
+    sk_cidr *allow, *deny;
+    size_t nallow, ndeny;
 };
+
+/* Whether the peer may be served (allow / deny). */
+bool sk__server_admits(const sk_server *s, const struct sockaddr *peer);
 
 /* Engine -------------------------------------------------------------- */
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks);

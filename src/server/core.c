@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,7 +76,15 @@ void sk__server_unreserve(sk_server *s)
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
 {
     for (;;) {
-        int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd) : sk_accept(lfd, true, NULL);
+        sk_addr peer = {.len = 0};
+        int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd, &peer) : sk_accept(lfd, true, &peer);
+        if (fd >= 0 && peer.len > 0 && !sk__server_admits(s, (const struct sockaddr *)&peer.ss)) {
+            char who[SK_ADDRSTRLEN], msg[SK_ADDRSTRLEN + 40];
+            sk_addr_format((const struct sockaddr *)&peer.ss, who, sizeof who);
+            snprintf(msg, sizeof msg, "%s refused by --allow / --deny", who);
+            sk__server_reject(s, fd, -EACCES, msg);
+            continue;
+        }
         if (fd >= 0)
             return fd;
         switch (fd) {
@@ -123,6 +132,21 @@ void sk__server_forget_engines(sk_server *s)
      * held by nobody who can release it: start afresh. */
     pthread_mutex_init(&s->engines_lock, NULL);
     s->engines = NULL;
+}
+
+bool sk__server_admits(const sk_server *s, const struct sockaddr *peer)
+{
+    for (size_t i = 0; i < s->ndeny; i++) {
+        if (sk_cidr_match(&s->deny[i], peer))
+            return false;
+    }
+    if (s->nallow == 0)
+        return true;
+    for (size_t i = 0; i < s->nallow; i++) {
+        if (sk_cidr_match(&s->allow[i], peer))
+            return true;
+    }
+    return false;
 }
 
 void sk__server_reject(sk_server *s, int fd, int err, const char *why)

@@ -50,6 +50,27 @@ const char *sk_model_name(sk_model m) { return (unsigned)m < NMODELS ? models[m]
 
 bool sk_model_has_loop(sk_model m) { return (unsigned)m < NMODELS && models[m].loop; }
 
+/* A NULL-terminated list of address blocks into an array. */
+static int parse_blocks(const char *const *list, sk_cidr **out, size_t *n)
+{
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    for (; list && list[k]; k++)
+        ;
+    if (k == 0)
+        return 0;
+    if ((*out = calloc(k, sizeof **out)) == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < k; i++) {
+        int rc = sk_cidr_parse(list[i], &(*out)[i]);
+        if (rc < 0)
+            return rc;
+    }
+    *n = k;
+    return 0;
+}
+
 int sk_server_open(const sk_server_config *cfg, sk_server **out)
 {
     sk_addr addrs[SK__MAX_LISTENERS];
@@ -85,6 +106,9 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     s->stop_fd = -1;
     pthread_mutex_init(&s->engines_lock, NULL);
     s->buf_size = cfg->buf_size ? cfg->buf_size : (size_t)64 * 1024;
+    if ((err = parse_blocks(cfg->allow, &s->allow, &s->nallow)) < 0 ||
+        (err = parse_blocks(cfg->deny, &s->deny, &s->ndeny)) < 0)
+        goto fail;
     if (s->cfg.drain_timeout_ms <= 0)
         s->cfg.drain_timeout_ms = 5000;
     if (s->cfg.workers <= 0) {
@@ -143,6 +167,8 @@ void sk_server_free(sk_server *s)
     if (s->stats)
         munmap(s->stats, sizeof *s->stats);
     pthread_mutex_destroy(&s->engines_lock);
+    free(s->allow);
+    free(s->deny);
     free(s);
 }
 

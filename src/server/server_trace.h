@@ -17,7 +17,7 @@ void sk__server_trace_set(sk_tracer *t);
 /* sk_tcp_listen()'s socket, options, bind and listen, traced. */
 int sk__traced_listen(sk_tracer *t, const sk_addr *a, int backlog, int flags);
 
-/* sk_accept(lfd, true, NULL), traced: the fd or -errno. */
-int sk__traced_accept(sk_tracer *t, int lfd);
+/* sk_accept(lfd, true, peer), traced: the fd or -errno. */
+int sk__traced_accept(sk_tracer *t, int lfd, sk_addr *peer);
 
 #endif

@@ -175,10 +175,10 @@ fail:
     return err;
 }
 
-int sk__traced_accept(sk_tracer *t, int lfd)
+int sk__traced_accept(sk_tracer *t, int lfd, sk_addr *peer)
 {
     for (;;) {
-        int fd = sk_tr_accept(t, lfd, NULL, SOCK_NONBLOCK);
+        int fd = sk_tr_accept(t, lfd, peer, SOCK_NONBLOCK);
         if (fd >= 0) {
             pthread_once(&g_tuples_once, tuples_init);
             if ((size_t)fd < g_ntuples && sk_tuple_get(fd, &g_tuples[fd]) < 0)

@@ -170,6 +170,10 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                 SK__STAT_ADD(w->srv, rejected, 1); /* larger than any UDP payload: not from a real stack */
                 continue;
             }
+            if (!sk__server_admits(w->srv, (const struct sockaddr *)&w->peer[i])) {
+                SK__STAT_ADD(w->srv, rejected, 1); /* --allow / --deny: not answered */
+                continue;
+            }
             bool unicast = reply_ctl(in, out, &w->sctl[nout]);
             if (!unicast) {
                 if (!w->primary)

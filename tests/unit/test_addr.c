@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <sockit/addr.h>
@@ -147,9 +148,44 @@ static void test_strerror(void **state)
     assert_non_null(sk_strerror(12345));
 }
 
+static bool in_block(const char *block, const char *ip)
+{
+    sk_cidr c;
+    sk_addr a;
+    char text[80];
+    assert_int_equal(sk_cidr_parse(block, &c), 0);
+    snprintf(text, sizeof text, strchr(ip, ':') ? "[%s]:1" : "%s:1", ip);
+    assert_true(sk_addr_resolve(text, SOCK_STREAM, SK_RESOLVE_NUMERIC, &a, 1) == 1);
+    return sk_cidr_match(&c, (struct sockaddr *)&a.ss);
+}
+
+static void test_cidr(void **state)
+{
+    (void)state;
+    sk_cidr c;
+    assert_true(in_block("198.18.0.0/15", "198.19.255.255"));
+    assert_false(in_block("198.18.0.0/15", "198.20.0.0"));
+    assert_true(in_block("10.1.2.3/8", "10.200.0.1")); /* host bits cleared */
+    assert_true(in_block("127.0.0.1", "127.0.0.1"));
+    assert_false(in_block("127.0.0.1", "127.0.0.2"));
+    assert_true(in_block("0.0.0.0/0", "8.8.8.8"));
+    assert_true(in_block("fd00:5ec::/64", "fd00:5ec::42"));
+    assert_false(in_block("fd00:5ec::/64", "fd00:5ec:0:1::1"));
+    assert_true(in_block("127.0.0.0/8", "::ffff:127.0.0.1")); /* mapped is IPv4 */
+    assert_false(in_block("::1", "127.0.0.1"));
+    assert_true(in_block("::/0", "::1"));
+    assert_true(in_block("198.18.0.0/13", "198.23.1.1")); /* a partial byte */
+    assert_false(in_block("198.18.0.0/13", "198.24.1.1"));
+    const char *bad[] = {"", "1.2.3", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "a/8", "10.0.0.0/-1", NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_int_equal(sk_cidr_parse(bad[i], &c), SK_EADDRSYNTAX);
+    assert_int_equal(sk_cidr_parse(NULL, &c), SK_EADDRSYNTAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_split_good),
         cmocka_unit_test(test_split_bad),
         cmocka_unit_test(test_port_lookup),
