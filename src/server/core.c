@@ -151,8 +151,16 @@ bool sk__server_admits(const sk_server *s, const struct sockaddr *peer)
 
 void sk__server_reject(sk_server *s, int fd, int err, const char *why)
 {
-    if (fd >= 0)
+    if (fd >= 0) {
+        /* FIN first, then read what the client already sent (bounded):
+         * closing with unread input would answer with RST, and the client
+         * could lose the refusal in the reset. */
+        char sink[16384];
+        shutdown(fd, SHUT_WR);
+        for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+            ;
         close(fd);
+    }
     SK__STAT_ADD(s, rejected, 1);
     sk__server_event(s, SK_EV_REJECT, NULL, err, why);
 }

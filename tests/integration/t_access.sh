@@ -46,3 +46,31 @@ expect_rc 2 "$SOCKIT" serve --allow 1.2.3 --listen 127.0.0.1:0
 expect_rc 2 "$SOCKIT" serve --deny 10.0.0.0/33 --listen 127.0.0.1:0
 grep -q "^sockit: --deny wants an address or block" "$TMP/last.err" || fail "bad block: $(cat "$TMP/last.err")"
 pass "a bad block is a usage error"
+
+# A refused client that already sent data gets a clean FIN, not a RST: the
+# server is stopped while the client connects and sends, so the data is
+# queued before the accept that refuses it.
+for model in loop thread; do
+    start_server "full$model" --service echo --model "$model" --max-conns 1 --listen 127.0.0.1:0
+    "$PYTHON" - "$SERVER_PORT" "$SERVER_PID" <<'PY' || fail "$model: the refused client did not see a clean close"
+import os, signal, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+a = socket.create_connection(("127.0.0.1", port))  # holds the one slot
+a.sendall(b"a\n"); assert a.recv(16) == b"a\n"
+os.kill(pid, signal.SIGSTOP)
+try:
+    b = socket.create_connection(("127.0.0.1", port))
+    b.sendall(b"queued before the accept\n")
+    time.sleep(0.1)
+finally:
+    os.kill(pid, signal.SIGCONT)
+b.settimeout(5)
+try:
+    got = b.recv(64)
+except ConnectionResetError:
+    sys.exit("RST instead of a clean close")
+assert got == b"", got
+PY
+    stop_server "$SERVER_PID"
+done
+pass "a refused client with data already sent sees FIN, not RST (loop, thread)"
