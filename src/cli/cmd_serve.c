@@ -234,7 +234,7 @@ int cmd_serve(int argc, char **argv)
     long v;
     int64_t ms;
     int opt, rc;
-    bool trace = false, no_accept = false;
+    bool trace = false, no_accept = false, listen_flag = false;
     static const char *allow[33], *deny[33];
     int nallow = 0, ndeny = 0;
     char names[512];
@@ -249,6 +249,16 @@ int cmd_serve(int argc, char **argv)
             service = optarg;
             break;
         case 'l':
+            /* One address per server (a name with both families gets a
+             * listener each): a second on the command line would silently
+             * replace the first. A file or the environment is overridden by
+             * a flag, as every setting is. */
+            if (cli_current_source == NULL && listen_flag)
+                return cli_usage_error("serve",
+                                       "--listen given twice ('%s', '%s'): one address per server (run one per "
+                                       "address, or listen on a name or the wildcard)",
+                                       cfg.listen, optarg);
+            listen_flag = cli_current_source == NULL;
             cfg.listen = optarg;
             break;
         case 'm':

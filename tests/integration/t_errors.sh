@@ -333,3 +333,12 @@ rc=0
 wait "$SERVER_PID" || rc=$?
 ((rc == 130)) || fail "server ended with $rc after a second SIGINT, wanted 130 (killed by SIGINT)"
 pass "a second SIGINT during the drain ends the server at once"
+
+# A repeated --listen is refused (it used to keep the last one silently);
+# a flag over the environment's or the file's is the usual precedence.
+expect_rc 2 "$SOCKIT" serve --listen 127.0.0.1:0 --listen 127.0.0.1:1
+grep -q "^sockit: --listen given twice ('127.0.0.1:0', '127.0.0.1:1')" "$TMP/last.err" || fail "repeated --listen: $(cat "$TMP/last.err")"
+SOCKIT_LISTEN=127.0.0.1:1 start_server envlisten --listen 127.0.0.1:0
+[[ $SERVER_PORT != 1 ]] || fail "the flag did not win over SOCKIT_LISTEN"
+stop_server "$SERVER_PID"
+pass "a repeated --listen is a usage error; a flag still beats SOCKIT_LISTEN"
