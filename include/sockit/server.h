@@ -107,6 +107,12 @@ typedef struct sk_server_config {
      * refused TCP client is closed at once, a refused datagram dropped;
      * both count as rejected. NULL: everyone. */
     const char *const *allow, *const *deny;
+    /* TCP keepalive on every connection (set on the listeners, which the
+     * accepted sockets inherit: no cost per accept): after keepalive_idle_s
+     * of silence a probe every keepalive_intvl_s, and after keepalive_cnt
+     * unanswered ones the kernel drops the connection, so a peer that
+     * vanished (cable, crash, NAT timeout) is found. 0: off. */
+    int keepalive_idle_s, keepalive_intvl_s, keepalive_cnt;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -19,6 +19,9 @@
 
 static sk_server *g_server;
 
+#define DEFAULT_IDLE_MS (5 * 60 * 1000)
+#define DEFAULT_FORK_CONNS 512
+
 /* With --register the key goes first: the registration deletes it, then
  * stops the server (withdrawn), so clients stop choosing this server
  * before it stops accepting. */
@@ -155,7 +158,8 @@ enum {
     O_TRACE,
     O_NOACCEPT,
     O_ALLOW,
-    O_DENY
+    O_DENY,
+    O_KEEPALIVE
 };
 
 static const cli_option options[] = {
@@ -170,8 +174,13 @@ static const cli_option options[] = {
     CLI_OPT(0, "pool", "N", O_POOL,
             "hybrid: threads for blocking work services defer\n"
             "(default: as many as --workers)"),
-    CLI_OPT(0, "max-conns", "N", O_MAXCONNS, "refuse connections beyond N at once (default: no limit)"),
-    CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m (default: never)"),
+    CLI_OPT(0, "max-conns", "N", O_MAXCONNS,
+            "refuse connections beyond N at once; 0: no limit but the fd limit\n"
+            "(default: 512 under fork, a process each; otherwise no limit)"),
+    CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m; 0: never (default 5m)"),
+    CLI_OPT(0, "keepalive", "IDLE,INTVL,CNT", O_KEEPALIVE,
+            "TCP keepalive in seconds, seconds, probes: a vanished peer is\n"
+            "dropped after IDLE + INTVL x CNT (default 60,10,6); off: none"),
     CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long open connections are served (default 5s)"),
     CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
     CLI_OPT(0, "no-accept", NULL, O_NOACCEPT,
@@ -225,7 +234,11 @@ const cli_command cli_serve = {
 int cmd_serve(int argc, char **argv)
 {
     cli_parser cp;
-    sk_server_config cfg = {.listen = "127.0.0.1:7007", .model = SK_MODEL_LOOP};
+    sk_server_config cfg = {.listen = "127.0.0.1:7007",
+                            .model = SK_MODEL_LOOP,
+                            .keepalive_idle_s = 60,
+                            .keepalive_intvl_s = 10,
+                            .keepalive_cnt = 6};
     serve_opts o = {0};
     serve_reg_opts reg = {.ttl_ms = 10000, .weight = 1};
     const char *service = NULL; /* echo, or what --exec and the like select */
@@ -234,7 +247,7 @@ int cmd_serve(int argc, char **argv)
     long v;
     int64_t ms;
     int opt, rc;
-    bool trace = false, no_accept = false, listen_flag = false;
+    bool trace = false, no_accept = false, listen_flag = false, max_conns_set = false, idle_set = false;
     static const char *allow[33], *deny[33];
     int nallow = 0, ndeny = 0;
     char names[512];
@@ -281,15 +294,35 @@ int cmd_serve(int argc, char **argv)
             cfg.pool = (int)v;
             break;
         case O_MAXCONNS:
-            if (!cli_parse_int(optarg, 1, 10000000, &v))
-                return cli_usage_error("serve", "--max-conns wants a positive number, not '%s'", optarg);
+            if (!cli_parse_int(optarg, 0, 10000000, &v))
+                return cli_usage_error("serve", "--max-conns wants a number (0: no limit), not '%s'", optarg);
             cfg.max_conns = (int)v;
+            max_conns_set = true;
             break;
         case O_IDLE:
             if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
-                return cli_usage_error("serve", "--idle-timeout wants a time (30s, 5m), not '%s'", optarg);
+                return cli_usage_error("serve", "--idle-timeout wants a time (30s, 5m; 0: never), not '%s'", optarg);
             cfg.idle_timeout_ms = (int)ms;
+            idle_set = true;
             break;
+        case O_KEEPALIVE: {
+            int a = 0, b = 0, c = 0;
+            char tail;
+            if (strcmp(optarg, "off") == 0) {
+                cfg.keepalive_idle_s = 0;
+            } else if (sscanf(optarg, "%d,%d,%d%c", &a, &b, &c, &tail) != 3 || a < 1 || a > 32767 || b < 1 ||
+                       b > 32767 || c < 1 || c > 127) {
+                return cli_usage_error("serve",
+                                       "--keepalive wants IDLE,INTVL,CNT (seconds, seconds, probes: 60,10,6) or off, "
+                                       "not '%s'",
+                                       optarg);
+            } else {
+                cfg.keepalive_idle_s = a;
+                cfg.keepalive_intvl_s = b;
+                cfg.keepalive_cnt = c;
+            }
+            break;
+        }
         case O_DRAIN:
             if (!cli_parse_seconds(optarg, &ms) || ms > INT32_MAX)
                 return cli_usage_error("serve", "--drain-timeout wants a time (5s, 500ms), not '%s'", optarg);
@@ -400,6 +433,12 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cfg.joins = joins;
+    /* Safe defaults (docs/reliability.md): idle connections end, vanished
+     * peers are found, and fork cannot make processes without bound. */
+    if (!idle_set)
+        cfg.idle_timeout_ms = DEFAULT_IDLE_MS;
+    if (!max_conns_set && cfg.model == SK_MODEL_FORK)
+        cfg.max_conns = DEFAULT_FORK_CONNS;
     cfg.allow = nallow ? allow : NULL;
     cfg.deny = ndeny ? deny : NULL;
     if ((rc = serve_register_check(&reg)) != EXIT_OK)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,8 +38,23 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
     int flags = SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0) | (reuseport ? SK_LISTEN_REUSEPORT : 0);
     if (s->cfg.proto == SK_PROTO_UDP)
         return udp_open(a, flags);
-    return s->cfg.tracer ? sk__traced_listen(s->cfg.tracer, a, s->cfg.backlog, flags)
-                         : sk_tcp_listen(a, s->cfg.backlog, flags);
+    int fd = s->cfg.tracer ? sk__traced_listen(s->cfg.tracer, a, s->cfg.backlog, flags)
+                           : sk_tcp_listen(a, s->cfg.backlog, flags);
+    if (fd >= 0 && s->cfg.keepalive_idle_s > 0) {
+        /* Accepted sockets inherit these from their listener. */
+        int on = 1, idle = s->cfg.keepalive_idle_s,
+            intvl = s->cfg.keepalive_intvl_s > 0 ? s->cfg.keepalive_intvl_s : 10,
+            cnt = s->cfg.keepalive_cnt > 0 ? s->cfg.keepalive_cnt : 6;
+        if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0 ||
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) < 0 ||
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) < 0) {
+            int err = -errno;
+            close(fd);
+            return err;
+        }
+    }
+    return fd;
 }
 
 static void set_port(sk_addr *a, int port)

@@ -45,7 +45,14 @@ for s in normal server-closes half-close rst refused backlog-full unread-data-cl
     grep -q "listening on" "$TMP/td.err" || fail "tcpdump did not start: $(cat "$TMP/td.err")"
     sleep 0.5 # libpcap may still be settling its ring and filter after saying so
     timeout 20 "$SOCKIT" lifecycle --packets --json -s "$s" >"$TMP/$s.json" 2>"$TMP/$s.err" || fail "$s --packets: $(cat "$TMP/$s.err"; tail -1 "$TMP/$s.json")"
-    sleep 0.3
+    # Until the capture file stops growing (the last ACKs and RSTs), at most 3 s.
+    last=-1
+    for ((i = 0; i < 30; i++)); do
+        sleep 0.3
+        size=$(stat -c %s "$TMP/cap.pcap" 2>/dev/null || echo 0)
+        ((size == last)) && break
+        last=$size
+    done
     kill -TERM "$td"
     wait "$td" 2>/dev/null || true
     timeout 60 /usr/bin/python3 "$CHECK" "$SCHEMAS" lifecycle "$TMP/$s.json" --lines --expect syscall,segment,verdict >/dev/null ||
