@@ -12,12 +12,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <sockit/sockit.h>
 #include <sockit/udp.h>
 
 static sk_server *g_server;
+
+/* --user: with the listeners bound, become NAME for good: supplementary
+ * groups first (they would outlive setgid), then the group, then the user,
+ * and check that root cannot be taken back. A server told to drop root
+ * that could not must not serve as root. */
+static int drop_privileges(const char *name)
+{
+    struct passwd *pw = getpwnam(name);
+    if (pw == NULL) {
+        cli_error("--user %s: no such user", name);
+        return EXIT_USAGE;
+    }
+    if (geteuid() != 0) {
+        if (pw->pw_uid == geteuid())
+            return EXIT_OK; /* already that user */
+        cli_error("--user %s: dropping to another user needs root", name);
+        return EXIT_FAIL;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        cli_error("--user %s: %s; not serving as root", name, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        cli_error("--user %s: root could be taken back; not serving", name);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
 
 #define DEFAULT_IDLE_MS (5 * 60 * 1000)
 #define DEFAULT_FORK_CONNS 512
@@ -159,7 +189,8 @@ enum {
     O_NOACCEPT,
     O_ALLOW,
     O_DENY,
-    O_KEEPALIVE
+    O_KEEPALIVE,
+    O_USER
 };
 
 static const cli_option options[] = {
@@ -193,6 +224,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "join", "GROUP[@IF]", O_JOIN,
             "udp: join a multicast group (224.1.1.1@eth0, ff02::1234@eth0);\n"
             "repeatable; listen on the wildcard (:PORT) to receive it"),
+    CLI_OPT(0, "user", "NAME", O_USER,
+            "after binding (a port below 1024 needs root), drop root for NAME:\n"
+            "its groups, group and user; refuse to serve if that fails"),
     CLI_OPT(0, "allow", "CIDR", O_ALLOW,
             "serve only peers in this block (198.18.0.0/15, ::1); repeatable;\n"
             "others are closed at once (TCP) or not answered (UDP), as rejected"),
@@ -248,6 +282,7 @@ int cmd_serve(int argc, char **argv)
     int64_t ms;
     int opt, rc;
     bool trace = false, no_accept = false, listen_flag = false, max_conns_set = false, idle_set = false;
+    const char *user = NULL;
     static const char *allow[33], *deny[33];
     int nallow = 0, ndeny = 0;
     char names[512];
@@ -304,6 +339,9 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--idle-timeout wants a time (30s, 5m; 0: never), not '%s'", optarg);
             cfg.idle_timeout_ms = (int)ms;
             idle_set = true;
+            break;
+        case O_USER:
+            user = optarg;
             break;
         case O_KEEPALIVE: {
             int a = 0, b = 0, c = 0;
@@ -475,6 +513,11 @@ int cmd_serve(int argc, char **argv)
         return EXIT_FAIL;
     }
 
+    if (user && (rc = drop_privileges(user)) != EXIT_OK) {
+        sk_server_free(g_server);
+        g_server = NULL;
+        return rc;
+    }
     reg.verbose = o.verbose;
     if ((rc = serve_register_start(&reg, &sk_server_addresses(g_server, &(int){0})[0], cfg.service->name,
                                    sk_model_name(cfg.model), withdrawn)) != EXIT_OK) {
