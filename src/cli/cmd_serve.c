@@ -2,6 +2,7 @@
  * SIGTERM or SIGHUP, then drain and exit 0. */
 #include "cli.h"
 #include "hexdump.h"
+#include "serve_log.h"
 #include "serve_register.h"
 #include "serve_services.h"
 
@@ -63,8 +64,9 @@ static void withdrawn(void)
 
 /* SIGHUP drains like SIGTERM (docs/reliability.md): a server started from
  * a terminal that closes must not lose its clients' data, and there is no
- * configuration to re-read. The line is written with write(2), which is
- * async-signal-safe; stdio is not. */
+ * configuration to re-read. The line is written with one write(2), which
+ * is async-signal-safe (stdio is not) and, like every log line, does not
+ * wait for a reader that stopped (serve_log.c). */
 static volatile sig_atomic_t g_signalled;
 
 static void on_signal(int sig)
@@ -79,8 +81,7 @@ static void on_signal(int sig)
     const char *msg = sig == SIGHUP ? hup : sig == SIGINT ? intr : term;
     size_t len = sig == SIGHUP ? sizeof hup - 1 : sig == SIGINT ? sizeof intr - 1 : sizeof term - 1;
     int saved = errno;
-    ssize_t rc = write(STDERR_FILENO, msg, len);
-    (void)rc;
+    serve_log_signal_write(2, msg, len);
     errno = saved;
     if (serve_register_signal() < 0 && g_server)
         sk_server_stop(g_server);
@@ -95,8 +96,8 @@ typedef struct serve_opts {
 } serve_opts;
 
 /* -v -v: a data event's line, then its bytes as a hex dump ('<' read from
- * the client, '>' sent to it), built whole and written at once so threads
- * and processes serving other clients do not cut into it. */
+ * the client, '>' sent to it), built whole and handed to the log at once so
+ * threads and processes serving other clients do not cut into it. */
 static void print_data(const sk_event *ev, const char *line)
 {
     char *text = NULL;
@@ -107,28 +108,32 @@ static void print_data(const sk_event *ev, const char *line)
     fprintf(f, "sockit: %s\n", line);
     cli_hexdump(f, ev->dir == SK_DATA_IN ? '<' : '>', ev->offset, ev->data, ev->len);
     if (fclose(f) == 0)
-        fwrite(text, 1, len, stderr);
+        serve_log_write(2, text, len);
     free(text);
 }
 
+/* Called on the server's own threads (an event loop): the lines go
+ * through serve_log.c, which never blocks, whoever reads them. */
 static void on_event(void *ud, const sk_event *ev)
 {
     const serve_opts *o = ud;
-    char line[512];
+    char line[512], out[540];
 
     if (o->json) {
         sk_event_format(ev, SK_FORMAT_JSON, line, sizeof line);
-        printf("%s\n", line);
-        fflush(stdout);
+        int n = snprintf(out, sizeof out, "%s\n", line);
+        serve_log_write(1, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
         return;
     }
     /* Listening sockets and warnings always; the traffic with -v. */
     if (o->verbose || ev->kind == SK_EV_LISTEN || ev->kind == SK_EV_WARN) {
         sk_event_format(ev, SK_FORMAT_TEXT, line, sizeof line);
-        if (ev->kind == SK_EV_DATA)
+        if (ev->kind == SK_EV_DATA) {
             print_data(ev, line);
-        else
-            fprintf(stderr, "sockit: %s\n", line);
+        } else {
+            int n = snprintf(out, sizeof out, "sockit: %s\n", line);
+            serve_log_write(2, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
+        }
     }
 }
 
@@ -157,7 +162,9 @@ static int model_values(cli_value *out, int max)
 }
 
 /* --trace: one line per event on stderr, each written with one call so
- * the lines of several threads (and processes) never mix. */
+ * the lines of several threads (and processes) never mix. Unlike -v it
+ * blocks: a trace is complete or it is nothing, so a traced server waits
+ * for its trace's reader (docs/reliability.md). */
 static bool g_trace_json;
 
 static void trace_line(void *ud, const sk_trace_event *ev)
@@ -494,6 +501,8 @@ int cmd_serve(int argc, char **argv)
         cfg.tracer = &g_tracer;
     }
 
+    fflush(NULL);
+    serve_log_init(o.json);
     rc = sk_server_open(&cfg, &g_server);
     if (rc < 0) {
         if (rc == -EINVAL && cfg.backend)
@@ -588,6 +597,9 @@ int cmd_serve(int argc, char **argv)
         sk_event ev = {.kind = SK_EV_STATS, .stats = &st};
         on_event(&o, &ev);
     }
+    /* A reader that stopped for good must not keep the server from
+     * exiting: a second for what is queued and the count of what was not. */
+    serve_log_flush(1000);
     sk_server_free(g_server);
     g_server = NULL;
     if (rc < 0) {

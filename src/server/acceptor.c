@@ -44,8 +44,7 @@ static int take_ready(sk__acceptor *a)
              * for a moment instead of spinning on it. */
             a->ready = 0;
             a->paused_until = sk_now_ms() + PAUSE_MS;
-            if (a->reserve_fd < 0)
-                a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            sk__server_refill(s, &a->reserve_fd);
         }
     }
     return -EAGAIN;

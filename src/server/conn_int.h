@@ -104,6 +104,10 @@ struct sk_server {
     /* --allow / --deny, parsed at open. */
     sk_cidr *allow, *deny;
     size_t nallow, ndeny;
+    /* Several threads accepting into one fd table (hybrid): every accept
+     * and every use of the spare fd they share happens under this lock.
+     * NULL when one thread accepts per process. */
+    pthread_mutex_t *accept_lock;
 };
 
 /* Whether the peer may be served (allow / deny). */
@@ -145,8 +149,13 @@ void sk__server_unreserve(sk_server *s);
 /* Accept on a non-blocking listener with the fd-exhaustion fallback: on
  * EMFILE/ENFILE the reserved fd is given up to accept and close the
  * pending connection, so the listener does not stay readable forever.
- * Returns the fd, -EAGAIN, or another -errno (already counted/reported). */
+ * Returns the fd, -EAGAIN, or another -errno (already counted/reported).
+ * With s->accept_lock the reserve is shared and used only under it. */
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd);
+
+/* Open the reserve again if it is gone (a refusal could not take it
+ * back); under s->accept_lock when there is one. */
+void sk__server_refill(sk_server *s, int *reserve_fd);
 
 /* Connections ----------------------------------------------------------- */
 

@@ -73,11 +73,75 @@ void sk__server_unreserve(sk_server *s)
         SK__STAT_SUB(s, active, 1);
 }
 
+static void accept_lock(sk_server *s)
+{
+    if (s->accept_lock)
+        pthread_mutex_lock(s->accept_lock);
+}
+
+static void accept_unlock(sk_server *s)
+{
+    if (s->accept_lock)
+        pthread_mutex_unlock(s->accept_lock);
+}
+
+void sk__server_refill(sk_server *s, int *reserve_fd)
+{
+    accept_lock(s);
+    if (*reserve_fd < 0)
+        *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    accept_unlock(s);
+}
+
+/* Out of descriptors, the pending connection stays queued and the listener
+ * stays readable: a level-triggered loop would spin. Free the reserved fd,
+ * take the connection, close it (the client sees a clean close), then take
+ * the reserve back. Between the close of the reserve and its reopening the
+ * process has a free slot: an accept by any other thread of the process in
+ * that window takes it, this one gets EMFILE again and the reserve is lost
+ * for as long as the fd table stays full, which leaves this listener's
+ * queue hanging. So with several accepting threads the whole exchange runs
+ * under s->accept_lock, as does every plain accept (the caller holds it).
+ * Returns 0 (refused one), -EAGAIN (nothing was pending: nobody refused) or
+ * -EMFILE (no reserve to refuse with). */
+static int refuse_one(int lfd, int *reserve_fd)
+{
+    if (*reserve_fd < 0)
+        return -EMFILE;
+    close(*reserve_fd);
+    *reserve_fd = -1;
+    int victim = sk_accept(lfd, true, NULL);
+    if (victim >= 0)
+        close(victim);
+    *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* accept() fails with EMFILE before it looks at the queue, so after the
+     * last victim one more EMFILE comes with nothing pending. */
+    if (victim == -EAGAIN)
+        return victim;
+    return victim >= 0 ? 0 : -EMFILE;
+}
+
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
 {
     for (;;) {
+        /* Locked one attempt at a time, and the reject reported after the
+         * unlock: a storm of refusals on one thread lets the others take
+         * their turn between two of them. */
+        int refused = 1;
         sk_addr peer = {.len = 0};
+        accept_lock(s);
         int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd, &peer) : sk_accept(lfd, true, &peer);
+        if (fd == -EMFILE || fd == -ENFILE)
+            refused = refuse_one(lfd, reserve_fd);
+        accept_unlock(s);
+        if (refused == -EAGAIN)
+            return refused;
+        if (refused <= 0) {
+            sk__server_reject(s, -1, fd, "out of file descriptors");
+            if (refused == 0)
+                continue;
+            return fd;
+        }
         if (fd >= 0 && peer.len > 0 && !sk__server_admits(s, (const struct sockaddr *)&peer.ss)) {
             char who[SK_ADDRSTRLEN], msg[SK_ADDRSTRLEN + 40];
             sk_addr_format((const struct sockaddr *)&peer.ss, who, sizeof who);
@@ -94,31 +158,6 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
         case -EPROTO:
         case -EPERM: /* a firewall rule refused it */
             continue;
-        case -EMFILE:
-        case -ENFILE:
-            /* Out of descriptors, the pending connection stays queued and
-             * the listener stays readable: a level-triggered loop would spin.
-             * Free the reserved fd, take the connection, close it (the
-             * client sees a clean close), then take the reserve back. */
-            if (*reserve_fd >= 0) {
-                close(*reserve_fd);
-                *reserve_fd = -1;
-                int victim = sk_accept(lfd, true, NULL);
-                if (victim >= 0)
-                    close(victim);
-                *reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                /* accept() fails with EMFILE before it looks at the queue,
-                 * so after the last victim one more EMFILE comes with
-                 * nothing pending: nobody was refused then. */
-                if (victim == -EAGAIN)
-                    return victim;
-                if (victim >= 0) {
-                    sk__server_reject(s, -1, fd, "out of file descriptors");
-                    continue;
-                }
-            }
-            sk__server_reject(s, -1, fd, "out of file descriptors");
-            return fd;
         default:
             sk__server_event(s, SK_EV_WARN, NULL, fd, "accept");
             return fd;

@@ -2,12 +2,15 @@
  * listeners so the kernel spreads new connections across them, plus a
  * worker pool that runs the blocking work services hand to sk_conn_defer().
  * A finished job comes back to the loop thread that owns its connection
- * through that thread's completion queue (an eventfd the loop watches). */
+ * through that thread's completion queue (an eventfd the loop watches).
+ * The threads share one fd table, so they share the spare fd that refuses
+ * connections at the fd limit, and accept under one lock (core.c). */
 #include "model_loop.h"
 #include "pool.h"
 #include "listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -47,17 +50,23 @@ int sk__model_hybrid(sk_server *s)
     hybrid_thread *t = calloc((size_t)n, sizeof *t);
     pthread_t *tids = calloc((size_t)n, sizeof *tids);
     sk__pool pool;
+    pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+    int reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     if (t == NULL || tids == NULL || (rc = sk__pool_start(&pool, npool)) < 0) {
         free(t);
         free(tids);
+        if (reserve >= 0)
+            close(reserve);
         return rc < 0 ? rc : -ENOMEM;
     }
+    s->accept_lock = &accept_lock;
     for (int i = 0; i < n && rc == 0; i++) {
         t[i].w.srv = s;
         t[i].w.pool = &pool;
         t[i].w.jobq = &t[i].jobq;
         t[i].w.lfds = t[i].lfds;
+        t[i].w.reserve = &reserve;
         rc = sk__jobq_init(&t[i].jobq);
         if (rc < 0)
             break;
@@ -85,6 +94,9 @@ int sk__model_hybrid(sk_server *s)
         if (t[i].started)
             sk__jobq_destroy(&t[i].jobq);
     }
+    s->accept_lock = NULL;
+    if (reserve >= 0)
+        close(reserve);
     free(t);
     free(tids);
     return rc;

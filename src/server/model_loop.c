@@ -81,8 +81,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events);
 static int64_t resume_accept(sk_loop *l, void *data)
 {
     sk__loop_worker *w = data;
-    if (w->reserve_fd < 0)
-        w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    sk__server_refill(w->srv, w->reserve);
     w->accept_paused = false;
     for (int i = 0; i < w->nlfds && !w->eng.draining; i++)
         sk_loop_watch(l, w->lfds[i], SK_READ, accept_cb, w);
@@ -112,7 +111,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
     /* A bounded batch: accepting forever under a connection storm would
      * starve the clients already connected. */
     for (int i = 0; i < 64 && !w->eng.draining; i++) {
-        int fd = sk__server_accept(s, lfd, &w->reserve_fd);
+        int fd = sk__server_accept(s, lfd, w->reserve);
         if (fd == -EMFILE || fd == -ENFILE)
             pause_accept(w);
         if (fd < 0)
@@ -232,8 +231,12 @@ int sk__loop_worker_run(sk__loop_worker *w)
         sk__engine_destroy(&w->eng);
         return rc;
     }
-    /* Kept open so fd exhaustion can still accept-and-close (server.c). */
-    w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* Kept open so fd exhaustion can still accept-and-close (core.c). */
+    w->own_reserve = -1;
+    if (w->reserve == NULL) {
+        w->own_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        w->reserve = &w->own_reserve;
+    }
     for (int i = 0; i < w->nlfds; i++) {
         rc = sk_loop_watch(w->loop, w->lfds[i], SK_READ, accept_cb, w);
         if (rc < 0)
@@ -259,8 +262,8 @@ out:
     sk__engine_destroy(&w->eng);
     sk_loop_free(w->loop);
     w->loop = NULL;
-    if (w->reserve_fd >= 0)
-        close(w->reserve_fd);
+    if (w->own_reserve >= 0)
+        close(w->own_reserve);
     return rc;
 }
 

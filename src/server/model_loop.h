@@ -16,7 +16,11 @@ typedef struct sk__loop_worker {
     int nlfds;
     sk_loop *loop;
     sk__engine eng;
-    int reserve_fd;
+    /* The spare fd for refusing at the fd limit (sk__server_accept): the
+     * worker's own, or one the model shares between its threads (hybrid,
+     * with the server's accept_lock), which it opens and closes itself. */
+    int *reserve;
+    int own_reserve;
     int64_t drain_until;
     /* The listeners are this worker's alone: on stop it may shut them down
      * so new clients are refused at once instead of waiting in the backlog

@@ -23,6 +23,16 @@
       then print "ready" and hold the connection open without a word for
       SECS, reading what comes; prints "closed after T" when the server ends
       it first, or "held".
+  abuse.py flood HOST PORT HOLD N ROUNDS SECS
+      HOLD echo clients connect one after another, each sends a line and
+      keeps its connection open (the served ones fill the server's fd
+      table); then, ROUNDS times, N clients connect at once, each sends a
+      line and waits for its echo or for the server to close or reset it
+      (one that got its echo keeps its connection until the round ends).
+      Prints "held=H served=S refused=R hanging=G rounds=K": G clients that
+      got neither an answer nor a refusal within SECS of their round's
+      start (connect attempts still unanswered included); the rounds stop
+      after the first with a hanging client.
 Every wait is bounded; exit 0 unless the client itself broke (bad usage).
 """
 import hashlib
@@ -243,6 +253,76 @@ def hold(host, port, secs, proto):
         print(f"closed after {time.monotonic() - t0:.1f}")
 
 
+def hold_many(host, port, n):
+    """n clients one after another, each served keeps its connection."""
+    held = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        s.settimeout(2)
+        try:
+            s.connect((host, port))
+            s.sendall(b"hold\n")
+            if s.recv(100) == b"hold\n":
+                held.append(s)
+                continue
+        except OSError:
+            pass
+        s.close()
+    return held
+
+
+def flood_round(host, port, n, secs):
+    deadline = time.monotonic() + secs
+    sel = selectors.DefaultSelector()
+    state, kept = {}, []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        s.setblocking(False)
+        s.connect_ex((host, port))
+        state[s] = "connecting"
+        sel.register(s, selectors.EVENT_WRITE)
+    served = refused = 0
+    while state and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.1):
+            s = key.fileobj
+            try:
+                if state[s] == "connecting":
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise ConnectionRefusedError(err, os.strerror(err))
+                    s.send(b"x\n")
+                    state[s] = "waiting"
+                    sel.modify(s, selectors.EVENT_READ)
+                    continue
+                d = s.recv(100)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            sel.unregister(s)
+            del state[s]
+            if d == b"x\n":
+                served += 1
+                kept.append(s)
+            else:
+                refused += 1
+                s.close()
+    for s in list(state) + kept:
+        s.close()
+    return served, refused, len(state)
+
+
+def flood(host, port, nhold, n, rounds, secs):
+    held = hold_many(host, port, nhold)
+    served = refused = hanging = k = 0
+    while k < rounds and hanging == 0:
+        s, r, hanging = flood_round(host, port, n, secs)
+        served, refused, k = served + s, refused + r, k + 1
+    for s in held:
+        s.close()
+    print(f"held={len(held)} served={served} refused={refused} hanging={hanging} rounds={k}")
+
+
 def main():
     a = sys.argv
     if len(a) < 4:
@@ -256,6 +336,8 @@ def main():
         bulk(host, port, int(a[4]), int(a[5]), a[6])
     elif cmd == "hold" and len(a) in (5, 6):
         hold(host, port, float(a[4]), a[5] if len(a) == 6 else "echo")
+    elif cmd == "flood" and len(a) == 8:
+        flood(host, port, int(a[4]), int(a[5]), int(a[6]), float(a[7]))
     else:
         sys.exit(__doc__)
 
