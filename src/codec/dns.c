@@ -129,21 +129,16 @@ static int read_rdata(const uint8_t *msg, size_t len, size_t at, sk_dns_rr *rr)
     case SK_DNS_CNAME:
     case SK_DNS_PTR:
         return name_in_rdata(msg, len, p, end, rr->target);
-    case SK_DNS_NSEC: {
+    case SK_DNS_NSEC:
         /* The next name (never compressed, RFC 6762 18.14, but a pointer is
-         * harmless to follow), then window blocks: number, length 1..32,
-         * in increasing order. */
+         * harmless to follow) must be sound; the type bitmap is only read
+         * by sk_dns_nsec_has(), which checks each window as it goes: some
+         * stacks write it wrongly (python-zeroconf 0.47 gives the window
+         * number and length 16 bits each), and a bad bitmap in one record
+         * must not throw away the rest of the message. */
         if (read_name(msg, len, &p, rr->target) < 0 || p > end)
             return SK_EDNSBAD;
-        int last = -1;
-        while (p < end) {
-            if (p + 2 > end || msg[p] <= last || msg[p + 1] == 0 || msg[p + 1] > 32 || p + 2 + msg[p + 1] > end)
-                return SK_EDNSBAD;
-            last = msg[p];
-            p += 2u + msg[p + 1];
-        }
         return 0;
-    }
     case SK_DNS_TXT: {
         size_t off = 0;
         const uint8_t *s;
@@ -382,10 +377,12 @@ bool sk_dns_nsec_has(const sk_dns_rr *rr, int type)
 {
     if (rr == NULL || rr->type != SK_DNS_NSEC || rr->rdata == NULL || type <= 0 || type > 65535)
         return false;
+    int last = -1;
     for (size_t p = nsec_bitmap_at(rr); p + 2 <= rr->rdlen;) {
         unsigned win = rr->rdata[p], n = rr->rdata[p + 1];
-        if (p + 2 + n > rr->rdlen)
-            return false;
+        if ((int)win <= last || n == 0 || n > 32 || p + 2 + n > rr->rdlen)
+            return false; /* a malformed bitmap says nothing */
+        last = (int)win;
         if ((unsigned)type >> 8 == win) {
             unsigned bit = (unsigned)type & 0xff;
             return bit / 8 < n && (rr->rdata[p + 2 + bit / 8] & (0x80 >> (bit % 8))) != 0;

@@ -154,9 +154,19 @@ static void test_nsec(void **state)
     assert_true(sk_dns_nsec_has(&back, 300));
     assert_false(sk_dns_nsec_has(&back, SK_DNS_TXT));
     assert_false(sk_dns_nsec_has(&back, 301));
-    /* Windows out of order, a zero-length window: refused. */
-    uint8_t bad[] = {0, 0, 0, 0, 1, 0, 1, 0, 0x2f, 0, 1, 0, 0, 0, 0x78, 0, 5, 0, 0, 1, 0x40, 0, 0};
-    assert_int_equal(sk_dns_read(bad, sizeof bad - 2, NULL, NULL, 0, &back, 1), SK_EDNSBAD);
+    /* python-zeroconf 0.47's bitmap (16-bit window and length): the record
+     * is read, its bitmap lists nothing; a bad next name is refused. */
+    uint8_t zc[] = {0,    0, 0x84, 0, 0, 0,    0, 1, 0, 0,   0, 0, 1, 'h', 0, 0, 0x2f,
+                    0x80, 1, 0,    0, 0, 0x78, 0, 9, 1, 'h', 0, 0, 0, 0,   4, 0, 0};
+    zc[sizeof zc - 1] = 0;
+    uint8_t zc2[sizeof zc + 2];
+    memcpy(zc2, zc, sizeof zc);
+    zc2[sizeof zc] = 0;
+    zc2[sizeof zc + 1] = 8;
+    assert_int_equal(sk_dns_read(zc2, sizeof zc2, NULL, NULL, 0, &back, 1), 1);
+    assert_false(sk_dns_nsec_has(&back, SK_DNS_AAAA));
+    zc2[25] = 5; /* the next name's label runs past the rdata */
+    assert_int_equal(sk_dns_read(zc2, sizeof zc2, NULL, NULL, 0, &back, 1), SK_EDNSBAD);
     assert_int_equal(sk_dns_nsec_bitmap((int[]){0}, 1, bm, sizeof bm), -EINVAL);
 }
 
