@@ -127,7 +127,8 @@ typedef struct sk_mdns_resp_event {
     sk_mdns_resp_kind kind;
     int n, of;            /* PROBE, ANNOUNCE: n of "of" */
     const char *name;     /* the instance name now (text: "echo (2)") */
-    const char *old_name; /* CONFLICT: the name given up */
+    const char *old_name; /* CONFLICT: the name given up (the host label when host is set) */
+    bool host_renamed;    /* CONFLICT: the host name was renamed, not the instance */
     const char *host;     /* the host name ("a.local") */
     const char *from;     /* CONFLICT, ANSWER, RESP_BAD: the other side's address */
     bool unicast;         /* ANSWER: sent by unicast (QU bit or legacy query) */

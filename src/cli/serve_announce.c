@@ -66,13 +66,13 @@ static void on_event(void *userdata, const sk_mdns_resp_event *ev)
         if (o->json) {
             cli_json_str(from, sizeof from, ev->from ? ev->from : "");
             cli_json_str(old, sizeof old, ev->old_name ? ev->old_name : "");
-            snprintf(extra, sizeof extra, ",\"from\":%s,\"old_name\":%s", from, old);
+            snprintf(extra, sizeof extra, ",\"from\":%s,\"old_name\":%s,\"host_renamed\":%s", from, old,
+                     ev->host_renamed ? "true" : "false");
             json_event(ev->err ? "defend" : "conflict", ev, extra);
         } else if (ev->err) {
             cli_error("mdns: conflict with %s after announcing \"%s\": probing again", ev->from, ev->name);
         } else {
-            bool host = strcmp(ev->old_name, ev->name) == 0;
-            if (host)
+            if (ev->host_renamed)
                 cli_error("mdns: conflict with %s: rename host to \"%s\"", ev->from, ev->host);
             else
                 cli_error("mdns: conflict with %s: rename to \"%s\"", ev->from, ev->name);

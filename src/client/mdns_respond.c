@@ -296,7 +296,7 @@ static void conflict(sk_mdns_responder *r, bool host, const char *from)
         host ? rename_host(r) : rename_instance(r);
         make_names(r);
     }
-    emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_CONFLICT, .old_name = old, .from = from});
+    emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_CONFLICT, .old_name = old, .from = from, .host_renamed = host});
     /* RFC 6762 8.1: many conflicts in a row, wait before probing again. */
     probe_again(r, r->renames + r->host_renames > 15 ? 5000 : 0);
 }
