@@ -158,10 +158,17 @@ static uint64_t gather(sk_mdns_browser *b, entry *e)
 {
     sk_mdns_instance *in = &e->in;
     in->naddrs = 0;
-    if (e->has_srv)
-        for (size_t k = 0; k < MAX_HOSTREC && in->naddrs < SK_MDNS_ADDRS; k++)
-            if (b->hosts[k].used && sk_dns_name_equal(b->hosts[k].name, in->host))
-                in->addrs[in->naddrs++] = b->hosts[k].a;
+    /* IPv4 first, then global IPv6, then link-local (which needs its
+     * interface to mean anything): clients try them in this order. */
+    for (int pass = 0; pass < 3 && e->has_srv; pass++) {
+        for (size_t k = 0; k < MAX_HOSTREC && in->naddrs < SK_MDNS_ADDRS; k++) {
+            const sk_mdns_addr *a = &b->hosts[k].a;
+            bool ll = a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
+            int rank = a->family == AF_INET ? 0 : ll ? 2 : 1;
+            if (b->hosts[k].used && rank == pass && sk_dns_name_equal(b->hosts[k].name, in->host))
+                in->addrs[in->naddrs++] = *a;
+        }
+    }
     in->resolved = e->has_srv && in->naddrs > 0;
     uint64_t h = 1469598103934665603ull;
 #define MIX(p, n)                                                                                                      \

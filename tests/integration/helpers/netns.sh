@@ -83,13 +83,21 @@ ns_lan() {
     done
 }
 
-# ns_exec NS CMD...: run CMD in NS's network namespace as this very process
-# (nsenter execs, so $! of a background ns_exec is CMD's own PID and a
-# signal sent to it reaches CMD).
+# ns_exec NS CMD... &: run CMD in NS's network namespace in the background
+# as the background job itself (nsenter execs, so $! is CMD's own PID and a
+# signal sent to it reaches CMD). It execs: never call it in the foreground
+# (that replaces the test's shell); use ns_run there.
 ns_exec() {
     local ns=$1
     shift
     exec nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# ns_run NS CMD...: run CMD in NS's network namespace and wait for it.
+ns_run() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$ns" -- "$@"
 }
 
 # ns_wrap NS PROG -> the path of a script that execs PROG inside NS (for
