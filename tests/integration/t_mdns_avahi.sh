@@ -103,14 +103,14 @@ ns_exec "$NS_A" "$SOCKIT" discover _echo._tcp --watch >"$TMP/watch.out" 2>"$TMP/
 W=$!
 PIDS+=("$W")
 for ((i = 0; i < 50; i++)); do
-    grep -q '^add "avahi echo"' "$TMP/watch.out" && break
+    grep -q '^add "avahi echo"' "$TMP/watch.out" 2>/dev/null && break
     sleep 0.1
 done
 grep -q '^add "avahi echo"' "$TMP/watch.out" || fail "watch: avahi's service: $(cat "$TMP/watch.out")"
 kill -TERM "$AVAHI"
 wait "$AVAHI" || true
 for ((i = 0; i < 30; i++)); do
-    grep -q '^remove "avahi echo"' "$TMP/watch.out" && break
+    grep -q '^remove "avahi echo"' "$TMP/watch.out" 2>/dev/null && break
     sleep 0.1
 done
 grep -q '^remove "avahi echo"' "$TMP/watch.out" || fail "avahi's goodbye not seen: $(cat "$TMP/watch.out")"

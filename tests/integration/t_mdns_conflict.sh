@@ -37,6 +37,11 @@ grep -q '^echo  ' "$TMP/last.out" || fail "echo not listed: $(cat "$TMP/last.out
 grep -q '^echo (2)  ' "$TMP/last.out" || fail "echo (2) not listed: $(cat "$TMP/last.out")"
 pass "two servers announcing \"echo\" at once: exactly one renames to \"echo (2)\", both listed"
 
+expect_rc 0 "$IN_C" bench -c 4 -d 1s mdns:_echo._tcp
+grep -q 'targets      2 of 2 (mDNS mdns:_echo._tcp)' "$TMP/last.out" || fail "bench over mdns: $(cat "$TMP/last.out")"
+[[ $(grep -c '198.18.0.1:.* 2 conns' "$TMP/last.out") -eq 2 ]] || fail "bench did not spread: $(cat "$TMP/last.out")"
+pass "bench mdns:_echo._tcp spreads its connections over both instances"
+
 # Later, from another host with the same host name: the instance and the
 # host name both clash with what A holds.
 "$IN_B" serve --listen :0 --announce echo --announce-ttl 3s -v 2>"$TMP/b.log" &
@@ -66,7 +71,7 @@ done
 kill -KILL "$B"
 t0=$(date +%s%N)
 for ((i = 0; i < 100; i++)); do
-    grep -q '^remove "echo (3)"' "$TMP/watch.out" && break
+    grep -q '^remove "echo (3)"' "$TMP/watch.out" 2>/dev/null && break
     sleep 0.1
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -80,7 +85,7 @@ grep -q 'rename to' "$TMP/a1.log" && victim=$A2
 t0=$(date +%s%N)
 stop_server "$victim" 0
 for ((i = 0; i < 30; i++)); do
-    grep -q '^remove "echo"' "$TMP/watch.out" && break
+    grep -q '^remove "echo"' "$TMP/watch.out" 2>/dev/null && break
     sleep 0.1
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -90,3 +95,13 @@ grep -q '^remove "echo (2)"' "$TMP/watch.out" && fail "the other server was remo
 pass "SIGTERM: the goodbye removes it from discover --watch at once ($ms ms)"
 kill -TERM "$W"
 wait "$W" || fail "discover --watch exit"
+
+# UDP: the type is _echo._udp, and connect --udp takes mdns: too.
+SOCKIT=$IN_A start_server udp --proto udp --listen :0 --announce "udp echo" -v
+for ((i = 0; i < 50; i++)); do
+    grep -q 'announce 2/2' "$TMP/udp.log" && break
+    sleep 0.1
+done
+echo "datagram" | expect_rc 0 "$IN_C" connect --udp --expect-reply "mdns:udp echo._echo._udp"
+[[ $(cat "$TMP/last.out") == datagram ]] || fail "connect --udp mdns: $(cat "$TMP/last.out")"
+pass "serve --proto udp --announce: _echo._udp, reached by connect --udp mdns:"

@@ -11,6 +11,11 @@ for any responder on the link (sockit's, and avahi's to check the check).
         A legacy unicast query (from an ephemeral port) to the group; judge
         the unicast answer: ID echoed, question echoed, TTLs <= 10 s, no
         cache-flush bit. Prints JSON; exit 1 when a rule fails.
+    mdns_conform.py qu-ka IF ADDR TYPE INSTANCE
+        The QU bit (RFC 6762 5.4): a PTR query for TYPE with QU set, sent
+        from ADDR:5353, gets a unicast answer to ADDR:5353. Known answers
+        (7.1): a multicast query that lists the instance's PTR with its full
+        TTL gets no answer naming it; with a TTL below half, it does.
     mdns_conform.py malformed IF
         Send malformed packets to the group (truncated, compression loops,
         pointers forward and to themselves, huge counts, long labels).
@@ -220,6 +225,78 @@ def legacy(ifname, name, qtype):
     return 0 if v["ok"] else 1
 
 
+def query(name, qtype, qu=False, known=None):
+    q = struct.pack("!6H", 0, 0, 1, 1 if known else 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", qtype, 0x8001 if qu else 1)
+    if known:
+        target, ttl = known
+        rd = b""
+        for label in target.rstrip(".").split("."):
+            rd += bytes([len(label)]) + label.encode()
+        rd += b"\0"
+        q += b"\xc0\x0c" + struct.pack("!HHIH", 12, 1, ttl, len(rd)) + rd
+    return q
+
+
+def names_instance(data, instance):
+    try:
+        p = parse(data)
+    except Exception:
+        return False
+    return p["qr"] and any(same(r.get("target", ""), instance) for r in p["records"])
+
+
+def qu_ka(ifname, addr, qtype, instance):
+    v = {"ok": True, "problems": []}
+    uni = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    uni.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    uni.bind((addr, PORT))  # only unicast to addr:5353 lands here, never the group's traffic
+    out_of(uni, ifname)
+    grp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    grp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    grp.bind(("", PORT))
+    out_of(grp, ifname)
+    grp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                   struct.pack("4s4si", socket.inet_aton(GROUP), socket.inet_aton("0.0.0.0"), socket.if_nametoindex(ifname)))
+
+    def heard(sock, seconds):
+        sock.settimeout(0.05)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data, _ = sock.recvfrom(9000)
+            except socket.timeout:
+                continue
+            if names_instance(data, instance):
+                return True
+        return False
+
+    time.sleep(1.2)  # past any recent multicast's rate limit
+    uni.sendto(query(qtype, 12, qu=True), (GROUP, PORT))
+    v["qu_unicast"] = heard(uni, 0.5)
+    if not v["qu_unicast"]:
+        v["ok"] = False
+        v["problems"].append("no unicast answer to a QU query (RFC 6762 5.4)")
+    time.sleep(0.3)
+    for ttl, want in ((4500, False), (1000, True)):
+        grp.settimeout(0.01)
+        try:
+            while True:
+                grp.recvfrom(9000)  # drain
+        except socket.timeout:
+            pass
+        grp.sendto(query(qtype, 12, known=(instance, ttl)), (GROUP, PORT))
+        got = heard(grp, 0.6)
+        v["known_answer_ttl_%d_answered" % ttl] = got
+        if got != want:
+            v["ok"] = False
+            v["problems"].append("known answer with TTL %d: %s (RFC 6762 7.1)" % (ttl, "answered" if got else "silent"))
+    print(json.dumps(v))
+    return 0 if v["ok"] else 1
+
+
 def malformed(ifname):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -250,6 +327,8 @@ if __name__ == "__main__":
         watch(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "legacy":
         sys.exit(legacy(sys.argv[2], sys.argv[3], sys.argv[4]))
+    elif cmd == "qu-ka":
+        sys.exit(qu_ka(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
     elif cmd == "malformed":
         malformed(sys.argv[2])
     else:
