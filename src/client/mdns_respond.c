@@ -704,8 +704,14 @@ static void host_label(char *out, size_t cap)
     char h[256] = "";
     if (gethostname(h, sizeof h - 1) < 0 || h[0] == '\0')
         snprintf(h, sizeof h, "sockit");
-    h[strcspn(h, ".")] = '\0';
-    snprintf(out, cap, "%s", h);
+    /* The first label, cut to what a label holds. */
+    size_t n = strcspn(h, ".");
+    if (n > SK_DNS_LABEL_MAX)
+        n = SK_DNS_LABEL_MAX;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, h, n);
+    out[n] = '\0';
 }
 
 int sk_mdns_responder_start(const sk_mdns_responder_opts *o, sk_mdns_responder **out)
