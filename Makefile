@@ -50,7 +50,7 @@ tsan: test-deps
 		-DSOCKIT_WERROR=ON
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits|t_chat|t_exec'
+		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits|t_chat|t_exec|t_mdns_conflict|t_mdns_conform'
 
 # Every build type with both compilers, warnings as errors, tests compiled
 # but not run: the optimisers see more (and warn about more) than Debug.

@@ -656,8 +656,9 @@ static void on_withdraw(sk_loop *l, int fd, void *data, int events)
     }
     r->state = ST_DONE;
     emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_GOODBYE, .n = announced});
-    if (r->done)
-        r->done();
+    void (*done)(void) = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
+    if (done)
+        done();
     sk_loop_stop(l);
 }
 
@@ -781,7 +782,9 @@ void sk_mdns_responder_withdraw(sk_mdns_responder *r, void (*done)(void))
         return;
     if (__atomic_exchange_n(&r->withdraw_asked, 1, __ATOMIC_SEQ_CST) != 0)
         return;
-    r->done = done;
+    /* Atomic, so the thread that reads it after the eventfd sees it (a
+     * signal handler may be the writer). */
+    __atomic_store_n(&r->done, done, __ATOMIC_RELEASE);
     uint64_t one = 1;
     ssize_t n = write(r->efd, &one, sizeof one);
     (void)n;
