@@ -83,3 +83,24 @@ void sk__http_parse_connection(sk__ucp v, size_t n, bool *close, bool *keep)
             *keep = true;
     }
 }
+
+int sk__http_te_chunked(sk__ucp v, size_t n, bool *chunked)
+{
+    sk__ucp p = v, end = v + n, last = NULL, last_end = NULL;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (p == end)
+            break;
+        last = p;
+        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        last_end = p;
+        while (p < end && *p != ',') /* parameters */
+            p++;
+    }
+    if (last == NULL)
+        return SK_EHTTP_BAD;
+    *chunked = SK__HTTP_IEQ(last, (size_t)(last_end - last), "chunked");
+    return 0;
+}

@@ -28,6 +28,12 @@ SK__HIDDEN int sk__http_parse_length(sk__ucp v, size_t n, uint64_t *out);
  * Sets *close / *keep when they appear (case-insensitive), never clears. */
 SK__HIDDEN void sk__http_parse_connection(sk__ucp v, size_t n, bool *close, bool *keep);
 
+/* A Transfer-Encoding value (a comma list of codings with parameters):
+ * *chunked gets whether its last coding is "chunked", the only thing that
+ * matters for framing (each header continues the list, so the caller keeps
+ * the last header's answer). Returns 0, or SK_EHTTP_BAD for an empty list. */
+SK__HIDDEN int sk__http_te_chunked(sk__ucp v, size_t n, bool *chunked);
+
 /* Case-insensitive compare of n bytes against a literal of lower-case
  * letters and '-'. Setting bit 0x20 folds case; it could only make a false
  * match of '-' out of a CR, and the callers compare tokens and field

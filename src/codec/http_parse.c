@@ -100,27 +100,14 @@ static bool host_valid(ucp v, size_t n)
     return true;
 }
 
-/* Transfer-Encoding: a comma list; only whether its last coding is
- * chunked matters for framing. Each header continues the list. */
+/* Transfer-Encoding: only whether its last coding is chunked matters. */
 static int transfer_coding(head_facts *f, ucp v, size_t n)
 {
-    ucp p = v, end = v + n, last = NULL, last_end = NULL;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        if (p == end)
-            break;
-        last = p;
-        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        last_end = p;
-        while (p < end && *p != ',')
-            p++;
-    }
-    if (last == NULL)
+    bool chunked;
+    if (sk__http_te_chunked(v, n, &chunked) < 0)
         return SK_EHTTP_BAD;
     f->te = true;
-    f->te_chunked = SK__HTTP_IEQ(last, (size_t)(last_end - last), "chunked");
+    f->te_chunked = chunked;
     return 0;
 }
 

@@ -71,23 +71,11 @@ static int status_line(sk_http_response *r, sk__ucp l, size_t n)
  * decides. */
 static int transfer_encoding(sk_http_response *r, sk__ucp v, size_t n)
 {
-    sk__ucp p = v, end = v + n, last = NULL, last_end = NULL;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        if (p == end)
-            break;
-        last = p;
-        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        last_end = p;
-        while (p < end && *p != ',') /* parameters */
-            p++;
-    }
-    if (last == NULL)
+    bool chunked;
+    if (sk__http_te_chunked(v, n, &chunked) < 0)
         return SK_EHTTP_BAD;
     r->priv.hfl |= H_TE;
-    if (SK__HTTP_IEQ(last, (size_t)(last_end - last), "chunked"))
+    if (chunked)
         r->priv.hfl |= H_TE_CHUNKED;
     else
         r->priv.hfl &= (uint8_t)~H_TE_CHUNKED;
