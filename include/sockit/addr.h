@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #ifdef __cplusplus
@@ -71,6 +72,9 @@ int sk_cidr_parse(const char *text, sk_cidr *out);
 /* Whether the address in sa lies in c; an IPv4-mapped IPv6 address
  * (::ffff:a.b.c.d, what a dual-stack socket reports) counts as IPv4. */
 bool sk_cidr_match(const sk_cidr *c, const struct sockaddr *sa);
+
+/* Set the port of an IPv4 or IPv6 address (others are left alone). */
+void sk_addr_set_port(sk_addr *a, uint16_t port);
 
 /* Format a socket address as "1.2.3.4:80" or "[::1]:80" into buf (at least
  * SK_ADDRSTRLEN bytes is always enough). Returns buf. */

@@ -16,6 +16,10 @@ extern "C" {
  * header out (jumbograms aside). A v4-mapped peer is IPv4. */
 #define SK_UDP_MAX_PAYLOAD6 65527
 
+/* The largest payload a datagram to or from sa carries: SK_UDP_MAX_PAYLOAD6
+ * for IPv6, SK_UDP_MAX_PAYLOAD for IPv4 and IPv4-mapped addresses. */
+size_t sk_udp_max_payload(const struct sockaddr *sa);
+
 enum {
     SK_UDP_BIND = 1 << 0,      /* bind to the address instead of only taking its family */
     SK_UDP_REUSEPORT = 1 << 1, /* SO_REUSEPORT: several sockets share one port */

@@ -18,14 +18,6 @@
 
 #define MAX_LISTENERS 4
 
-static void set_port(sk_addr *a, int port)
-{
-    if (a->ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
-}
-
 /* Bind every address; print each one as bound. Returns the count, or minus
  * the exit code. */
 static int open_listeners(const connect_opts *o, int *lfds)
@@ -39,7 +31,7 @@ static int open_listeners(const connect_opts *o, int *lfds)
     for (int i = 0; i < n; i++) {
         /* Port 0 asked for: every family gets the port the first got. */
         if (port > 0 && sk_addr_port((struct sockaddr *)&addrs[i].ss) == 0)
-            set_port(&addrs[i], port);
+            sk_addr_set_port(&addrs[i], (uint16_t)port);
         int fd = sk_tcp_listen(&addrs[i], 1, SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0));
         sk_addr_format((struct sockaddr *)&addrs[i].ss, a, sizeof a);
         if (fd < 0) {

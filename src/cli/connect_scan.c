@@ -65,20 +65,12 @@ static int parse_ports(const char *text, bool *set)
     return 0;
 }
 
-static void set_port(sk_addr *a, uint16_t port)
-{
-    if (a->ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
-    else
-        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
-}
-
 static void print_one(const scan *s, const scan_port *sp)
 {
     sk_addr a = s->target;
     char text[SK_ADDRSTRLEN];
 
-    set_port(&a, sp->port);
+    sk_addr_set_port(&a, (uint16_t)sp->port);
     sk_addr_format((struct sockaddr *)&a.ss, text, sizeof text);
     if (s->o->json) {
         printf("{\"event\":\"port\",\"addr\":\"%s\",\"host\":\"%s\",\"port\":%u,\"proto\":\"tcp\",\"state\":\"%s\","
@@ -125,7 +117,7 @@ static int start(scan *s, slot *sl)
     sk_addr a = s->target;
     int64_t t0 = sk_now_us();
 
-    set_port(&a, sp->port);
+    sk_addr_set_port(&a, (uint16_t)sp->port);
     int fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         cli_error("socket: %s", strerror(errno));

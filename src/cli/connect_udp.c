@@ -105,19 +105,10 @@ static int open_socket(udp_client *u)
     return 0;
 }
 
-/* The largest payload to dst: IPv6 carries 20 bytes more than IPv4. */
-static size_t max_payload(const sk_addr *dst)
-{
-    if (dst->ss.ss_family != AF_INET6)
-        return SK_UDP_MAX_PAYLOAD;
-    const struct in6_addr *a = &((const struct sockaddr_in6 *)&dst->ss)->sin6_addr;
-    return IN6_IS_ADDR_V4MAPPED(a) ? SK_UDP_MAX_PAYLOAD : SK_UDP_MAX_PAYLOAD6;
-}
-
 static int send_one(udp_client *u, const char *buf, size_t len)
 {
     const sk_addr *dst = &u->addrs[u->cur];
-    size_t max = max_payload(dst);
+    size_t max = sk_udp_max_payload((const struct sockaddr *)&dst->ss);
 
     if (len > max) {
         cli_error("send %s: datagram of %zu bytes is larger than the UDP maximum of %zu over %s", u->name, len, max,
@@ -204,7 +195,7 @@ static int send_ready(udp_client *u)
             len = (size_t)(nl - u->in) + 1;
         else if (u->stdin_eof && (u->in_len > 0 || u->o->raw))
             len = u->in_len;
-        else if (u->in_len > max_payload(&u->addrs[u->cur]))
+        else if (u->in_len > sk_udp_max_payload((const struct sockaddr *)&u->addrs[u->cur].ss))
             len = u->in_len; /* a line too long to send: send_one says so */
         else
             break;

@@ -278,10 +278,7 @@ static void ask_system(dial *d)
         sk_addr *a = &q->a[q->n++];
         memcpy(&a->ss, p->ai_addr, p->ai_addrlen);
         a->len = p->ai_addrlen;
-        if (p->ai_family == AF_INET6)
-            ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(d->port);
-        else
-            ((struct sockaddr_in *)&a->ss)->sin_port = htons(d->port);
+        sk_addr_set_port(a, d->port);
         q->err = 0;
     }
     freeaddrinfo(res);
@@ -337,10 +334,7 @@ static size_t numeric(const char *host, uint16_t port, sk_addr *out)
     if (res->ai_addrlen <= sizeof out->ss) {
         memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
         out->len = res->ai_addrlen;
-        if (res->ai_family == AF_INET6)
-            ((struct sockaddr_in6 *)&out->ss)->sin6_port = htons(port);
-        else
-            ((struct sockaddr_in *)&out->ss)->sin_port = htons(port);
+        sk_addr_set_port(out, port);
         n = 1;
     }
     freeaddrinfo(res);

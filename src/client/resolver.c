@@ -462,10 +462,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
         sk_addr *a = &q->addrs[q->n++];
         memcpy(&a->ss, p->ai_addr, (size_t)p->ai_addrlen);
         a->len = (socklen_t)p->ai_addrlen;
-        if (q->family == AF_INET)
-            ((struct sockaddr_in *)&a->ss)->sin_port = htons(q->port);
-        else
-            ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(q->port);
+        sk_addr_set_port(a, q->port);
     }
     ares_freeaddrinfo(ai);
     answered(q);

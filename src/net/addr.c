@@ -296,3 +296,11 @@ bool sk_cidr_match(const sk_cidr *c, const struct sockaddr *sa)
     unsigned char mask = (unsigned char)(0xff00u >> rest);
     return (a[full] & mask) == c->addr[full];
 }
+
+void sk_addr_set_port(sk_addr *a, uint16_t port)
+{
+    if (a->ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+    else if (a->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+}

@@ -2,6 +2,8 @@
  * accept, and the fd helpers shared by every model and the CLI. */
 #include <sockit/sock.h>
 
+#include "sock_int.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,25 +29,33 @@ int sk_set_nodelay(int fd, bool on)
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0 ? -errno : 0;
 }
 
+int sk__listen_options(int fd, int family, int flags)
+{
+    int one = 1;
+    /* Without SO_REUSEADDR a restarted server could not bind while old
+     * connections sit in TIME_WAIT. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        return -errno;
+    if ((flags & SK_LISTEN_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        return -errno;
+    if (family == AF_INET6) {
+        int v6only = (flags & SK_LISTEN_V6ONLY) ? 1 : 0;
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 int sk_tcp_listen(const sk_addr *a, int backlog, int flags)
 {
-    int one = 1, err;
+    int err;
     int type = SOCK_STREAM | SOCK_CLOEXEC | ((flags & SK_LISTEN_NONBLOCK) ? SOCK_NONBLOCK : 0);
     int fd = socket(a->ss.ss_family, type, 0);
 
     if (fd < 0)
         return -errno;
-    /* Without SO_REUSEADDR a restarted server could not bind while old
-     * connections sit in TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    if (sk__listen_options(fd, a->ss.ss_family, flags) < 0)
         goto fail;
-    if ((flags & SK_LISTEN_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
-        goto fail;
-    if (a->ss.ss_family == AF_INET6) {
-        int v6only = (flags & SK_LISTEN_V6ONLY) ? 1 : 0;
-        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
-            goto fail;
-    }
     if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
         goto fail;
     if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)

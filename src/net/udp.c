@@ -173,3 +173,11 @@ int sk_udp_join(int fd, int family, const char *group)
     }
     return fam;
 }
+
+size_t sk_udp_max_payload(const struct sockaddr *sa)
+{
+    if (sa->sa_family != AF_INET6)
+        return SK_UDP_MAX_PAYLOAD;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return IN6_IS_ADDR_V4MAPPED(a) ? SK_UDP_MAX_PAYLOAD : SK_UDP_MAX_PAYLOAD6;
+}

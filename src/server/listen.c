@@ -57,14 +57,6 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
     return fd;
 }
 
-static void set_port(sk_addr *a, int port)
-{
-    if (a->ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
-    else if (a->ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
-}
-
 /* One attempt at binding all of addrs. With port 0, every listener after
  * the first takes the port the kernel gave the first, so a server has one
  * port whatever the family; -EADDRINUSE then means "try another". */
@@ -75,7 +67,7 @@ static int bind_all(sk_server *s, const sk_addr *addrs, int n, bool reuseport)
     for (int i = 0; i < n; i++) {
         sk_addr a = addrs[i];
         if (port > 0 && sk_addr_port((const struct sockaddr *)&a.ss) == 0)
-            set_port(&a, port);
+            sk_addr_set_port(&a, (uint16_t)port);
         int fd = open_one(s, &a, n, reuseport);
         if (fd < 0)
             return fd;

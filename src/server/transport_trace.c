@@ -6,6 +6,7 @@
  * traced by listen.c and core.c with the same tracer. */
 #include "server_trace.h"
 #include "base/thread.h"
+#include "net/sock_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -151,21 +152,14 @@ void sk__server_trace_set(sk_tracer *t) { g_tracer = t; }
 
 int sk__traced_listen(sk_tracer *t, const sk_addr *a, int backlog, int flags)
 {
-    int one = 1, err;
+    int err;
     int type = SOCK_STREAM | SOCK_CLOEXEC | ((flags & SK_LISTEN_NONBLOCK) ? SOCK_NONBLOCK : 0);
     int fd = sk_tr_socket(t, a->ss.ss_family, type, 0);
 
     if (fd < 0)
         return -errno;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    if (sk__listen_options(fd, a->ss.ss_family, flags) < 0)
         goto fail;
-    if ((flags & SK_LISTEN_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
-        goto fail;
-    if (a->ss.ss_family == AF_INET6) {
-        int v6only = (flags & SK_LISTEN_V6ONLY) ? 1 : 0;
-        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
-            goto fail;
-    }
     if (sk_tr_bind(t, fd, a) < 0 || sk_tr_listen(t, fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
         goto fail;
     return fd;

@@ -127,16 +127,6 @@ static void send_replies(udp_worker *w, int fd, int n)
     }
 }
 
-/* The largest reply the peer's family carries: an IPv6 datagram holds 20
- * bytes more than an IPv4 one (a v4-mapped peer is IPv4). */
-static size_t reply_cap(const struct sockaddr_storage *peer)
-{
-    if (peer->ss_family != AF_INET6)
-        return SK_UDP_MAX_PAYLOAD;
-    const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-    return IN6_IS_ADDR_V4MAPPED(a) ? SK_UDP_MAX_PAYLOAD : SK_UDP_MAX_PAYLOAD6;
-}
-
 static void on_readable(sk_loop *l, int fd, void *data, int events)
 {
     udp_worker *w = data;
@@ -189,7 +179,8 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                              .peer = (const struct sockaddr *)&w->peer[i],
                              .peer_len = in->msg_namelen,
                              .to_group = !unicast};
-            int rlen = svc->on_datagram(&d, reply, reply_cap(&w->peer[i]), w->srv->cfg.service_config);
+            int rlen = svc->on_datagram(&d, reply, sk_udp_max_payload((const struct sockaddr *)&w->peer[i]),
+                                        w->srv->cfg.service_config);
             if (rlen < 0) {
                 SK__STAT_ADD(w->srv, rejected, 1); /* the service would not answer it */
                 continue;
