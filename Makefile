@@ -50,7 +50,7 @@ tsan: test-deps
 		-DSOCKIT_WERROR=ON
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits|t_chat|t_exec|t_lifecycle|t_etcd'
+		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits|t_chat|t_exec|t_lifecycle|t_etcd|t_mdns_conflict|t_mdns_conform'
 
 # Every build type with both compilers, warnings as errors, tests compiled
 # but not run: the optimisers see more (and warn about more) than Debug.
@@ -94,8 +94,8 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # libFuzzer targets, built with clang outside CMake: tests/fuzz/fuzz_NAME.c
-# links src/codec/NAME.c (with the helpers codec files share, src/codec/*_common.c,
-# and base/error.c) and runs FUZZ_SECONDS from its seed corpus
+# links src/codec/NAME.c and src/codec/NAME_*.c (dns: dns_write.c), with the helpers
+# codec files share (src/codec/*_common.c) and base/error.c, and runs FUZZ_SECONDS from its seed corpus
 # tests/fuzz/corpus/NAME; new inputs collect in $(FUZZ_BUILD). FUZZ_ONLY=NAME
 # runs one target.
 FUZZ_BUILD   ?= build-fuzz
@@ -114,7 +114,7 @@ fuzz:
 	@mkdir -p $(FUZZ_BUILD)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	    $(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c src/codec/$$t.c $(FUZZ_COMMON) src/base/error.c -o $(FUZZ_BUILD)/fuzz_$$t; \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c src/codec/$$t.c $$(ls src/codec/$${t}_*.c 2>/dev/null | grep -v _common) $(FUZZ_COMMON) src/base/error.c -o $(FUZZ_BUILD)/fuzz_$$t; \
 	    mkdir -p $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t; \
 	    dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -print_final_stats=1 $$dict \

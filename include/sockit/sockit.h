@@ -16,6 +16,7 @@
 #include <sockit/icmp.h>
 #include <sockit/icmp_sock.h>
 #include <sockit/loop.h>
+#include <sockit/mdns.h>
 #include <sockit/resolve.h>
 #include <sockit/server.h>
 #include <sockit/service.h>

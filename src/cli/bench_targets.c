@@ -131,7 +131,10 @@ void bench_targets_report(const bench_targets *bt, const sk_bench_result *r)
 {
     if (bt == NULL || !bt->t.many)
         return;
-    printf("  targets      %zu of %zu (%s %s)\n", bt->n, bt->t.n, bt->t.srv ? "SRV" : "etcd",
+    printf("  targets      %zu of %zu (%s %s)\n", bt->n, bt->t.n,
+           bt->t.srv                              ? "SRV"
+           : strncmp(bt->t.etcd, "mdns:", 5) == 0 ? "mDNS"
+                                                  : "etcd",
            bt->t.srv ? bt->t.srv : bt->t.etcd);
     for (size_t i = 0; i < bt->n; i++) {
         const sk_endpoint *e = &bt->t.ep[bt->ep[i]];

@@ -1,10 +1,12 @@
-/* sockit discover etcd://HOST:PORT/PREFIX: the servers registered under a
- * prefix (sockit serve --register), listed once or followed with --watch
- * as they join and leave. The operand's form picks the source, so DNS-SD
- * over mDNS can take the other forms later. */
+/* sockit discover [TYPE | etcd://HOST:PORT/PREFIX]: the servers of a DNS-SD
+ * type on the link (mDNS, discover_mdns.c), or registered under a prefix in
+ * etcd (sockit serve --register), listed once or followed with --watch as
+ * they come and go. The operand's form picks the source. */
 #include "cli.h"
+#include "discover_mdns.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,29 +18,41 @@
 
 #define MAX_LIST 4096
 
-enum { O_WATCH = CLI_LONG, O_JSON, O_TIMEOUT };
+enum { O_WATCH = CLI_LONG, O_JSON, O_TIMEOUT, O_IFACE };
 
 static const cli_option options[] = {
     CLI_OPT('w', "watch", NULL, O_WATCH,
             "after the list, print each join and leave as it happens, until\n"
             "SIGINT or SIGTERM"),
     CLI_OPT(0, "json", NULL, O_JSON, "one JSON object per line (docs/json.md)"),
-    CLI_OPT(0, "timeout", "TIME", O_TIMEOUT, "how long etcd gets to answer (default 5s)"),
+    CLI_OPT(0, "timeout", "TIME", O_TIMEOUT,
+            "mDNS: how long to listen for answers before listing\n"
+            "(default 3s); etcd: how long etcd gets to answer (default 5s)"),
+    CLI_OPT('i', "interface", "IF", O_IFACE, "mDNS: browse on this interface only (default: every one up)"),
+    CLI_OPT('4', NULL, NULL, '4', "mDNS: IPv4 only (224.0.0.251)"),
+    CLI_OPT('6', NULL, NULL, '6', "mDNS: IPv6 only (ff02::fb)"),
+    CLI_OPT('v', "verbose", NULL, 'v', "mDNS: count (and name the senders of) malformed packets ignored"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
 
 const cli_command cli_discover = {
     .name = "discover",
-    .summary = "the servers registered in etcd (serve --register), listed or watched",
-    .usage = "[OPTIONS] etcd://HOST[:PORT]/PREFIX",
-    .about = "List the live instances registered under PREFIX in etcd (sockit serve\n"
+    .summary = "DNS-SD services on the link (mDNS), or the servers registered in etcd, listed or watched",
+    .usage = "[OPTIONS] [TYPE | etcd://HOST[:PORT]/PREFIX]",
+    .about = "With a DNS-SD TYPE (_echo._tcp, _http._tcp), browse it over multicast DNS\n"
+             "(224.0.0.251 / ff02::fb port 5353) and resolve each instance to host,\n"
+             "port, TXT and addresses: listed after --timeout, or with --watch followed\n"
+             "as add, update and remove lines (goodbyes, TTL expiry). Without an operand,\n"
+             "list the service types on the link (docs/mdns.md).\n"
+             "\n"
+             "With etcd://, list the live instances registered under PREFIX in etcd (sockit serve\n"
              "--register): address, weight, model, service and key, one a line, in key\n"
              "order. With --watch, follow them: join, update (a re-registration) and\n"
              "leave lines as etcd reports them; a lost connection to etcd is a warning,\n"
              "and what changed meanwhile is printed once it answers again.",
     .footer = "Exit status: 0 with instances listed (or a watch ended by a signal); 1 when\n"
-              "none is registered or etcd cannot be reached; 2 for bad usage.",
+              "none answered or is registered, or etcd cannot be reached; 2 for bad usage.",
     .options = options,
     .run = cmd_discover,
 };
@@ -246,7 +260,8 @@ int cmd_discover(int argc, char **argv)
     cli_parser cp;
     dopts o = {0};
     bool watching = false;
-    int64_t timeout_ms = 5000;
+    int64_t timeout_ms = -1;
+    discover_mdns_opts mo = {0};
     int opt;
 
     if (cli_parser_init(&cp, &cli_discover) < 0)
@@ -260,6 +275,19 @@ int cmd_discover(int argc, char **argv)
         case O_JSON:
             o.json = true;
             break;
+        case O_IFACE:
+        case 'i':
+            mo.ifname = optarg;
+            break;
+        case '4':
+            mo.family = AF_INET;
+            break;
+        case '6':
+            mo.family = AF_INET6;
+            break;
+        case 'v':
+            mo.verbose++;
+            break;
         case O_TIMEOUT:
             if (!cli_parse_seconds(optarg, &timeout_ms) || timeout_ms < 1)
                 return cli_usage_error("discover", "--timeout wants a time (5s, 500ms), not '%s'", optarg);
@@ -271,17 +299,18 @@ int cmd_discover(int argc, char **argv)
             return cli_bad_option("discover", opt, argv);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("discover", "missing the registry: etcd://HOST[:PORT]/PREFIX (mDNS browsing is "
-                                           "not there yet)");
     if (argc - optind > 1)
         return cli_usage_error("discover", "unexpected argument '%s'", argv[optind + 1]);
-    o.url = argv[optind];
-    if (strncasecmp(o.url, "etcd://", 7) != 0)
-        return cli_usage_error("discover",
-                               "'%s': only etcd://HOST[:PORT]/PREFIX registries can be discovered so far "
-                               "(mDNS browsing is not there yet)",
-                               o.url);
+    o.url = optind < argc ? argv[optind] : NULL;
+    if (o.url == NULL || strncasecmp(o.url, "etcd://", 7) != 0) {
+        mo.type = o.url;
+        mo.timeout_ms = timeout_ms >= 0 ? timeout_ms : 3000;
+        mo.watch = watching;
+        mo.json = o.json;
+        return discover_mdns(&mo);
+    }
+    if (timeout_ms < 0)
+        timeout_ms = 5000;
     sk_etcd_url u;
     if (sk_etcd_url_parse(o.url, &u) < 0)
         return cli_usage_error("discover", "'%s' is not etcd://HOST[:PORT]/PREFIX", o.url);

@@ -70,8 +70,8 @@ typedef struct answer {
     int type;
     char name[SK_DNS_NAME_MAX];
     uint32_t ttl;
-    char data[1024]; /* presentation form: "10 60 7 a.example.test.", "\"txt\"" */
-    char json[2048]; /* the type's own JSON fields, without braces */
+    char data[SK_DNS_NAME_MAX + 64];      /* presentation form: "10 60 7 a.example.test.", "\"txt\"" */
+    char json[2 * SK_DNS_NAME_MAX + 128]; /* the type's own JSON fields, without braces */
     uint16_t priority, weight, port;
     char target[SK_DNS_NAME_MAX];
 } answer;

@@ -2,6 +2,7 @@
  * SIGTERM or SIGHUP, then drain and exit 0. */
 #include "cli.h"
 #include "hexdump.h"
+#include "serve_announce.h"
 #include "serve_log.h"
 #include "serve_register.h"
 #include "serve_services.h"
@@ -21,6 +22,7 @@
 #include <sockit/udp.h>
 
 static sk_server *g_server;
+static int g_withdrawing; /* withdrawals (etcd key, mDNS goodbye) still running */
 
 /* --user: with the listeners bound, become NAME for good: supplementary
  * groups first (they would outlive setgid), then the group, then the user,
@@ -53,12 +55,12 @@ static int drop_privileges(const char *name)
 #define DEFAULT_IDLE_MS (5 * 60 * 1000)
 #define DEFAULT_FORK_CONNS 512
 
-/* With --register the key goes first: the registration deletes it, then
- * stops the server (withdrawn), so clients stop choosing this server
- * before it stops accepting. */
+/* With --register the key goes first, with --announce the goodbye: each
+ * calls withdrawn when done, and the last one stops the server, so clients
+ * stop choosing this server before it stops accepting. */
 static void withdrawn(void)
 {
-    if (g_server)
+    if (__atomic_sub_fetch(&g_withdrawing, 1, __ATOMIC_SEQ_CST) <= 0 && g_server)
         sk_server_stop(g_server);
 }
 
@@ -83,8 +85,17 @@ static void on_signal(int sig)
     int saved = errno;
     serve_log_signal_write(2, msg, len);
     errno = saved;
-    if (serve_register_signal() < 0 && g_server)
-        sk_server_stop(g_server);
+    /* Counted up before each starts, so a fast one cannot stop the server
+     * while the other is still on its way; the last withdrawn() drops the
+     * initial hold. */
+    __atomic_store_n(&g_withdrawing, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&g_withdrawing, 1, __ATOMIC_SEQ_CST);
+    if (serve_register_signal() < 0)
+        __atomic_sub_fetch(&g_withdrawing, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&g_withdrawing, 1, __ATOMIC_SEQ_CST);
+    if (serve_announce_signal(withdrawn) < 0)
+        __atomic_sub_fetch(&g_withdrawing, 1, __ATOMIC_SEQ_CST);
+    withdrawn();
 }
 
 /* Room for every listener's address in the banner (16 of them at most). */
@@ -197,7 +208,11 @@ enum {
     O_ALLOW,
     O_DENY,
     O_KEEPALIVE,
-    O_USER
+    O_USER,
+    O_ANNOUNCE,
+    O_TXT,
+    O_ANN_TTL,
+    O_IFACE
 };
 
 static const cli_option options[] = {
@@ -248,6 +263,17 @@ static const cli_option options[] = {
     CLI_OPT(0, "register-addr", "HOST:PORT", O_REG_ADDR,
             "the address to advertise (default: the listening one; on a\n"
             "wildcard, the first non-loopback interface address)"),
+    CLI_OPT(0, "announce", NULL, O_ANNOUNCE,
+            "announce the service on the link with DNS-SD over mDNS as\n"
+            "INSTANCE (the operand; default \"sockit SERVICE on HOST\") of\n"
+            "type _SERVICE._tcp (_udp); renamed \"INSTANCE (2)\" on a conflict;\n"
+            "a goodbye on SIGTERM before the drain (docs/mdns.md)"),
+    CLI_OPT(0, "txt", "KEY=VALUE", O_TXT, "--announce: a TXT record string; repeatable"),
+    CLI_OPT(0, "announce-ttl", "TIME", O_ANN_TTL,
+            "--announce: the records' TTL (default 120s for SRV and\n"
+            "addresses, 75m for PTR and TXT): how long a killed server\n"
+            "stays listed in others' caches"),
+    CLI_OPT(0, "interface", "IF", O_IFACE, "--announce: on this interface only (default: every one up)"),
     CLI_OPT('v', "verbose", NULL, 0,
             "one line per connection open and close, counters on exit;\n"
             "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
@@ -263,7 +289,7 @@ static const cli_option options[] = {
 const cli_command cli_serve = {
     .name = "serve",
     .summary = "serve echo, discard, chargen, daytime, http, chat or a command (--exec) under any concurrency model",
-    .usage = "[OPTIONS]",
+    .usage = "[OPTIONS] [--announce [INSTANCE]]",
     .about = "Serve a protocol on a TCP port until SIGINT, SIGTERM or SIGHUP, then stop\n"
              "accepting, serve the open connections until they end (up to --drain-timeout,\n"
              "then cut them and report it) and exit 0.",
@@ -282,6 +308,7 @@ int cmd_serve(int argc, char **argv)
                             .keepalive_cnt = 6};
     serve_opts o = {0};
     serve_reg_opts reg = {.ttl_ms = 10000, .weight = 1};
+    serve_ann_opts ann = {0};
     const char *service = NULL; /* echo, or what --exec and the like select */
     static const char *joins[17];
     int njoins = 0;
@@ -412,6 +439,22 @@ int cmd_serve(int argc, char **argv)
         case O_REG_ADDR:
             reg.addr = optarg;
             break;
+        case O_ANNOUNCE:
+            ann.on = true;
+            break;
+        case O_TXT:
+            if (ann.ntxt == SERVE_TXT_MAX)
+                return cli_usage_error("serve", "at most %d --txt strings", SERVE_TXT_MAX);
+            ann.txt[ann.ntxt++] = optarg;
+            break;
+        case O_ANN_TTL:
+            if (!cli_parse_seconds(optarg, &ms) || ms < 1000 || ms > 86400000)
+                return cli_usage_error("serve", "--announce-ttl wants a time from 1s to 24h, not '%s'", optarg);
+            ann.ttl_ms = ms;
+            break;
+        case O_IFACE:
+            ann.ifname = optarg;
+            break;
         case 'v':
             o.verbose++;
             break;
@@ -449,6 +492,8 @@ int cmd_serve(int argc, char **argv)
             break;
         }
     }
+    if (ann.on && argc - optind == 1)
+        ann.instance = argv[optind++];
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     cfg.service = service ? sk_service_find(service) : serve_service_selected();
@@ -486,7 +531,7 @@ int cmd_serve(int argc, char **argv)
         cfg.max_conns = DEFAULT_FORK_CONNS;
     cfg.allow = nallow ? allow : NULL;
     cfg.deny = ndeny ? deny : NULL;
-    if ((rc = serve_register_check(&reg)) != EXIT_OK)
+    if ((rc = serve_register_check(&reg)) != EXIT_OK || (rc = serve_announce_check(&ann)) != EXIT_OK)
         return rc;
     rc = serve_service_config(cfg.service, &cfg.service_config);
     if (rc != EXIT_OK)
@@ -530,6 +575,15 @@ int cmd_serve(int argc, char **argv)
     reg.verbose = o.verbose;
     if ((rc = serve_register_start(&reg, &sk_server_addresses(g_server, &(int){0})[0], cfg.service->name,
                                    sk_model_name(cfg.model), withdrawn)) != EXIT_OK) {
+        sk_server_free(g_server);
+        g_server = NULL;
+        return rc;
+    }
+    ann.verbose = o.verbose;
+    ann.json = o.json;
+    if ((rc = serve_announce_start(&ann, &sk_server_addresses(g_server, &(int){0})[0], cfg.service->name,
+                                   cfg.proto == SK_PROTO_UDP ? "udp" : "tcp")) != EXIT_OK) {
+        serve_register_stop();
         sk_server_free(g_server);
         g_server = NULL;
         return rc;
@@ -589,6 +643,7 @@ int cmd_serve(int argc, char **argv)
         return EXIT_OK;
     }
     rc = sk_server_run(g_server);
+    serve_announce_stop();
     serve_register_stop();
 
     sk_stats st;

@@ -9,6 +9,7 @@
 #include <sockit/sockit.h>
 
 #include "cli.h"
+#include "discover_mdns.h"
 
 char *cli_endpoint_format(const sk_endpoint *e, char *buf, size_t len)
 {
@@ -91,6 +92,45 @@ static int find_etcd(const cli_target_opts *o, const char *url, cli_target *t)
     return -1;
 }
 
+/* The instances of a DNS-SD type on the link (mdns:_echo._tcp), or one
+ * (mdns:NAME._echo._tcp), resolved over mDNS: one endpoint per instance, its
+ * first address (IPv4 and global IPv6 come before link-local, which carries
+ * its interface), each weight 1, in the order they answered. */
+static int find_mdns(const cli_target_opts *o, const char *name, cli_target *t)
+{
+    static sk_mdns_instance inst[CLI_TARGETS_MAX];
+    char iname[SK_DNS_LABEL_MAX + 1], type[SK_DNS_NAME_MAX];
+    int64_t timeout = o->timeout_ms > 0 && o->timeout_ms < 5000 ? o->timeout_ms : 3000;
+
+    if (sk_mdns_name_split(name, iname, sizeof iname, type, sizeof type) < 0)
+        return cli_usage_error(o->cmd, "mdns:%s: not INSTANCE._svc._tcp or _svc._tcp", name);
+    int n = sk_mdns_resolve(name, NULL, timeout, inst, CLI_TARGETS_MAX);
+    if (n < 0) {
+        cli_error("%s: mDNS %s: %s", o->cmd, name, sk_strerror(n));
+        return EXIT_FAIL;
+    }
+    if (n == 0) {
+        cli_error("%s: mDNS %s: no %s answered within %.1f s", o->cmd, name, iname[0] ? "such instance" : "instance",
+                  (double)timeout / 1000);
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        sk_endpoint *e = &t->ep[t->n++];
+        discover_mdns_addr_text(&inst[i].addrs[0], e->host, sizeof e->host);
+        e->port = inst[i].port;
+        e->weight = 1;
+    }
+    if (o->verbose) {
+        fprintf(stderr, "sockit: mDNS %s: %d instance%s\n", name, n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < t->n; i++) {
+            char a[SK_HOST_MAX + 16];
+            fprintf(stderr, "sockit:   %s \"%s\" (host %s, interface %s)\n",
+                    cli_endpoint_format(&t->ep[i], a, sizeof a), inst[i].instance, inst[i].host, inst[i].ifname);
+        }
+    }
+    return -1;
+}
+
 int cli_target_find(const cli_target_opts *o, const char *text, cli_target *t)
 {
     const char *srv;
@@ -108,6 +148,11 @@ int cli_target_find(const cli_target_opts *o, const char *text, cli_target *t)
         t->etcd = text;
         t->many = true;
         return find_etcd(o, text, t);
+    }
+    if (strncmp(text, "mdns:", 5) == 0) {
+        t->etcd = text; /* a registry of sorts: bench names it so */
+        t->many = true;
+        return find_mdns(o, text + 5, t);
     }
     if ((rc = sk_addr_split(text, &hp)) < 0)
         return cli_addr_usage(o->cmd, NULL, text, rc);

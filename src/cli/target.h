@@ -1,7 +1,9 @@
 /* The servers a client's operand names: one host:port, or every target
  * of a DNS SRV name (srv:NAME, or _service._proto.domain written bare) in
  * the order RFC 2782 says to try them, or the instances registered in etcd
- * (etcd://HOST:PORT/PREFIX) in a weighted random order. connect, connect --udp and bench
+ * (etcd://HOST:PORT/PREFIX) in a weighted random order, or the DNS-SD
+ * instances on the link (mdns:NAME._svc._tcp, mdns:_svc._tcp) found over
+ * multicast DNS. connect, connect --udp and bench
  * take their operand through here, and dial each server with Happy
  * Eyeballs (sk_dial). */
 #ifndef SOCKIT_CLI_TARGET_H
@@ -18,7 +20,7 @@
 typedef struct cli_target {
     const char *text; /* the operand as given */
     const char *srv;  /* the SRV name, or NULL */
-    const char *etcd; /* the etcd:// URL, or NULL */
+    const char *etcd; /* the etcd:// URL or the mdns: name, or NULL */
     bool many;        /* an SRV name or a registry: servers, not one host:port */
     sk_endpoint ep[CLI_TARGETS_MAX];
     size_t n;

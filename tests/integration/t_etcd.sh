@@ -93,8 +93,9 @@ grep -q "register wants etcd://" "$TMP/last.err" || fail "serve --register http:
 expect_rc 2 "$SOCKIT" serve --listen 127.0.0.1:0 --register etcd://127.0.0.1:99999/svc
 expect_rc 2 "$SOCKIT" serve --listen 127.0.0.1:0 --register "$URL" --register-weight 70000
 expect_rc 2 "$SOCKIT" serve --listen 127.0.0.1:0 --register "$URL" --register-ttl soon
-expect_rc 2 "$SOCKIT" discover
-expect_rc 2 "$SOCKIT" discover _echo._tcp
+# (no operand, or a DNS-SD type, is mDNS browsing: t_mdns_*); not a type:
+expect_rc 2 "$SOCKIT" discover echo
+expect_rc 2 "$SOCKIT" discover _echo._sctp
 expect_rc 2 "$SOCKIT" discover etcd://
 expect_rc 2 "$SOCKIT" discover "etcd://[::1/svc"
 expect_rc 1 "$SOCKIT" serve --listen 127.0.0.1:0 --register "etcd://127.0.0.1:$DEAD/svc"

@@ -59,3 +59,52 @@ ns_sockit() {
     chmod +x "$w"
     echo "$w"
 }
+
+# ns_lan HOST...: the hosts on one link, a bridge in a namespace of its own
+# (sk-$$-sw, multicast snooping off so every group reaches every port);
+# the i-th host gets eth0 with 198.18.0.i/24 and fd00:5ec::i/64, and IPv6
+# without duplicate address detection, so link-local addresses work at once.
+ns_lan() {
+    local i=0 h ns v
+    ns_add sw
+    ip -n "$NS_sw" link add br0 type bridge mcast_snooping 0 || fail "bridge"
+    ip -n "$NS_sw" link set br0 up
+    for h in "$@"; do
+        i=$((i + 1))
+        ns_add "$h"
+        v=NS_$h
+        ns=${!v}
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+        ip link add eth0 netns "$ns" type veth peer name "p$i" netns "$NS_sw" || fail "veth for $h"
+        ip -n "$NS_sw" link set "p$i" master br0 up
+        ip -n "$ns" addr add "198.18.0.$i/24" brd + dev eth0
+        ip -n "$ns" addr add "fd00:5ec::$i/64" dev eth0 nodad
+        ip -n "$ns" link set eth0 up
+    done
+}
+
+# ns_exec NS CMD... &: run CMD in NS's network namespace in the background
+# as the background job itself (nsenter execs, so $! is CMD's own PID and a
+# signal sent to it reaches CMD). It execs: never call it in the foreground
+# (that replaces the test's shell); use ns_run there.
+ns_exec() {
+    local ns=$1
+    shift
+    exec nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# ns_run NS CMD...: run CMD in NS's network namespace and wait for it.
+ns_run() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# ns_wrap NS PROG -> the path of a script that execs PROG inside NS (for
+# SOCKIT=..., so start_server and stop_server see sockit's own PID).
+ns_wrap() {
+    local w="$TMP/in-$1-$(basename "$2")"
+    printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s -- %q "$@"\n' "$1" "$2" >"$w"
+    chmod +x "$w"
+    echo "$w"
+}
