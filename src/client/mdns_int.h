@@ -53,8 +53,18 @@ typedef struct sk__mdns_pkt {
 int sk__mdns_open(sk__mdns_net *n, const char *ifname, int family);
 void sk__mdns_close(sk__mdns_net *n);
 
-/* Read the interfaces' addresses again (IPv6 ones appear after DAD). */
+/* Read the interfaces' addresses (getifaddrs: a netlink dump, which can
+ * wait seconds for the kernel's rtnl lock while namespaces are created or
+ * deleted; so only at open, in the caller's thread). */
 int sk__mdns_addrs(sk__mdns_net *n);
+
+/* Address changes without that wait: a netlink socket subscribed to the
+ * IPv4 and IPv6 address groups (non-blocking; watch it on a loop), and the
+ * reader that applies each RTM_NEWADDR / RTM_DELADDR to the interfaces
+ * already known (an address appearing after DAD, one removed). Returns the
+ * fd or -errno; read returns the number of changes applied. */
+int sk__mdns_monitor_open(void);
+int sk__mdns_monitor_read(sk__mdns_net *n, int fd);
 
 const sk__mdns_if *sk__mdns_if_find(const sk__mdns_net *n, unsigned index);
 

@@ -60,7 +60,7 @@ struct sk_mdns_responder {
 
     sk__mdns_net net;
     sk_loop *loop;
-    int efd;
+    int efd, nlfd;
     pid_t owner;
     pthread_t thread;
     bool started;
@@ -70,6 +70,9 @@ struct sk_mdns_responder {
     int state, n;
     int renames, host_renames;
     int64_t timer, last_multicast;
+    /* When each record (bit index) was last multicast on each interface and
+     * family: RFC 6762 6 allows once a second. */
+    int64_t mc_at[SK__MDNS_IFS][2][6];
     pending pend[PENDING];
     int64_t pend_timer;
     sk__mdns_pkt pkt;
@@ -165,6 +168,27 @@ static void put_records(sk_mdns_responder *r, sk_dns_writer *w, int section, int
     }
 }
 
+static int family_index(int family) { return family == AF_INET6; }
+
+/* The records multicast on f (family) within the last second. */
+static int recent(const sk_mdns_responder *r, const sk__mdns_if *f, int family, int64_t now)
+{
+    int bits = 0;
+    const int64_t *at = r->mc_at[f - r->net.ifs][family_index(family)];
+    for (int i = 0; i < 6; i++)
+        if (at[i] && now - at[i] < 1000)
+            bits |= 1 << i;
+    return bits;
+}
+
+static void mark(sk_mdns_responder *r, const sk__mdns_if *f, int family, int bits, int64_t now)
+{
+    int64_t *at = r->mc_at[f - r->net.ifs][family_index(family)];
+    for (int i = 0; i < 6; i++)
+        if (bits & (1 << i))
+            at[i] = now;
+}
+
 /* Send one message per interface and family, built by fn. */
 static void each_if(sk_mdns_responder *r, void (*fn)(sk_mdns_responder *, sk_dns_writer *, const sk__mdns_if *))
 {
@@ -229,7 +253,6 @@ static int64_t on_step(sk_loop *l, void *data)
     r->timer = 0;
     switch (r->state) {
     case ST_WAIT:
-        sk__mdns_addrs(&r->net);
         r->state = ST_PROBE;
         /* fall through */
     case ST_PROBE:
@@ -245,9 +268,12 @@ static int64_t on_step(sk_loop *l, void *data)
         break;
     case ST_ANNOUNCE:
         r->n++;
-        sk__mdns_addrs(&r->net);
         each_if(r, build_announce);
         r->last_multicast = sk_now_ms();
+        for (size_t k = 0; k < r->net.nifs; k++) {
+            mark(r, &r->net.ifs[k], AF_INET, R_ALL, r->last_multicast);
+            mark(r, &r->net.ifs[k], AF_INET6, R_ALL, r->last_multicast);
+        }
         emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_ANNOUNCE, .n = r->n, .of = 2});
         if (r->n < 2)
             arm(r, 1000);
@@ -525,6 +551,19 @@ static void answer(sk_mdns_responder *r, const sk_dns_header *h, int nrr, bool p
             ans &= ~which, add &= ~which;
     }
     add &= ~ans;
+    int family = p->from.ss_family;
+    int64_t now = sk_now_ms();
+    /* QU: unicast, unless the records were not multicast within a quarter
+     * of their TTL (RFC 6762 5.4); a probe's question is defended on the
+     * group, where every prober hears it. */
+    bool unicast = legacy || (qu && !probe && now - r->last_multicast < (int64_t)r->host_ttl * 250);
+    if (!unicast && !probe) {
+        /* What went out on the group within the last second is not sent
+         * there again (RFC 6762 6); a probe is defended regardless. */
+        int fresh = recent(r, f, family, now);
+        ans &= ~fresh;
+        add &= ~fresh;
+    }
     if (ans == 0)
         return;
     sk_dns_writer w;
@@ -534,17 +573,12 @@ static void answer(sk_mdns_responder *r, const sk_dns_header *h, int nrr, bool p
             sk_dns_write_question(&w, r->qs[i].name, r->qs[i].type, false);
     put_records(r, &w, SK_DNS_ANSWER, ans, f, legacy ? 2 : 0);
     put_records(r, &w, SK_DNS_ADDITIONAL, add, f, legacy ? 2 : 0);
-    int family = p->from.ss_family;
-    int64_t now = sk_now_ms();
-    /* QU: unicast, unless the records were not multicast within a quarter
-     * of their TTL (RFC 6762 5.4); a probe's question is defended on the
-     * group, where every prober hears it. */
-    bool unicast = legacy || (qu && !probe && now - r->last_multicast < (int64_t)r->host_ttl * 250);
     emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_ANSWER, .from = p->from_text, .unicast = unicast, .legacy = legacy});
     if (unicast) {
         sk__mdns_send(&r->net, family, p->ifindex, buf, w.len, (struct sockaddr *)&p->from, p->fromlen);
         return;
     }
+    mark(r, f, family, ans | add, now);
     /* Shared records wait 20-120 ms so answers from many hosts spread out;
      * an answer of unique records only goes at once (RFC 6762 6). */
     if (!(ans & (R_PTR | R_ENUM)) || probe) {
@@ -636,6 +670,19 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
     }
 }
 
+/* An address came or went: announce the records again, so caches learn
+ * the new set at once (RFC 6762 8.4 asks for that on any change). */
+static void on_netlink(sk_loop *l, int fd, void *data, int events)
+{
+    sk_mdns_responder *r = data;
+    (void)l, (void)events;
+    if (sk__mdns_monitor_read(&r->net, fd) > 0 && r->state == ST_RUN) {
+        r->state = ST_ANNOUNCE;
+        r->n = 0;
+        arm(r, 0);
+    }
+}
+
 /* Withdrawing ------------------------------------------------------------- */
 
 static void on_withdraw(sk_loop *l, int fd, void *data, int events)
@@ -650,10 +697,8 @@ static void on_withdraw(sk_loop *l, int fd, void *data, int events)
         sk_loop_timer_cancel(l, r->timer);
     r->timer = 0;
     bool announced = r->state == ST_ANNOUNCE || r->state == ST_RUN;
-    if (announced) {
-        sk__mdns_addrs(&r->net);
+    if (announced)
         each_if(r, build_goodbye);
-    }
     r->state = ST_DONE;
     emit(r, (sk_mdns_resp_event){.kind = SK_MDNS_GOODBYE, .n = announced});
     void (*done)(void) = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
@@ -678,6 +723,8 @@ static void resp_free(sk_mdns_responder *r)
     sk__mdns_close(&r->net);
     if (r->efd >= 0)
         close(r->efd);
+    if (r->nlfd >= 0)
+        close(r->nlfd);
     free(r->rrs);
     free(r->qs);
     free(r);
@@ -724,7 +771,7 @@ int sk_mdns_responder_start(const sk_mdns_responder_opts *o, sk_mdns_responder *
     sk_mdns_responder *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -ENOMEM;
-    r->efd = -1;
+    r->efd = r->nlfd = -1;
     r->net.fd4 = r->net.fd6 = -1;
     snprintf(r->instance, sizeof r->instance, "%s", o->instance);
     snprintf(r->base, sizeof r->base, "%s", o->instance);
@@ -762,6 +809,9 @@ int sk_mdns_responder_start(const sk_mdns_responder_opts *o, sk_mdns_responder *
         rc = sk_loop_watch(r->loop, r->net.fd6, SK_READ, on_readable, r);
     if (rc == 0)
         rc = sk_loop_watch(r->loop, r->efd, SK_READ, on_withdraw, r);
+    /* Without the monitor the addresses read at start stay (no error). */
+    if (rc == 0 && (r->nlfd = sk__mdns_monitor_open()) >= 0)
+        rc = sk_loop_watch(r->loop, r->nlfd, SK_READ, on_netlink, r);
     if (rc == 0) {
         r->state = ST_WAIT;
         arm(r, sk__mdns_random(0, 250)); /* RFC 6762 8.1: 0-250 ms before the first probe */

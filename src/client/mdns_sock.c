@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,82 @@ int sk__mdns_addrs(sk__mdns_net *n)
     }
     freeifaddrs(ifs);
     return 0;
+}
+
+int sk__mdns_monitor_open(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/* Add or drop one address of f; IPv6 keeps global addresses before
+ * link-local ones. */
+static int apply(sk__mdns_if *f, int family, const uint8_t *a, bool add)
+{
+    size_t *n = family == AF_INET ? &f->n4 : &f->n6, len = family == AF_INET ? 4 : 16;
+    uint8_t *list = family == AF_INET ? &f->v4[0][0] : &f->v6[0][0];
+    for (size_t i = 0; i < *n; i++) {
+        if (memcmp(list + i * len, a, len) != 0)
+            continue;
+        if (add)
+            return 0;
+        memmove(list + i * len, list + (i + 1) * len, (*n - i - 1) * len);
+        (*n)--;
+        return 1;
+    }
+    if (!add || *n == SK__MDNS_IFADDRS)
+        return 0;
+    size_t at = *n;
+    if (family == AF_INET6 && !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
+        for (at = 0; at < *n && !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)(list + at * len)); at++)
+            ;
+    memmove(list + (at + 1) * len, list + at * len, (*n - at) * len);
+    memcpy(list + at * len, a, len);
+    (*n)++;
+    return 1;
+}
+
+int sk__mdns_monitor_read(sk__mdns_net *n, int fd)
+{
+    uint8_t buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+    int changes = 0;
+    for (;;) {
+        ssize_t got = recv(fd, buf, sizeof buf, 0);
+        if (got < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? changes : -errno;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)got); h = NLMSG_NEXT(h, got)) {
+            if (h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR)
+                continue;
+            const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+            sk__mdns_if *f = NULL;
+            for (size_t k = 0; k < n->nifs; k++)
+                if (n->ifs[k].index == ifa->ifa_index)
+                    f = &n->ifs[k];
+            if (f == NULL || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+                continue;
+            const uint8_t *addr = NULL, *local = NULL;
+            int len = (int)IFA_PAYLOAD(h);
+            for (struct rtattr *rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+                if (rta->rta_type == IFA_ADDRESS)
+                    addr = RTA_DATA(rta);
+                else if (rta->rta_type == IFA_LOCAL)
+                    local = RTA_DATA(rta);
+            }
+            /* IFA_LOCAL is the address itself; IFA_ADDRESS the peer's on a
+             * point-to-point IPv4 link. IPv6 sends IFA_ADDRESS alone. */
+            const uint8_t *a = local ? local : addr;
+            if (a)
+                changes += apply(f, ifa->ifa_family, a, h->nlmsg_type == RTM_NEWADDR);
+        }
+    }
 }
 
 static int open_family(sk__mdns_net *n, int family)

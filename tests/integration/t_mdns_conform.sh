@@ -68,6 +68,15 @@ expect_rc 0 "$IN_C" discover _echo._tcp --interface eth0 --timeout 1
 grep -q '^conform echo ' "$TMP/last.out" || fail "discover --interface eth0: $(cat "$TMP/last.out")"
 pass "$sent malformed packets ignored and counted by the responder and the querier (-v); both keep working"
 
+# An address added while announced is announced at once (netlink, RFC 6762 8.4).
+ip -n "$NS_A" addr add 198.18.0.101/24 dev eth0
+for ((i = 0; i < 30; i++)); do
+    grep -q 'update "conform echo".*198.18.0.101' "$TMP/watch.out" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q 'update "conform echo".*198.18.0.101' "$TMP/watch.out" || fail "a new address was not announced: $(cat "$TMP/watch.out")"
+pass "an address added to the interface is announced at once (discover --watch: update)"
+
 stop_server "$ANN" 0
 for ((i = 0; i < 30; i++)); do
     grep -q '^remove "conform echo"' "$TMP/watch.out" 2>/dev/null && break
