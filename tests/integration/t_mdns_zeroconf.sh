@@ -87,24 +87,28 @@ for model in loop thread fork prefork hybrid; do
     SOCKIT=$IN_A start_server "ann-$model" --model "$model" --listen :0 --announce "sockit $model" --txt model="$model" -v
     pid=$SERVER_PID
     port=$SERVER_PORT
-    ns_exec "$NS_B" "$PYTHON" "$ZC" browse _echo._tcp 6 >"$TMP/zc-browse.out" 2>&1 &
+    # A file of its own per model: the redirection happens in the child,
+    # after the loop below may already have read the file.
+    BROWSE=$TMP/zc-browse-$model.out
+    : >"$BROWSE"
+    ns_exec "$NS_B" "$PYTHON" "$ZC" browse _echo._tcp 6 >"$BROWSE" 2>&1 &
     zb=$!
     PIDS+=("$zb")
     for ((i = 0; i < 60; i++)); do
-        grep -q '"event": "add"' "$TMP/zc-browse.out" && break
+        grep -q '"event": "add"' "$BROWSE" && break
         sleep 0.1
     done
     grep -q "\"event\": \"add\", \"name\": \"sockit $model._echo._tcp.local.\", \"port\": $port, \"server\": \"[^\"]*.local.\", \"addrs\": \[[^]]*\"198.18.0.1\"" \
-        "$TMP/zc-browse.out" || fail "$model: zeroconf did not resolve sockit's instance: $(cat "$TMP/zc-browse.out")"
-    grep -q "\"fd00:5ec::1\"" "$TMP/zc-browse.out" || fail "$model: no IPv6 address: $(cat "$TMP/zc-browse.out")"
-    grep -q "\"txt\": {\"model\": \"$model\"}" "$TMP/zc-browse.out" || fail "$model: TXT: $(cat "$TMP/zc-browse.out")"
+        "$BROWSE" || fail "$model: zeroconf did not resolve sockit's instance: $(cat "$BROWSE")"
+    grep -q "\"fd00:5ec::1\"" "$BROWSE" || fail "$model: no IPv6 address: $(cat "$BROWSE")"
+    grep -q "\"txt\": {\"model\": \"$model\"}" "$BROWSE" || fail "$model: TXT: $(cat "$BROWSE")"
     stop_server "$pid" 0
     for ((i = 0; i < 30; i++)); do
-        grep -q '"event": "remove"' "$TMP/zc-browse.out" && break
+        grep -q '"event": "remove"' "$BROWSE" && break
         sleep 0.1
     done
-    grep -q "\"event\": \"remove\", \"name\": \"sockit $model._echo._tcp.local.\"" "$TMP/zc-browse.out" ||
-        fail "$model: zeroconf saw no goodbye: $(cat "$TMP/zc-browse.out")"
+    grep -q "\"event\": \"remove\", \"name\": \"sockit $model._echo._tcp.local.\"" "$BROWSE" ||
+        fail "$model: zeroconf saw no goodbye: $(cat "$BROWSE")"
     kill -TERM "$zb" 2>/dev/null
     wait "$zb" 2>/dev/null || true
     grep -q 'mdns: goodbye' "$TMP/ann-$model.log" || fail "$model: no goodbye line: $(cat "$TMP/ann-$model.log")"
