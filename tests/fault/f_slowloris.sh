@@ -14,7 +14,7 @@ args=("${MODEL_ARGS[@]}" --service http --head-timeout "${HEAD}s" --listen 127.0
 [[ $MODEL == fork ]] && args+=(--max-conns 2500)
 start_server "slowloris-$MODEL" "${args[@]}"
 sleep 0.2 # prefork: the workers are up before the baseline
-fault_begin "slowloris, $N connections" "$MODEL" "$SERVER_PID"
+fault_begin "slowloris, $N connections" "$ROW_MODEL" "$SERVER_PID"
 got=$(timeout 60 "${FAULT_PY[@]}" slowloris "$SERVER_HOST" "$SERVER_PORT" "$N" 2 "$HEAD" "$M") ||
     fail "slowloris client: $got"
 FAULT_SERVED=$(field served "$got")

@@ -15,7 +15,7 @@ is_sanitized && [[ $MODEL == fork ]] && LIMIT=$((N * (16 << 10)))
 is_sanitized && [[ $MODEL != fork ]] && LIMIT=$((128 << 10))
 start_server "slowread-$MODEL" "${MODEL_ARGS[@]}" --service echo --idle-timeout 2s --listen 127.0.0.1:0
 sleep 0.2 # prefork: the workers are up before the baseline
-fault_begin "slow readers, $N x 32 MiB unread" "$MODEL" "$SERVER_PID"
+fault_begin "slow readers, $N x 32 MiB unread" "$ROW_MODEL" "$SERVER_PID"
 timeout 60 "${FAULT_PY[@]}" slowread "$SERVER_HOST" "$SERVER_PORT" "$N" "$BYTES" "$M" >"$TMP/slow.out" 2>&1 &
 client=$!
 PIDS+=("$client")

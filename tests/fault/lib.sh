@@ -9,11 +9,18 @@ FAULT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FAULT_PY=("$PYTHON" "$FAULT_DIR/fault.py")
 ABUSE=("$PYTHON" "$FAULT_DIR/../integration/helpers/abuse.py")
 
-MODEL=${1:-}
+# MODEL: loop, thread, fork, prefork or hybrid (2 workers), or prefork-N,
+# hybrid-N for N workers; MODEL_ARGS: its options, ROW_MODEL: its name in
+# the table.
+MODEL=${1:-} ROW_MODEL=${1:-}
 case $MODEL in
 loop | thread | fork) MODEL_ARGS=(--model "$MODEL") ;;
 prefork | hybrid) MODEL_ARGS=(--model "$MODEL" --workers 2) ;;
-*) fail "usage: $0 loop|thread|fork|prefork|hybrid" ;;
+prefork-[0-9]* | hybrid-[0-9]*)
+    MODEL_ARGS=(--model "${MODEL%-*}" --workers "${MODEL##*-}")
+    ROW_MODEL="${MODEL%-*} (${MODEL##*-} workers)"
+    ;;
+*) fail "usage: $0 loop|thread|fork|prefork|hybrid[-WORKERS]" ;;
 esac
 
 # Thousands of connections: the test's clients and its server need the fds.
