@@ -159,6 +159,8 @@ def slowloris(host, port, n, interval, head, m):
     ths, ok = run_normals(m, 4, lambda: http_get(host, port, deadline))
     while any(t.is_alive() for t in ths):
         watch(time.monotonic() + 0.1)
+        if not state:
+            time.sleep(0.05)
     opened = len(state)
     watch(t0 + head + 4)
     for s in state:
