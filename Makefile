@@ -9,7 +9,7 @@ LISTEN     ?= 127.0.0.1:7007
 SERVICE    ?= echo
 
 .PHONY: all build build-deps bench-deps run test test-deps unit asan tsan bench install clean format format-check fuzz layers \
-        build-matrix build-matrix-quick matrix-build man
+        build-matrix build-matrix-quick matrix-build man fault-table
 
 all: build
 
@@ -33,16 +33,22 @@ run: build
 # UBSan build, and a ThreadSanitizer build of the tests that run several
 # threads (thread and hybrid models, deferred work). Warnings are errors in
 # every build make test does (SOCKIT_WERROR; a plain make does not use it).
+# The fault suite (ctest label fault) runs in the first two; its rows are
+# gathered into fault/results.{tsv,json} and fault/table.md of each build.
+FAULT_TABLE = /usr/bin/python3 tests/fault/table.py
+
 test: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory build-matrix-quick
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j2
+	$(FAULT_TABLE) $(BUILD) >$(BUILD)/fault/table.md
 	cmake -S . -B $(ASAN_BUILD) -DSOCKIT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TESTS=ON \
 		-DSOCKIT_WERROR=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2
+	$(FAULT_TABLE) $(ASAN_BUILD) >$(ASAN_BUILD)/fault/table.md
 	$(MAKE) tsan
 
 tsan: test-deps
@@ -51,6 +57,15 @@ tsan: test-deps
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --output-on-failure -j2 -R 'model_thread|model_hybrid|test_defer|t_limits|t_chat|t_exec|t_lifecycle|t_etcd|t_mdns_conflict|t_mdns_conform'
+
+# The fault suite alone in the normal build, and its table written into
+# docs/reliability.md between the fault-table markers.
+fault-table: test-deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON
+	cmake --build $(BUILD) -j$(JOBS)
+	rm -rf $(BUILD)/fault/rows
+	cd $(BUILD) && ctest --output-on-failure -j2 -L fault
+	$(FAULT_TABLE) $(BUILD) --update docs/reliability.md
 
 # Every build type with both compilers, warnings as errors, tests compiled
 # but not run: the optimisers see more (and warn about more) than Debug.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prefork supervision: kill -9 a worker while clients are being served; the
 # service keeps answering and the master has a new worker within a second.
+# Each backend is a row of the fault table (tests/fault/rows.sh).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../fault/rows.sh"
 CLIENTS=(python3 "$(dirname "$0")/clients.py")
 
 workers() { pgrep -P "$SERVER_PID" | sort; }
@@ -16,6 +18,7 @@ for backend in epoll uring; do
     done
     before=$(workers)
     [[ $(wc -l <<<"$before") -eq 3 ]] || fail "$backend: wanted 3 workers, have: $before"
+    fault_begin "kill -9 of a prefork worker mid-load" "prefork (3 workers, $backend)" "$pid"
 
     # Load in the background: rounds of 50 concurrent clients for ~3 s.
     (
@@ -67,6 +70,8 @@ for backend in epoll uring; do
     got=$(printf 'still here' | timeout 10 "$SOCKIT" connect "$SERVER_ADDR")
     [[ $got == "still here" ]] || fail "$backend: echo after kill: '$got'"
     grep -q 'worker exited; starting another' "$TMP/prefork-$backend.log" || fail "$backend: no restart line in the log"
+    hold=$(cat "$TMP/hold.out")
+    fault_measure
     stop_server "$pid"
     # The killed worker's connections were settled: nothing left active.
     active=$(sed -n 's/^sockit: stats .*active=\([0-9]*\).*/\1/p' "$TMP/prefork-$backend.log")
@@ -75,5 +80,6 @@ for backend in epoll uring; do
     for w in $now; do
         kill -0 "$w" 2>/dev/null && fail "$backend: worker $w still running after stop"
     done
+    fault_write yes "100/100 + 1 after the kill" - "replacement worker after ${ms} ms; 30 held clients: $hold (those of the killed worker lose their connection)"
     pass "$backend: worker $victim killed, replacement $fresh started ${ms} ms later, service kept answering"
 done

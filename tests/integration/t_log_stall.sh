@@ -5,8 +5,10 @@
 # model. Before, the server blocked in write(2) once the pipe was full (64
 # KiB, here 4 KiB) and stopped serving. Once the reader continues, a line
 # says how many log lines were dropped, and the server's last line (the
-# stats) still arrives.
+# stats) still arrives. Each run is a row of the fault table
+# (tests/fault/rows.sh).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../fault/rows.sh"
 
 CLIENTS=600
 # reader FIFO OUT: read the FIFO into OUT as it comes, with the pipe at its
@@ -48,8 +50,9 @@ PY
 # run TAG STREAM ARGS...: serve with STREAM (1: stdout, --json; 2: stderr,
 # -v) into a pipe whose reader stops after the first line.
 run() {
-    local tag=$1 stream=$2 i pid reader port
+    local tag=$1 stream=$2 i pid reader port what=""
     shift 2
+    ((stream == 1)) && what="--json "
     mkfifo "$TMP/$tag.fifo"
     "$PYTHON" "$TMP/reader.py" "$TMP/$tag.fifo" "$TMP/$tag.log" &
     reader=$!
@@ -70,9 +73,11 @@ run() {
     [[ -n $port ]] || fail "$tag: server did not start"
     sleep 0.2 # prefork: its workers are up
     kill -STOP "$reader"
+    fault_begin "blocked log pipe (serve ${what}-v -v)" "${tag%-*}" "$pid"
     timeout 60 "$PYTHON" "$TMP/clients.py" "$port" "$CLIENTS" >"$TMP/$tag.out" 2>&1 ||
         { kill -CONT "$reader"; fail "$tag: with the log's reader stopped: $(tail -n 3 "$TMP/$tag.out")"; }
     kill -CONT "$reader"
+    FAULT_SERVED=$CLIENTS/$CLIENTS
     # The reader takes the pipe's page; the next lines bring the report.
     sleep 0.3
     timeout 20 "$PYTHON" "$TMP/clients.py" "$port" 4 >/dev/null || fail "$tag: not serving after the reader resumed"
@@ -80,6 +85,7 @@ run() {
         grep -q 'log: [0-9]* lines dropped\|"event":"log_dropped"' "$TMP/$tag.log" && break
         sleep 0.05
     done
+    fault_measure
     stop_server "$pid"
     wait "$reader" || true
     dropped=$(sed -n 's/^sockit: log: \([0-9]*\) lines dropped.*/\1/p; s/.*"event":"log_dropped","lines":\([0-9]*\).*/\1/p' \
@@ -90,6 +96,7 @@ run() {
         "$PYTHON" "$(dirname "$0")/helpers/json_schema_check.py" "$(dirname "$0")/../../docs/schema" serve \
             "$TMP/$tag.log" --lines --expect listen,log_dropped,stats || fail "$tag: the JSON lines break the schema"
     fi
+    fault_write yes "$CLIENTS/$CLIENTS" - "each client served within 5 s with the log's reader stopped; $dropped lines dropped and reported"
     pass "$tag: reader stopped: $(cat "$TMP/$tag.out"); $dropped log lines dropped and reported"
 }
 

@@ -10,8 +10,9 @@
   abuse.py stream HOST PORT N SECS
       N echo clients each send 1 KiB every 10 ms and read the echo for SECS,
       then half-close and read the rest. Prints "streaming" once all N are
-      connected, then "ok=K/N" and the first failures (a reset, an EOF
-      mid-stream, an echo whose SHA-256 differs).
+      connected, then "bytes sent=A got=B" (all clients' totals) and
+      "ok=K/N" with the first failures (a reset, an EOF mid-stream, an echo
+      whose SHA-256 differs).
   abuse.py bulk HOST PORT BYTES READ_RATE OUTFILE
       one echo client sends BYTES random bytes while it reads the echo at
       READ_RATE bytes/s (0: as fast as it comes), half-closes and reads
@@ -107,13 +108,13 @@ def silent(host, port, n, m, proto, secs):
     print(f"served={len(served)}/{m} last={t_served[0]:.1f} silent_closed={len(closed)} got408={got408}")
 
 
-def stream_one(host, port, secs, out, i, connected):
+def stream_one(host, port, secs, out, i, connected, counts):
+    ns = nr = 0
     try:
         s = connect(host, port)
         connected.release()
         s.setblocking(False)
         sent, got = hashlib.sha256(), hashlib.sha256()
-        ns = nr = 0
         chunk = os.urandom(1024)
         end = time.monotonic() + secs
         sel = selectors.DefaultSelector()
@@ -148,12 +149,14 @@ def stream_one(host, port, secs, out, i, connected):
         out[i] = "ok" if nr == ns and sent.digest() == got.digest() else f"echo differs: sent {ns} got {nr}"
     except Exception as e:  # noqa: BLE001
         out[i] = repr(e)
+    counts[i] = (ns, nr)
 
 
 def stream(host, port, n, secs):
     out = [None] * n
+    counts = [(0, 0)] * n
     connected = threading.Semaphore(0)
-    ths = [threading.Thread(target=stream_one, args=(host, port, secs, out, i, connected)) for i in range(n)]
+    ths = [threading.Thread(target=stream_one, args=(host, port, secs, out, i, connected, counts)) for i in range(n)]
     for t in ths:
         t.start()
     for _ in range(n):
@@ -163,6 +166,7 @@ def stream(host, port, n, secs):
     for t in ths:
         t.join()
     bad = [r for r in out if r != "ok"]
+    print(f"bytes sent={sum(c[0] for c in counts)} got={sum(c[1] for c in counts)}")
     print(f"ok={n - len(bad)}/{n}", "; ".join(sorted(set(bad))[:3]))
 
 
