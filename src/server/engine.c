@@ -91,11 +91,14 @@ int64_t sk__conn_rate_due(const sk_conn *c)
     return c->rate_from_ms + cfg->min_rate_window_ms;
 }
 
-/* min_rate: at the end of each window, a connection with data moving
- * (output queued for the peer, or input that arrived in the window) that
- * moved fewer bytes than the rate asks is too slow: a reader that does not
- * take what it asked for, or a writer that trickles. A connection with
- * nothing queued and nothing arriving is idle: the idle timeout's. */
+/* min_rate: at the end of each window a connection that waits on its peer
+ * and got too few bytes through is too slow. It waits on a reader while
+ * output is queued for it (what it takes must reach the rate); on a writer
+ * while its input arrives and nothing has been answered yet (the service
+ * waits for the rest of a request: what arrives must reach the rate). A
+ * connection with nothing queued and nothing arriving is idle (the idle
+ * timeout's), and one whose input was answered in the window is a
+ * conversation, however small its messages. */
 static bool too_slow(sk__engine *e, sk_conn *c)
 {
     const sk_server_config *cfg = &e->srv->cfg;
@@ -105,16 +108,18 @@ static bool too_slow(sk__engine *e, sk_conn *c)
         return false;
     uint64_t din = c->bytes_in - c->rate_in0, dout = c->bytes_out - c->rate_out0;
     uint64_t need = cfg->min_rate_bps * (uint64_t)(e->now - c->rate_from_ms) / 1000;
-    bool busy = sk__buf_used(&c->out) > 0 || din > 0;
+    bool slow_reader = sk__buf_used(&c->out) > 0 && dout < need;
+    bool slow_writer = din > 0 && dout == 0 && din < need;
     c->rate_from_ms = e->now;
     c->rate_in0 = c->bytes_in;
     c->rate_out0 = c->bytes_out;
-    if (!busy || din + dout >= need)
+    if (!slow_reader && !slow_writer)
         return false;
     char conn[2 * SK_ADDRSTRLEN + 8], msg[sizeof conn + 160];
     sk_tuple_format(&c->tuple, conn, sizeof conn);
-    snprintf(msg, sizeof msg, "min-rate: closed %s (%" PRIu64 " bytes in, %" PRIu64 " out in %d ms; %zu bytes unsent)",
-             conn, din, dout, cfg->min_rate_window_ms, sk__buf_used(&c->out));
+    snprintf(msg, sizeof msg,
+             "min-rate: closed %s, a slow %s (%" PRIu64 " bytes in, %" PRIu64 " out in %d ms; %zu bytes unsent)", conn,
+             slow_reader ? "reader" : "writer", din, dout, cfg->min_rate_window_ms, sk__buf_used(&c->out));
     SK__STAT_ADD(e->srv, slow_closed, 1);
     sk__server_event(e->srv, SK_EV_WARN, &c->tuple, 0, msg);
     /* Reset, not FIN: what is queued would otherwise stay in the kernel for
