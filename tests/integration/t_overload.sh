@@ -40,7 +40,7 @@ for spec in loop thread fork prefork:2 hybrid:2; do
     [[ $spec == *:* ]] && args+=(--workers "${spec#*:}")
     tag=${spec/:/-}
 
-    start_server "$tag-perip" "${args[@]}" --max-conns-per-ip 2 -v
+    start_server "$tag-perip" "${args[@]}" --max-conns-per-ip 2 -v --listen 127.0.0.1:0
     timeout 60 "${OV[@]}" perip "$SERVER_HOST" "$SERVER_PORT" 2 >"$TMP/out" || fail "$tag: per-ip: $(cat "$TMP/out")"
     stop_server "$SERVER_PID"
     (($(counter "$tag-perip" per_ip_refused) >= 1)) || fail "$tag: per_ip_refused not counted"
@@ -48,7 +48,7 @@ for spec in loop thread fork prefork:2 hybrid:2; do
     pass "$tag: $(cat "$TMP/out")"
 
     for policy in reject queue; do
-        start_server "$tag-$policy" "${args[@]}" --max-conns 3 --on-max-conns "$policy" -v
+        start_server "$tag-$policy" "${args[@]}" --max-conns 3 --on-max-conns "$policy" -v --listen 127.0.0.1:0
         timeout 60 "${OV[@]}" maxconns "$SERVER_HOST" "$SERVER_PORT" 3 "$policy" >"$TMP/out" ||
             fail "$tag: --on-max-conns $policy: $(cat "$TMP/out")"
         stop_server "$SERVER_PID"
@@ -61,7 +61,7 @@ for spec in loop thread fork prefork:2 hybrid:2; do
         pass "$tag: $(cat "$TMP/out")"
     done
 
-    start_server "$tag-chargen" "${args[@]}" --service chargen --min-rate 10000,1s -v
+    start_server "$tag-chargen" "${args[@]}" --service chargen --min-rate 10000,1s -v --listen 127.0.0.1:0
     timeout 60 "${OV[@]}" minrate "$SERVER_HOST" "$SERVER_PORT" "$minrate_secs" chargen >"$TMP/out" ||
         fail "$tag: min-rate chargen: $(cat "$TMP/out")"
     stop_server "$SERVER_PID"
@@ -69,7 +69,7 @@ for spec in loop thread fork prefork:2 hybrid:2; do
     grep -q 'min-rate: closed .*, a slow reader' "$TMP/$tag-chargen.log" || fail "$tag: no slow reader line"
     pass "$tag: $(cat "$TMP/out")"
 
-    start_server "$tag-http" "${args[@]}" --service http --head-timeout 0 --min-rate 1000,1s -v
+    start_server "$tag-http" "${args[@]}" --service http --head-timeout 0 --min-rate 1000,1s -v --listen 127.0.0.1:0
     timeout 60 "${OV[@]}" minrate "$SERVER_HOST" "$SERVER_PORT" "$minrate_secs" http >"$TMP/out" ||
         fail "$tag: min-rate http: $(cat "$TMP/out")"
     stop_server "$SERVER_PID"
@@ -79,7 +79,7 @@ for spec in loop thread fork prefork:2 hybrid:2; do
 
     [[ $model == fork ]] && continue
     for policy in spare-fd pause-accept; do
-        start_server "$tag-$policy" "${args[@]}" --on-fd-limit "$policy" -v
+        start_server "$tag-$policy" "${args[@]}" --on-fd-limit "$policy" -v --listen 127.0.0.1:0
         sleep 0.1 # prefork: let the workers start, so they get the limit too
         for p in "$SERVER_PID" $(pgrep -P "$SERVER_PID" || true); do
             prlimit --pid "$p" --nofile=64:64
@@ -100,7 +100,7 @@ done
 # Listen-queue overflow: one slot, queued, a backlog of 1: connection
 # attempts past the accept queue are dropped by the kernel, counted in
 # TcpExt ListenOverflows and reported at exit.
-start_server overflow --max-conns 1 --on-max-conns queue --backlog 1 -v
+start_server overflow --max-conns 1 --on-max-conns queue --backlog 1 -v --listen 127.0.0.1:0
 exec 5<>"/dev/tcp/$SERVER_HOST/$SERVER_PORT"
 timeout 20 "${OV[@]}" overflow "$SERVER_HOST" "$SERVER_PORT" 20 >/dev/null || fail "overflow client"
 exec 5>&-
