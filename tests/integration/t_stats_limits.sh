@@ -22,11 +22,20 @@ hold() {
     exec 7>"$TMP/hold.fifo"
     local i
     for ((i = 0; i < 300; i++)); do
-        grep -q '^ready' "$TMP/hold.out" && return 0
+        grep -q '^ready' "$TMP/hold.out" && break
         kill -0 "$HOLD_PID" 2>/dev/null || fail "idle_conns.py: $(cat "$TMP/hold.out")"
         sleep 0.1
     done
-    fail "idle_conns.py: $1 connections not ready in 30 s"
+    grep -q '^ready' "$TMP/hold.out" || fail "idle_conns.py: $1 connections not ready in 30 s"
+    # Connected is not yet accepted: wait (5 requests a second at most, under
+    # the default rate limit) until the server holds them all.
+    for ((i = 0; i < 50; i++)); do
+        curl -sS --max-time 5 -o "$TMP/active.json" "http://$SERVER_ADDR/stats" || true
+        "$PYTHON" -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["stats"]["active"] >= int(sys.argv[2]) else 1)' \
+            "$TMP/active.json" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    fail "the server did not accept the $1 connections in 10 s"
 }
 release() {
     exec 7>&-
