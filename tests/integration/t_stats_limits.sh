@@ -110,3 +110,34 @@ read -r code _ < <(get after.json /stats)
 release
 stop_server "$SERVER_PID"
 pass "GET / p50 ${alone} ms alone, ${hammered} ms with /stats hammered ($served pages, $limited x 429, counted)"
+
+# 4. --stats-table loopback, seen from both sides: a server in a namespace on
+# every interface gives the table to a client on its 127.0.0.1 and the
+# counters alone to a client on the veth (198.18.6.2); with any, both get it.
+. "$(dirname "$0")/helpers/netns.sh"
+ns_require
+ns_add S
+ns_add C
+ns_link "$NS_S" s0 198.18.6.1/24 fd00:5ec::6:1/112 "$NS_C" c0 198.18.6.2/24 fd00:5ec::6:2/112
+SAVED=$SOCKIT
+SOCKIT=$(ns_sockit "$NS_S")
+for mode in loopback any; do
+    start_server "ns-$mode" --service http --stats-table "$mode" --listen 0.0.0.0:0
+    ip netns exec "$NS_S" curl -sS --max-time 5 -o "$TMP/lo.json" "http://127.0.0.1:$SERVER_PORT/stats" ||
+        fail "$mode: loopback client"
+    ip netns exec "$NS_C" curl -sS --max-time 5 -o "$TMP/far.json" "http://198.18.6.1:$SERVER_PORT/stats" ||
+        fail "$mode: client on the veth"
+    "$PYTHON" - "$TMP/lo.json" "$TMP/far.json" "$mode" <<'PY' || fail "$mode: $(cat "$TMP/lo.json" "$TMP/far.json")"
+import json, sys
+lo, far, mode = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+assert lo["table"] == far["table"] == mode, (lo["table"], far["table"])
+assert any(c["peer"].startswith("127.0.0.1:") for c in lo["connections"]), lo
+if mode == "loopback":
+    assert "connections" not in far and far["stats"]["accepted"] >= 2, far
+else:
+    assert any(c["peer"].startswith("198.18.6.2:") for c in far["connections"]), far
+PY
+    stop_server "$SERVER_PID"
+done
+SOCKIT=$SAVED
+pass "--stats-table loopback: the table for 127.0.0.1, the counters only for 198.18.6.2; any: the table for both"
