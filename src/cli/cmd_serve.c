@@ -531,12 +531,19 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cfg.joins = joins;
+    if (cfg.proto == SK_PROTO_UDP &&
+        (cfg.max_conns_per_ip > 0 || cfg.min_rate_bps > 0 || cfg.on_max_conns != SK_ON_MAX_CONNS_REJECT ||
+         cfg.on_fd_limit != SK_ON_FD_LIMIT_SPARE_FD))
+        return cli_usage_error("serve", "--max-conns-per-ip, --min-rate, --on-max-conns and --on-fd-limit are for "
+                                        "TCP connections, not --proto udp");
     /* Safe defaults (docs/reliability.md): idle connections end, vanished
      * peers are found, and fork cannot make processes without bound. */
     if (!idle_set)
         cfg.idle_timeout_ms = DEFAULT_IDLE_MS;
     if (!max_conns_set && cfg.model == SK_MODEL_FORK)
         cfg.max_conns = DEFAULT_FORK_CONNS;
+    if (cfg.on_max_conns == SK_ON_MAX_CONNS_QUEUE && cfg.max_conns == 0)
+        return cli_usage_error("serve", "--on-max-conns queue needs --max-conns N (there is no limit to queue at)");
     cfg.allow = nallow ? allow : NULL;
     cfg.deny = ndeny ? deny : NULL;
     if ((rc = serve_register_check(&reg)) != EXIT_OK)

@@ -23,7 +23,8 @@ counter() {
 
 # Bad values: one line, exit 2.
 for bad in "--on-max-conns drop" "--on-fd-limit wait" "--max-conns-per-ip -1" "--min-rate 1000" \
-    "--min-rate 0,1s" "--min-rate 1000,10ms" "--service http --stats-table all" "--service http --stats-rate x"; do
+    "--min-rate 0,1s" "--min-rate 1000,10ms" "--service http --stats-table all" "--service http --stats-rate x" \
+    "--on-max-conns queue" "--proto udp --max-conns-per-ip 2" "--proto udp --min-rate 1000,1s"; do
     rc=0
     # shellcheck disable=SC2086
     "$SOCKIT" serve $bad --listen 127.0.0.1:0 2>"$TMP/bad.err" || rc=$?
