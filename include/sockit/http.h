@@ -226,12 +226,28 @@ long sk_http_response_feed(sk_http_response *r, const char *buf, size_t len);
  * SK_EHTTP_BAD when it cut a response short. */
 int sk_http_response_eof(sk_http_response *r);
 
+/* Who gets /stats's connection table. */
+typedef enum sk_http_stats_table {
+    SK_HTTP_STATS_TABLE_OFF,      /* nobody: the counters only (the default) */
+    SK_HTTP_STATS_TABLE_LOOPBACK, /* clients on a loopback address */
+    SK_HTTP_STATS_TABLE_ANY,      /* every client the server serves */
+} sk_http_stats_table;
+
+/* /stats pages the table: ?limit=N&offset=M, N at most this (default 100). */
+#define SK_HTTP_STATS_MAX_ROWS 1000
+#define SK_HTTP_STATS_ROWS 100
+
 /* Configuration of the built-in "http" service, passed as
  * sk_server_config.service_config. NULL means every default. */
 typedef struct sk_http_config {
     int64_t body_size;   /* bytes of the GET / body; < 0 means "hello\n" */
     int head_timeout_ms; /* a request head must arrive within this (408);
                           * 0 means 10000, < 0 none */
+    /* GET /stats: the counters always; the live connection table (every
+     * peer's address, a TCP_INFO call per row) only when asked for. */
+    sk_http_stats_table stats_table;
+    int stats_rate; /* /stats requests a second, server-wide (429 beyond);
+                     * 0 means 10, < 0 no limit */
 } sk_http_config;
 
 #ifdef __cplusplus

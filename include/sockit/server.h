@@ -68,11 +68,36 @@ typedef struct sk_event {
 
 /* Counters every model keeps the same way. cut: connections still open
  * when the drain timeout passed, closed by the server (each is also
- * reported as an SK_EV_WARN naming it). */
+ * reported as an SK_EV_WARN naming it). The overload policies count what
+ * they did (docs/reliability.md); every refusal also counts in rejected. */
 typedef struct sk_stats {
     uint64_t accepted, active, closed, rejected, bytes_in, bytes_out;
     uint64_t cut;
+    uint64_t fd_limit_refused;  /* SK_ON_FD_LIMIT_SPARE_FD: accepted and closed at the fd limit */
+    uint64_t fd_limit_paused;   /* times accepting paused at the fd limit */
+    uint64_t max_conns_refused; /* SK_ON_MAX_CONNS_REJECT: accepted and closed at max_conns */
+    uint64_t max_conns_paused;  /* SK_ON_MAX_CONNS_QUEUE: times accepting stopped at max_conns */
+    uint64_t per_ip_refused;    /* refused by max_conns_per_ip */
+    uint64_t slow_closed;       /* closed below min_rate_bps (slow readers and writers) */
+    uint64_t rate_limited;      /* requests a service refused with sk_server_rate_take (http /stats: 429) */
+    /* The kernel's TcpExt ListenOverflows and ListenDrops since the server
+     * started: SYNs or handshakes dropped because an accept queue was full.
+     * Counted for the whole network namespace, not per listener. */
+    uint64_t listen_overflows, listen_drops;
 } sk_stats;
+
+/* What the accepting thread does when accept() fails for want of file
+ * descriptors (EMFILE, ENFILE). */
+typedef enum sk_on_fd_limit {
+    SK_ON_FD_LIMIT_SPARE_FD,     /* close the spare fd, accept and close the connection, reopen it */
+    SK_ON_FD_LIMIT_PAUSE_ACCEPT, /* stop accepting for a while; the connections wait in the backlog */
+} sk_on_fd_limit;
+
+/* What the server does with a new connection while max_conns are open. */
+typedef enum sk_on_max_conns {
+    SK_ON_MAX_CONNS_REJECT, /* accept it and close it at once */
+    SK_ON_MAX_CONNS_QUEUE,  /* stop accepting until a slot frees; it waits in the backlog */
+} sk_on_max_conns;
 
 typedef struct sk_server_config {
     const sk_service *service;
@@ -113,6 +138,19 @@ typedef struct sk_server_config {
      * unanswered ones the kernel drops the connection, so a peer that
      * vanished (cable, crash, NAT timeout) is found. 0: off. */
     int keepalive_idle_s, keepalive_intvl_s, keepalive_cnt;
+    /* Overload policies (docs/reliability.md), each counted in sk_stats. */
+    sk_on_fd_limit on_fd_limit;
+    sk_on_max_conns on_max_conns;
+    /* At most this many connections at once from one peer address (the
+     * whole address: an IPv4 one, or an IPv6 one); more are refused. 0: no
+     * limit. Counted across every thread and process of the server. */
+    int max_conns_per_ip;
+    /* A connection with data moving (output queued for the peer, or input
+     * arriving) that moves fewer than min_rate_bps bytes a second over a
+     * window of min_rate_window_ms is closed: slow readers and slow
+     * writers. An idle connection is the idle timeout's. 0: off. */
+    uint64_t min_rate_bps;
+    int min_rate_window_ms;
 } sk_server_config;
 
 typedef struct sk_server sk_server;
@@ -146,6 +184,12 @@ void sk_server_stop(sk_server *s);
 /* A consistent-enough snapshot of the counters (each one is atomic). */
 void sk_server_stats(const sk_server *s, sk_stats *out);
 
+/* A server-wide token bucket for requests a service finds expensive (http's
+ * /stats): per_sec tokens a second, as many in a burst. Shared by every
+ * thread and process of the server. Returns true and takes a token, or
+ * false (counted in sk_stats.rate_limited) when the bucket is empty. */
+bool sk_server_rate_take(sk_server *s, int per_sec);
+
 /* One live connection as sk_server_conns() sees it. */
 typedef struct sk_conn_info {
     sk_tuple tuple;
@@ -165,6 +209,11 @@ typedef struct sk_conn_info {
  * loop, thread and hybrid models, only the answering process's own for
  * fork and prefork. */
 int sk_server_conns(const sk_server *s, sk_conn_info *out, int max);
+
+/* The same, skipping the first offset connections of the walk (a page of
+ * the table); returns the total count. Only the rows filled cost a system
+ * call (TCP_INFO) each. */
+int sk_server_conns_page(const sk_server *s, int offset, sk_conn_info *out, int max);
 
 void sk_server_free(sk_server *s);
 

@@ -212,7 +212,11 @@ enum {
     O_ANNOUNCE,
     O_TXT,
     O_ANN_TTL,
-    O_IFACE
+    O_IFACE,
+    O_ON_FD_LIMIT,
+    O_ON_MAX_CONNS,
+    O_PER_IP,
+    O_MIN_RATE
 };
 
 static const cli_option options[] = {
@@ -230,6 +234,20 @@ static const cli_option options[] = {
     CLI_OPT(0, "max-conns", "N", O_MAXCONNS,
             "refuse connections beyond N at once; 0: no limit but the fd limit\n"
             "(default: 512 under fork, a process each; otherwise no limit)"),
+    CLI_OPT(0, "on-max-conns", "reject|queue", O_ON_MAX_CONNS,
+            "at --max-conns: reject (accept and close at once, the default)\n"
+            "or queue (stop accepting; new clients wait in the backlog)"),
+    CLI_OPT(0, "max-conns-per-ip", "N", O_PER_IP,
+            "refuse a client address's connections beyond N at once\n"
+            "(across every thread and process; default 0: no limit)"),
+    CLI_OPT(0, "on-fd-limit", "spare-fd|pause-accept", O_ON_FD_LIMIT,
+            "out of file descriptors: spare-fd (accept and close with a\n"
+            "spare fd, the default) or pause-accept (stop accepting for\n"
+            "100 ms; new clients wait in the backlog)"),
+    CLI_OPT(0, "min-rate", "BYTES/S,TIME", O_MIN_RATE,
+            "close connections with data moving (output queued, or input\n"
+            "arriving) below BYTES/S over TIME: slow readers and writers\n"
+            "(1000,10s; default off)"),
     CLI_OPT(0, "idle-timeout", "TIME", O_IDLE, "close connections idle for TIME: 30s, 5m; 0: never (default 5m)"),
     CLI_OPT(0, "keepalive", "IDLE,INTVL,CNT", O_KEEPALIVE,
             "TCP keepalive in seconds, seconds, probes: a vanished peer is\n"
@@ -377,6 +395,41 @@ int cmd_serve(int argc, char **argv)
         case O_USER:
             user = optarg;
             break;
+        case O_ON_MAX_CONNS:
+            if (strcmp(optarg, "reject") != 0 && strcmp(optarg, "queue") != 0)
+                return cli_usage_error("serve", "--on-max-conns wants reject or queue, not '%s'", optarg);
+            cfg.on_max_conns = optarg[0] == 'q' ? SK_ON_MAX_CONNS_QUEUE : SK_ON_MAX_CONNS_REJECT;
+            break;
+        case O_ON_FD_LIMIT:
+            if (strcmp(optarg, "spare-fd") != 0 && strcmp(optarg, "pause-accept") != 0)
+                return cli_usage_error("serve", "--on-fd-limit wants spare-fd or pause-accept, not '%s'", optarg);
+            cfg.on_fd_limit = optarg[0] == 'p' ? SK_ON_FD_LIMIT_PAUSE_ACCEPT : SK_ON_FD_LIMIT_SPARE_FD;
+            break;
+        case O_PER_IP:
+            if (!cli_parse_int(optarg, 0, 10000000, &v))
+                return cli_usage_error("serve", "--max-conns-per-ip wants a number (0: no limit), not '%s'", optarg);
+            cfg.max_conns_per_ip = (int)v;
+            break;
+        case O_MIN_RATE: {
+            const char *comma = strchr(optarg, ',');
+            char rate[32];
+            size_t k = comma ? (size_t)(comma - optarg) : 0;
+            if (strcmp(optarg, "off") == 0) {
+                cfg.min_rate_bps = 0;
+                break;
+            }
+            if (k > 0 && k < sizeof rate) {
+                memcpy(rate, optarg, k);
+                rate[k] = '\0';
+            }
+            if (k == 0 || k >= sizeof rate || !cli_parse_int(rate, 1, 1L << 40, &v) ||
+                !cli_parse_seconds(comma + 1, &ms) || ms < 100 || ms > INT32_MAX)
+                return cli_usage_error(
+                    "serve", "--min-rate wants BYTES/S,TIME (1000,10s; TIME at least 100ms) or off, not '%s'", optarg);
+            cfg.min_rate_bps = (uint64_t)v;
+            cfg.min_rate_window_ms = (int)ms;
+            break;
+        }
         case O_KEEPALIVE: {
             int a = 0, b = 0, c = 0;
             char tail;
@@ -523,12 +576,19 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cfg.joins = joins;
+    if (cfg.proto == SK_PROTO_UDP &&
+        (cfg.max_conns_per_ip > 0 || cfg.min_rate_bps > 0 || cfg.on_max_conns != SK_ON_MAX_CONNS_REJECT ||
+         cfg.on_fd_limit != SK_ON_FD_LIMIT_SPARE_FD))
+        return cli_usage_error("serve", "--max-conns-per-ip, --min-rate, --on-max-conns and --on-fd-limit are for "
+                                        "TCP connections, not --proto udp");
     /* Safe defaults (docs/reliability.md): idle connections end, vanished
      * peers are found, and fork cannot make processes without bound. */
     if (!idle_set)
         cfg.idle_timeout_ms = DEFAULT_IDLE_MS;
     if (!max_conns_set && cfg.model == SK_MODEL_FORK)
         cfg.max_conns = DEFAULT_FORK_CONNS;
+    if (cfg.on_max_conns == SK_ON_MAX_CONNS_QUEUE && cfg.max_conns == 0)
+        return cli_usage_error("serve", "--on-max-conns queue needs --max-conns N (there is no limit to queue at)");
     cfg.allow = nallow ? allow : NULL;
     cfg.deny = ndeny ? deny : NULL;
     if ((rc = serve_register_check(&reg)) != EXIT_OK || (rc = serve_announce_check(&ann)) != EXIT_OK)

@@ -126,7 +126,9 @@ void sk_conn_set_timeout(sk_conn *c, int64_t ms) { c->deadline_ms = ms > 0 ? c->
 
 /* Lifecycle ---------------------------------------------------------------- */
 
-sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved)
+sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved) { return sk__conn_open_held(e, fd, reserved, NULL); }
+
+sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr *held)
 {
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
@@ -135,13 +137,15 @@ sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved)
     if (c == NULL) {
         if (reserved)
             sk__server_unreserve(s);
-        sk__server_reject(s, fd, -ENOMEM, "out of memory for a new connection");
+        sk__server_reject(s, fd, held, -ENOMEM, "out of memory for a new connection");
         return NULL;
     }
     c->fd = fd;
     c->tp = s->transport;
     c->eng = e;
-    c->opened_ms = c->active_ms = e->now;
+    if (held)
+        c->held = *held;
+    c->opened_ms = c->active_ms = c->rate_from_ms = e->now;
     sk_tuple_get(fd, &c->tuple);
     pthread_mutex_lock(&e->lock);
     c->next = e->head;
@@ -193,6 +197,8 @@ void sk__conn_free(sk_conn *c)
     pthread_mutex_unlock(&e->lock);
     SK__STAT_SUB(s, active, 1);
     SK__STAT_ADD(s, closed, 1);
+    if (c->held.len > 0)
+        sk__peer_release(s, &c->held);
     if (s->cfg.on_event)
         s->cfg.on_event(s->cfg.userdata, &ev);
     free(c);

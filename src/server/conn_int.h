@@ -76,12 +76,27 @@ struct sk_conn {
     struct sk_conn *prev, *next;
     void *model_data;
     sk__job *job; /* the deferred job, while SK__C_DEFERRED */
-    int nwatch;   /* extra fds the service watches (sk_conn_watch) */
+    sk_addr held; /* the peer counted in max_conns_per_ip (len 0: none) */
+    /* min_rate: the window's start and the counters then. */
+    int64_t rate_from_ms;
+    uint64_t rate_in0, rate_out0;
+    int nwatch; /* extra fds the service watches (sk_conn_watch) */
     struct {
         int fd, events;
     } watch[SK_CONN_WATCH_MAX];
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
+
+/* What every thread and process of a server shares (MAP_SHARED). */
+typedef struct sk__shared {
+    sk_stats stats;
+    pthread_mutex_t lock;        /* process-shared: the rate bucket */
+    int64_t bucket_ms;           /* sk_server_rate_take: last refill */
+    uint64_t bucket;             /* thousandths of a token */
+    uint64_t overflows0, drops0; /* TcpExt counters when the server opened */
+} sk__shared;
+
+typedef struct sk__iptab sk__iptab; /* --max-conns-per-ip counts (overload.c) */
 
 /* What sk__conn_drive() leaves the model to do. */
 enum { SK__KEEP = 0, SK__DONE = 1 };
@@ -93,7 +108,9 @@ struct sk_server {
     int nlisteners;
     int stop_fd;                    /* eventfd: readable once stop was asked */
     volatile sig_atomic_t stopping; /* read with SK__STOPPING() */
-    sk_stats *stats;                /* MAP_SHARED, so forked children count too */
+    sk_stats *stats;                /* in shared, so forked children count too */
+    sk__shared *shared;             /* MAP_SHARED */
+    sk__iptab *iptab;               /* MAP_SHARED; NULL without max_conns_per_ip */
     const char *backend;
     const sk__transport *transport; /* for every connection accepted */
     size_t buf_size;
@@ -109,6 +126,27 @@ struct sk_server {
      * NULL when one thread accepts per process. */
     pthread_mutex_t *accept_lock;
 };
+
+/* Map the shared state (counters, rate bucket, per-address table) and take
+ * the listen-overflow baseline; 0 or -errno. */
+int sk__shared_init(sk_server *s);
+void sk__shared_free(sk_server *s);
+
+/* Count one more connection from peer against max_conns_per_ip: 1 (no
+ * limit, or a peer without an IP address: nothing held), 0 (held: give it
+ * back with sk__peer_release), -EBUSY (at the limit) or -ENOSPC (the table
+ * is full). */
+int sk__peer_take(sk_server *s, const sk_addr *peer);
+void sk__peer_release(sk_server *s, const sk_addr *peer);
+
+/* The kernel's TcpExt ListenOverflows and ListenDrops (0 when unknown). */
+void sk__netstat_read(uint64_t *overflows, uint64_t *drops);
+
+/* How long accepting pauses at the fd limit, and how often a server
+ * queueing at max-conns looks for a free slot (other threads and processes
+ * free them without telling this one). */
+#define SK__PAUSE_MS 100
+#define SK__QUEUE_RECHECK_MS 20
 
 /* Whether the peer may be served (allow / deny). */
 bool sk__server_admits(const sk_server *s, const struct sockaddr *peer);
@@ -131,8 +169,20 @@ void sk__server_forget_engines(sk_server *s);
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg);
 
 /* Refuse a connection: close fd (unless < 0: already closed, or none),
- * count it as rejected and report SK_EV_REJECT with err and why. */
-void sk__server_reject(sk_server *s, int fd, int err, const char *why);
+ * give back its max_conns_per_ip count (held: the peer sk__server_accept
+ * counted, or NULL), count it as rejected and report SK_EV_REJECT with err
+ * and why. */
+void sk__server_reject(sk_server *s, int fd, const sk_addr *held, int err, const char *why);
+
+/* Refuse at max-conns (SK_ON_MAX_CONNS_REJECT): counted in both rejected
+ * and max_conns_refused. */
+void sk__server_reject_full(sk_server *s, int fd, const sk_addr *held);
+
+/* Whether max-conns is queued (SK_ON_MAX_CONNS_QUEUE with a limit): at the
+ * limit the model stops accepting and the connections wait in the backlog;
+ * each such pause is counted with sk__server_queued(). */
+bool sk__server_queues(const sk_server *s);
+void sk__server_queued(sk_server *s);
 
 /* Run fn on n threads (fn's argument: args + i * stride), every signal
  * blocked in them, and wait for all of them. tids has room for n. If one
@@ -148,10 +198,17 @@ void sk__server_unreserve(sk_server *s);
 
 /* Accept on a non-blocking listener with the fd-exhaustion fallback: on
  * EMFILE/ENFILE the reserved fd is given up to accept and close the
- * pending connection, so the listener does not stay readable forever.
- * Returns the fd, -EAGAIN, or another -errno (already counted/reported).
- * With s->accept_lock the reserve is shared and used only under it. */
-int sk__server_accept(sk_server *s, int lfd, int *reserve_fd);
+ * pending connection (SK_ON_FD_LIMIT_SPARE_FD), so the listener does not
+ * stay readable forever; under SK_ON_FD_LIMIT_PAUSE_ACCEPT it returns
+ * -EMFILE at once and the caller pauses. Refuses peers --allow / --deny
+ * and max_conns_per_ip refuse. Returns the fd, -EAGAIN, or another -errno
+ * (already counted/reported). held gets the peer counted against
+ * max_conns_per_ip (len 0: none), which whoever ends the connection gives
+ * back. With s->accept_lock the reserve is shared and used only under it. */
+int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held);
+
+/* Accepting paused for SK__PAUSE_MS at the fd limit: count it. */
+void sk__server_fd_paused(sk_server *s);
 
 /* Open the reserve again if it is gone (a refusal could not take it
  * back); under s->accept_lock when there is one. */
@@ -166,6 +223,10 @@ void sk__server_refill(sk_server *s, int *reserve_fd);
  * (a double count for an instant would make another worker refuse a
  * client with a slot free), and given back on failure. */
 sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved);
+
+/* The same for a connection whose peer was counted against
+ * max_conns_per_ip (held, or NULL): given back when it closes. */
+sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr *held);
 
 /* Advance the connection after the model saw events (SK_READ/SK_WRITE, or
  * 0 just to run pending work): read, hand input to the service, flush,
@@ -210,5 +271,8 @@ sk_conn *sk__job_complete(sk__job *j);
  * it needs next. Calls done(c) for each connection that must be closed now.
  * Models call it at least every 500 ms; deadlines are that coarse. */
 void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg);
+
+/* When c's min_rate window ends (0: no min_rate). */
+int64_t sk__conn_rate_due(const sk_conn *c);
 
 #endif

@@ -21,7 +21,9 @@ static void fill(sk_conn_info *o, const sk_conn *c, int64_t now)
     o->snd_cwnd = ti.snd_cwnd;
 }
 
-int sk_server_conns(const sk_server *cs, sk_conn_info *out, int max)
+int sk_server_conns(const sk_server *s, sk_conn_info *out, int max) { return sk_server_conns_page(s, 0, out, max); }
+
+int sk_server_conns_page(const sk_server *cs, int offset, sk_conn_info *out, int max)
 {
     /* The locks are the only thing changed: the table itself is read. */
     sk_server *s = (sk_server *)cs;
@@ -32,8 +34,8 @@ int sk_server_conns(const sk_server *cs, sk_conn_info *out, int max)
     for (sk__engine *e = s->engines; e != NULL; e = e->next_engine) {
         pthread_mutex_lock(&e->lock);
         for (const sk_conn *c = e->head; c != NULL; c = c->next) {
-            if (n < max)
-                fill(&out[n], c, now);
+            if (n >= offset && n - offset < max)
+                fill(&out[n - offset], c, now);
             n++;
         }
         pthread_mutex_unlock(&e->lock);

@@ -41,6 +41,18 @@ void sk_server_stats(const sk_server *s, sk_stats *out)
     out->bytes_in = __atomic_load_n(&s->stats->bytes_in, __ATOMIC_RELAXED);
     out->bytes_out = __atomic_load_n(&s->stats->bytes_out, __ATOMIC_RELAXED);
     out->cut = __atomic_load_n(&s->stats->cut, __ATOMIC_RELAXED);
+    out->fd_limit_refused = __atomic_load_n(&s->stats->fd_limit_refused, __ATOMIC_RELAXED);
+    out->fd_limit_paused = __atomic_load_n(&s->stats->fd_limit_paused, __ATOMIC_RELAXED);
+    out->max_conns_refused = __atomic_load_n(&s->stats->max_conns_refused, __ATOMIC_RELAXED);
+    out->max_conns_paused = __atomic_load_n(&s->stats->max_conns_paused, __ATOMIC_RELAXED);
+    out->per_ip_refused = __atomic_load_n(&s->stats->per_ip_refused, __ATOMIC_RELAXED);
+    out->slow_closed = __atomic_load_n(&s->stats->slow_closed, __ATOMIC_RELAXED);
+    out->rate_limited = __atomic_load_n(&s->stats->rate_limited, __ATOMIC_RELAXED);
+    /* Read from the kernel at each call: a file read, never per connection. */
+    uint64_t ovf, drops;
+    sk__netstat_read(&ovf, &drops);
+    out->listen_overflows = ovf > s->shared->overflows0 ? ovf - s->shared->overflows0 : 0;
+    out->listen_drops = drops > s->shared->drops0 ? drops - s->shared->drops0 : 0;
 }
 
 void sk__server_event(sk_server *s, sk_event_kind kind, const sk_tuple *t, int err, const char *msg)
@@ -121,8 +133,30 @@ static int refuse_one(int lfd, int *reserve_fd)
     return victim >= 0 ? 0 : -EMFILE;
 }
 
-int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
+void sk__server_fd_paused(sk_server *s) { SK__STAT_ADD(s, fd_limit_paused, 1); }
+
+/* max_conns_per_ip: count the peer, or refuse it. Returns true to serve. */
+static bool take_peer(sk_server *s, int fd, const sk_addr *peer, sk_addr *held)
 {
+    int rc = sk__peer_take(s, peer);
+    if (rc == 0)
+        *held = *peer;
+    if (rc >= 0)
+        return true;
+    char who[SK_ADDRSTRLEN], msg[SK_ADDRSTRLEN + 64];
+    sk_addr_format((const struct sockaddr *)&peer->ss, who, sizeof who);
+    snprintf(msg, sizeof msg, "%s: %s", who,
+             rc == -EBUSY ? "at --max-conns-per-ip" : "too many client addresses for --max-conns-per-ip");
+    SK__STAT_ADD(s, per_ip_refused, 1);
+    sk__server_reject(s, fd, NULL, rc, msg);
+    return false;
+}
+
+int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held)
+{
+    bool pause = s->cfg.on_fd_limit == SK_ON_FD_LIMIT_PAUSE_ACCEPT;
+
+    held->len = 0;
     for (;;) {
         /* Locked one attempt at a time, and the reject reported after the
          * unlock: a storm of refusals on one thread lets the others take
@@ -131,13 +165,21 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
         sk_addr peer = {.len = 0};
         accept_lock(s);
         int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd, &peer) : sk_accept(lfd, true, &peer);
-        if (fd == -EMFILE || fd == -ENFILE)
+        if ((fd == -EMFILE || fd == -ENFILE) && !pause)
             refused = refuse_one(lfd, reserve_fd);
         accept_unlock(s);
+        if (fd == -EMFILE || fd == -ENFILE) {
+            /* pause-accept: the connection stays in the backlog, the
+             * caller stops watching the listener for SK__PAUSE_MS. */
+            if (pause)
+                return fd;
+        }
         if (refused == -EAGAIN)
             return refused;
         if (refused <= 0) {
-            sk__server_reject(s, -1, fd, "out of file descriptors");
+            if (refused == 0)
+                SK__STAT_ADD(s, fd_limit_refused, 1);
+            sk__server_reject(s, -1, NULL, fd, "out of file descriptors");
             if (refused == 0)
                 continue;
             return fd;
@@ -146,9 +188,11 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd)
             char who[SK_ADDRSTRLEN], msg[SK_ADDRSTRLEN + 40];
             sk_addr_format((const struct sockaddr *)&peer.ss, who, sizeof who);
             snprintf(msg, sizeof msg, "%s refused by --allow / --deny", who);
-            sk__server_reject(s, fd, -EACCES, msg);
+            sk__server_reject(s, fd, NULL, -EACCES, msg);
             continue;
         }
+        if (fd >= 0 && !take_peer(s, fd, &peer, held))
+            continue;
         if (fd >= 0)
             return fd;
         switch (fd) {
@@ -188,8 +232,23 @@ bool sk__server_admits(const sk_server *s, const struct sockaddr *peer)
     return false;
 }
 
-void sk__server_reject(sk_server *s, int fd, int err, const char *why)
+void sk__server_reject_full(sk_server *s, int fd, const sk_addr *held)
 {
+    SK__STAT_ADD(s, max_conns_refused, 1);
+    sk__server_reject(s, fd, held, -EBUSY, "max-conns reached");
+}
+
+bool sk__server_queues(const sk_server *s)
+{
+    return s->cfg.on_max_conns == SK_ON_MAX_CONNS_QUEUE && s->cfg.max_conns > 0;
+}
+
+void sk__server_queued(sk_server *s) { SK__STAT_ADD(s, max_conns_paused, 1); }
+
+void sk__server_reject(sk_server *s, int fd, const sk_addr *held, int err, const char *why)
+{
+    if (held && held->len > 0)
+        sk__peer_release(s, held);
     if (fd >= 0) {
         /* FIN first, then read what the client already sent (bounded):
          * closing with unread input would answer with RST, and the client

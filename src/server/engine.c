@@ -3,8 +3,11 @@
  * idle, linger, drain and service deadlines. */
 #include "conn_int.h"
 
+#include <inttypes.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
 {
@@ -80,6 +83,52 @@ static bool idle_now(sk__engine *e, sk_conn *c, int idle)
     return false;
 }
 
+int64_t sk__conn_rate_due(const sk_conn *c)
+{
+    const sk_server_config *cfg = &c->eng->srv->cfg;
+    if (cfg->min_rate_bps == 0 || (c->flags & SK__C_LINGER))
+        return 0;
+    return c->rate_from_ms + cfg->min_rate_window_ms;
+}
+
+/* min_rate: at the end of each window a connection that waits on its peer
+ * and got too few bytes through is too slow. It waits on a reader while
+ * output is queued for it (what it takes must reach the rate); on a writer
+ * while its input arrives and nothing has been answered yet (the service
+ * waits for the rest of a request: what arrives must reach the rate). A
+ * connection with nothing queued and nothing arriving is idle (the idle
+ * timeout's), and one whose input was answered in the window is a
+ * conversation, however small its messages. */
+static bool too_slow(sk__engine *e, sk_conn *c)
+{
+    const sk_server_config *cfg = &e->srv->cfg;
+    int64_t due = sk__conn_rate_due(c);
+
+    if (due == 0 || e->now < due || (c->flags & SK__C_DEFERRED))
+        return false;
+    uint64_t din = c->bytes_in - c->rate_in0, dout = c->bytes_out - c->rate_out0;
+    uint64_t need = cfg->min_rate_bps * (uint64_t)(e->now - c->rate_from_ms) / 1000;
+    bool slow_reader = sk__buf_used(&c->out) > 0 && dout < need;
+    bool slow_writer = din > 0 && dout == 0 && din < need;
+    c->rate_from_ms = e->now;
+    c->rate_in0 = c->bytes_in;
+    c->rate_out0 = c->bytes_out;
+    if (!slow_reader && !slow_writer)
+        return false;
+    char conn[2 * SK_ADDRSTRLEN + 8], msg[sizeof conn + 160];
+    sk_tuple_format(&c->tuple, conn, sizeof conn);
+    snprintf(msg, sizeof msg,
+             "min-rate: closed %s, a slow %s (%" PRIu64 " bytes in, %" PRIu64 " out in %d ms; %zu bytes unsent)", conn,
+             slow_reader ? "reader" : "writer", din, dout, cfg->min_rate_window_ms, sk__buf_used(&c->out));
+    SK__STAT_ADD(e->srv, slow_closed, 1);
+    sk__server_event(e->srv, SK_EV_WARN, &c->tuple, 0, msg);
+    /* Reset, not FIN: what is queued would otherwise stay in the kernel for
+     * a peer that does not read it, which is what this limit frees. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    return true;
+}
+
 void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *arg)
 {
     int idle = e->srv->cfg.idle_timeout_ms;
@@ -90,6 +139,8 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
         if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
             done(c, arg);
         else if (idle_now(e, c, idle))
+            done(c, arg);
+        else if (too_slow(e, c))
             done(c, arg);
         else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
             deadline_due(e, c, done, arg);

@@ -11,6 +11,7 @@
 typedef struct child_arg {
     int fd;
     int reserve_fd;
+    sk_addr held; /* counted against max_conns_per_ip; the child gives it back */
 } child_arg;
 
 static int child_body(sk_server *s, void *arg)
@@ -18,7 +19,19 @@ static int child_body(sk_server *s, void *arg)
     child_arg *a = arg;
     if (a->reserve_fd >= 0)
         close(a->reserve_fd);
-    return sk__serve_one(s, a->fd);
+    return sk__serve_one(s, a->fd, &a->held);
+}
+
+typedef struct fork_slots {
+    sk__procs *procs;
+    int max;
+} fork_slots;
+
+static bool all_taken(void *arg)
+{
+    fork_slots *fs = arg;
+    sk__procs_reap(fs->procs, NULL, 0);
+    return fs->procs->n >= fs->max;
 }
 
 int sk__model_fork(sk_server *s)
@@ -30,6 +43,11 @@ int sk__model_fork(sk_server *s)
     if (rc < 0)
         return rc;
     sk__acceptor_init(&acc, s, sk__procs_fd(&procs));
+    fork_slots slots = {.procs = &procs, .max = s->cfg.max_conns};
+    if (sk__server_queues(s)) {
+        acc.full = all_taken;
+        acc.full_arg = &slots;
+    }
     for (;;) {
         int fd = sk__acceptor_next(&acc, -1);
         sk__procs_reap(&procs, NULL, 0);
@@ -38,14 +56,14 @@ int sk__model_fork(sk_server *s)
         if (fd < 0)
             continue;
         if (s->cfg.max_conns > 0 && procs.n >= s->cfg.max_conns) {
-            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
+            sk__server_reject_full(s, fd, &acc.held);
             continue;
         }
-        child_arg a = {.fd = fd, .reserve_fd = acc.reserve_fd};
+        child_arg a = {.fd = fd, .reserve_fd = acc.reserve_fd, .held = acc.held};
         pid_t pid = sk__procs_spawn(&procs, s, false, child_body, &a);
         close(fd); /* the child has it now */
         if (pid < 0)
-            sk__server_reject(s, -1, pid, "cannot fork for a new connection");
+            sk__server_reject(s, -1, &acc.held, pid, "cannot fork for a new connection");
     }
     sk__acceptor_destroy(&acc);
     /* Children drain their connection on SIGTERM within drain_timeout_ms;

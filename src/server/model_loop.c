@@ -19,6 +19,8 @@ static void publish(sk__loop_worker *w)
         __atomic_store_n(w->live, (uint64_t)w->eng.nconns, __ATOMIC_RELAXED);
 }
 
+static void resume_queued(sk__loop_worker *w);
+
 static void close_conn(sk_conn *c, void *arg)
 {
     sk__loop_worker *w = arg;
@@ -27,6 +29,8 @@ static void close_conn(sk_conn *c, void *arg)
     publish(w);
     if (w->eng.draining && w->eng.nconns == 0)
         sk_loop_stop(w->loop);
+    else if (w->queued)
+        resume_queued(w); /* a max-conns slot is free */
 }
 
 static void conn_cb(sk_loop *l, int fd, void *data, int events);
@@ -78,49 +82,102 @@ static int watch_fd(sk_conn *c, int fd, int events)
 
 static void accept_cb(sk_loop *l, int lfd, void *data, int events);
 
+static void watch_listeners(sk__loop_worker *w, bool on)
+{
+    for (int i = 0; i < w->nlfds; i++)
+        sk_loop_watch(w->loop, w->lfds[i], on ? SK_READ : 0, on ? accept_cb : NULL, on ? w : NULL);
+}
+
 static int64_t resume_accept(sk_loop *l, void *data)
 {
     sk__loop_worker *w = data;
+    (void)l;
     sk__server_refill(w->srv, w->reserve);
     w->accept_paused = false;
-    for (int i = 0; i < w->nlfds && !w->eng.draining; i++)
-        sk_loop_watch(l, w->lfds[i], SK_READ, accept_cb, w);
+    if (!w->eng.draining && !w->queued)
+        watch_listeners(w, true);
     return -1;
 }
 
-/* Out of fds and the reserve could not be had back (another thread or
- * process holds them): the listeners stay readable, so stop watching them
- * for a moment rather than spin. */
+/* Out of fds (pause-accept, or the reserve could not be had back because
+ * another thread or process holds them): the listeners stay readable, so
+ * stop watching them for a moment rather than spin. The connections wait
+ * in the backlog. */
 static void pause_accept(sk__loop_worker *w)
 {
     if (w->accept_paused)
         return;
     w->accept_paused = true;
-    for (int i = 0; i < w->nlfds; i++)
-        sk_loop_watch(w->loop, w->lfds[i], 0, NULL, NULL);
-    sk_loop_timer(w->loop, 100, resume_accept, w);
+    sk__server_fd_paused(w->srv);
+    watch_listeners(w, false);
+    sk_loop_timer(w->loop, SK__PAUSE_MS, resume_accept, w);
+}
+
+/* --on-max-conns queue: the listeners are not watched while every slot is
+ * taken; a close here resumes at once, and a timer looks again for slots
+ * freed by other threads or processes. */
+static void resume_queued(sk__loop_worker *w)
+{
+    w->queued = false;
+    if (!w->eng.draining && !w->accept_paused)
+        watch_listeners(w, true);
+}
+
+static int64_t queue_check(sk_loop *l, void *data)
+{
+    sk__loop_worker *w = data;
+    (void)l;
+    if (!w->queued || w->eng.draining)
+        return -1;
+    sk_server *s = w->srv;
+    if (__atomic_load_n(&s->stats->active, __ATOMIC_RELAXED) < (uint64_t)s->cfg.max_conns) {
+        resume_queued(w);
+        return -1;
+    }
+    return SK__QUEUE_RECHECK_MS;
+}
+
+static void queue_accept(sk__loop_worker *w)
+{
+    if (w->queued)
+        return;
+    w->queued = true;
+    sk__server_queued(w->srv);
+    watch_listeners(w, false);
+    sk_loop_timer(w->loop, SK__QUEUE_RECHECK_MS, queue_check, w);
 }
 
 static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 {
     sk__loop_worker *w = data;
     sk_server *s = w->srv;
+    bool queues = sk__server_queues(s);
     (void)events;
 
     w->eng.now = sk_loop_now(l);
     /* A bounded batch: accepting forever under a connection storm would
      * starve the clients already connected. */
-    for (int i = 0; i < 64 && !w->eng.draining; i++) {
-        int fd = sk__server_accept(s, lfd, w->reserve);
+    for (int i = 0; i < 64 && !w->eng.draining && !w->queued; i++) {
+        /* queue: take the slot first; without one, leave the connection
+         * in the backlog and stop accepting until a slot frees. */
+        if (queues && !sk__server_reserve(s)) {
+            queue_accept(w);
+            return;
+        }
+        sk_addr held;
+        int fd = sk__server_accept(s, lfd, w->reserve, &held);
         if (fd == -EMFILE || fd == -ENFILE)
             pause_accept(w);
-        if (fd < 0)
+        if (fd < 0) {
+            if (queues)
+                sk__server_unreserve(s);
             return;
-        if (!sk__server_reserve(s)) {
-            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
+        }
+        if (!queues && !sk__server_reserve(s)) {
+            sk__server_reject_full(s, fd, &held);
             continue;
         }
-        sk_conn *c = sk__conn_open(&w->eng, fd, true);
+        sk_conn *c = sk__conn_open_held(&w->eng, fd, true, &held);
         publish(w);
         if (c == NULL)
             continue;

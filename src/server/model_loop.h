@@ -26,7 +26,8 @@ typedef struct sk__loop_worker {
      * so new clients are refused at once instead of waiting in the backlog
      * for a server that will never accept them. */
     bool owns_listeners;
-    bool accept_paused; /* fd exhaustion without a reserve: backing off */
+    bool accept_paused; /* at the fd limit: backing off (SK__PAUSE_MS) */
+    bool queued;        /* --on-max-conns queue: every slot taken, not accepting */
     /* Hybrid: deferred jobs go to pool and come back through jobq. NULL
      * for the other models (deferred work runs inline). */
     sk__pool *pool;

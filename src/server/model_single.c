@@ -43,8 +43,8 @@ static int run_watches(sk_conn *c, const struct pollfd *p, int n)
 
 static int64_t earliest(int64_t a, int64_t b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
 
-/* How long poll may sleep: until the next idle, linger, drain or service
- * deadline (sk_conn_set_timeout: http's 408), or forever. The sweep after
+/* How long poll may sleep: until the next idle, linger, drain, min-rate or
+ * service deadline (sk_conn_set_timeout: http's 408), or forever. The sweep after
  * the wait acts on whichever came due, as the event models' sweep does. */
 static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
 {
@@ -59,13 +59,16 @@ static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
         when = earliest(when, c->deadline_ms);
     if (e->draining)
         when = earliest(when, drain_until);
+    int64_t rate = sk__conn_rate_due(c);
+    if (rate > 0)
+        when = earliest(when, rate);
     if (when < 0)
         return -1;
     when -= e->now;
     return when < 0 ? 0 : when > 60000 ? 60000 : (int)when;
 }
 
-int sk__serve_one(sk_server *s, int fd)
+int sk__serve_one(sk_server *s, int fd, const sk_addr *held)
 {
     sk__engine e;
     int64_t drain_until = 0;
@@ -75,10 +78,10 @@ int sk__serve_one(sk_server *s, int fd)
     /* One connection needs at most its two blocks: cache nothing more. */
     rc = sk__engine_init(&e, s, 2);
     if (rc < 0) {
-        sk__server_reject(s, fd, rc, "out of memory for a new connection");
+        sk__server_reject(s, fd, held, rc, "out of memory for a new connection");
         return rc;
     }
-    sk_conn *c = sk__conn_open(&e, fd, false);
+    sk_conn *c = sk__conn_open_held(&e, fd, false, held);
     if (c == NULL) {
         sk__engine_destroy(&e);
         return -ENOMEM;

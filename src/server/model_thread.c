@@ -24,13 +24,14 @@ typedef struct thread_model {
 typedef struct conn_arg {
     thread_model *tm;
     int fd;
+    sk_addr held; /* counted against max_conns_per_ip */
 } conn_arg;
 
 static void *conn_thread(void *p)
 {
     conn_arg a = *(conn_arg *)p;
     free(p);
-    sk__serve_one(a.tm->srv, a.fd);
+    sk__serve_one(a.tm->srv, a.fd, &a.held);
     pthread_mutex_lock(&a.tm->mu);
     a.tm->live--;
     pthread_cond_signal(&a.tm->cv);
@@ -40,7 +41,7 @@ static void *conn_thread(void *p)
 
 /* Start a detached thread for fd. Signals stay with the acceptor so a
  * SIGTERM never interrupts a connection's poll. */
-static void spawn(thread_model *tm, pthread_attr_t *attr, int fd)
+static void spawn(thread_model *tm, pthread_attr_t *attr, int fd, const sk_addr *held)
 {
     sk_server *s = tm->srv;
     conn_arg *a = malloc(sizeof *a);
@@ -48,11 +49,12 @@ static void spawn(thread_model *tm, pthread_attr_t *attr, int fd)
     int rc;
 
     if (a == NULL) {
-        sk__server_reject(s, fd, -ENOMEM, "out of memory for a new connection");
+        sk__server_reject(s, fd, held, -ENOMEM, "out of memory for a new connection");
         return;
     }
     a->tm = tm;
     a->fd = fd;
+    a->held = *held;
     pthread_mutex_lock(&tm->mu);
     tm->live++;
     pthread_mutex_unlock(&tm->mu);
@@ -62,8 +64,17 @@ static void spawn(thread_model *tm, pthread_attr_t *attr, int fd)
         pthread_mutex_lock(&tm->mu);
         tm->live--;
         pthread_mutex_unlock(&tm->mu);
-        sk__server_reject(s, fd, rc, "cannot start a connection thread");
+        sk__server_reject(s, fd, held, rc, "cannot start a connection thread");
     }
+}
+
+static bool all_taken(void *arg)
+{
+    thread_model *tm = arg;
+    pthread_mutex_lock(&tm->mu);
+    bool full = tm->live >= tm->srv->cfg.max_conns;
+    pthread_mutex_unlock(&tm->mu);
+    return full;
 }
 
 int sk__model_thread(sk_server *s)
@@ -78,6 +89,10 @@ int sk__model_thread(sk_server *s)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, CONN_STACK);
     sk__acceptor_init(&acc, s, -1);
+    if (sk__server_queues(s)) {
+        acc.full = all_taken;
+        acc.full_arg = &tm;
+    }
 
     for (;;) {
         int fd = sk__acceptor_next(&acc, -1);
@@ -89,9 +104,9 @@ int sk__model_thread(sk_server *s)
         bool full = s->cfg.max_conns > 0 && tm.live >= s->cfg.max_conns;
         pthread_mutex_unlock(&tm.mu);
         if (full)
-            sk__server_reject(s, fd, -EBUSY, "max-conns reached");
+            sk__server_reject_full(s, fd, &acc.held);
         else
-            spawn(&tm, &attr, fd);
+            spawn(&tm, &attr, fd, &acc.held);
     }
 
     /* Stop: each thread saw the stop eventfd and drains its connection

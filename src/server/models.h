@@ -22,7 +22,8 @@ int sk__model_prefork(sk_server *s);
 int sk__model_hybrid(sk_server *s);
 
 /* Serve one accepted non-blocking fd to its end in a poll loop on this
- * thread (stops with the server, within drain_timeout_ms). Takes the fd. */
-int sk__serve_one(sk_server *s, int fd);
+ * thread (stops with the server, within drain_timeout_ms). Takes the fd
+ * and the max_conns_per_ip count of its peer (held, or NULL). */
+int sk__serve_one(sk_server *s, int fd, const sk_addr *held);
 
 #endif

@@ -115,12 +115,12 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.workers = cores > 0 ? (int)cores : 1;
     }
-    s->stats = mmap(NULL, sizeof *s->stats, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (s->stats == MAP_FAILED) {
-        s->stats = NULL;
-        err = -errno;
+    if (s->cfg.min_rate_bps > 0 && s->cfg.min_rate_window_ms <= 0) {
+        err = -EINVAL;
         goto fail;
     }
+    if ((err = sk__shared_init(s)) < 0)
+        goto fail;
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (s->stop_fd < 0) {
         err = -errno;
@@ -164,8 +164,7 @@ void sk_server_free(sk_server *s)
     }
     if (s->stop_fd >= 0)
         close(s->stop_fd);
-    if (s->stats)
-        munmap(s->stats, sizeof *s->stats);
+    sk__shared_free(s);
     pthread_mutex_destroy(&s->engines_lock);
     free(s->allow);
     free(s->deny);
@@ -184,6 +183,18 @@ int sk_server_run(sk_server *s)
     if (cut > 0) {
         char msg[96];
         snprintf(msg, sizeof msg, "drain: cut %" PRIu64 " connection%s at the drain timeout", cut, cut == 1 ? "" : "s");
+        sk__server_event(s, SK_EV_WARN, NULL, 0, msg);
+    }
+    /* Connection attempts the kernel dropped because an accept queue was
+     * full: a backlog too small, or a server that accepted too slowly. */
+    sk_stats st;
+    sk_server_stats(s, &st);
+    if (st.listen_overflows > 0 || st.listen_drops > 0) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "listen queue: %" PRIu64 " overflows, %" PRIu64
+                 " drops (TcpExt ListenOverflows, ListenDrops) while serving, for this network namespace",
+                 st.listen_overflows, st.listen_drops);
         sk__server_event(s, SK_EV_WARN, NULL, 0, msg);
     }
     return rc;

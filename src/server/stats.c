@@ -57,6 +57,24 @@ static void stats_members(out *o, const sk_stats *st, sk_format f)
                                             " rejected=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
                                             " cut=%" PRIu64;
     add(o, fmt, st->accepted, st->active, st->closed, st->rejected, st->bytes_in, st->bytes_out, st->cut);
+    /* The overload policies' counters: every one in JSON, in text only
+     * those that counted something, so the common line stays short. */
+    const struct {
+        const char *name;
+        uint64_t v;
+    } more[] = {
+        {"fd_limit_refused", st->fd_limit_refused},   {"fd_limit_paused", st->fd_limit_paused},
+        {"max_conns_refused", st->max_conns_refused}, {"max_conns_paused", st->max_conns_paused},
+        {"per_ip_refused", st->per_ip_refused},       {"slow_closed", st->slow_closed},
+        {"rate_limited", st->rate_limited},           {"listen_overflows", st->listen_overflows},
+        {"listen_drops", st->listen_drops},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        if (f == SK_FORMAT_JSON)
+            add(o, ",\"%s\":%" PRIu64, more[i].name, more[i].v);
+        else if (more[i].v > 0)
+            add(o, " %s=%" PRIu64, more[i].name, more[i].v);
+    }
 }
 
 size_t sk_stats_format(const sk_stats *st, sk_format f, char *buf, size_t len)

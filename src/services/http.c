@@ -1,10 +1,12 @@
 /* http: a small HTTP/1.1 server. GET / answers a fixed body, GET /stats the
- * server's counters and live connection table as JSON; keep-alive,
+ * server's counters (and, with --stats-table, a page of the live connection
+ * table) as JSON; keep-alive,
  * pipelining, HTTP/1.0 and HEAD. Bad input gets its status and a close. */
 #include "http_int.h"
 
 #include <sockit/clock.h>
 #include <sockit/http.h>
+#include <sockit/server.h>
 #include <sockit/service.h>
 
 #include <errno.h>
@@ -18,7 +20,8 @@
 #include <time.h>
 
 #define DEFAULT_HEAD_TIMEOUT_MS 10000
-#define INLINE_BODY 1024 /* bodies up to this go out with their head in one write */
+#define DEFAULT_STATS_RATE 10 /* /stats requests a second, server-wide */
+#define INLINE_BODY 1024      /* bodies up to this go out with their head in one write */
 #define PATTERN_CHUNK 4096
 #define MAX_HEADERS 64
 
@@ -53,6 +56,14 @@ static int head_timeout(const sk_conn *c)
     if (cfg == NULL || cfg->head_timeout_ms == 0)
         return DEFAULT_HEAD_TIMEOUT_MS;
     return cfg->head_timeout_ms < 0 ? 0 : cfg->head_timeout_ms;
+}
+
+static int stats_rate(const sk_conn *c)
+{
+    const sk_http_config *cfg = sk_conn_config(c);
+    if (cfg == NULL || cfg->stats_rate == 0)
+        return DEFAULT_STATS_RATE;
+    return cfg->stats_rate < 0 ? 0 : cfg->stats_rate;
 }
 
 /* The body of --body-size N: letters a-z repeating, the last byte '\n'.
@@ -283,9 +294,24 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
     if (target_is(r, "/stats")) {
         char *json;
         size_t jlen;
+        const char *t, *q;
+        size_t tlen;
         if (sk_conn_room(c) < 1024)
             return -ENOBUFS;
-        if (sk__http_stats_json(c, &json, &jlen) < 0)
+        /* Server-wide: a flood of /stats cannot take the server's time from
+         * its other clients (docs/reliability.md). */
+        if (!sk_server_rate_take(sk_conn_server(c), stats_rate(c))) {
+            static const char body[] = "Too Many Requests\n";
+            rc = write_head(c, 429, "text/plain", sizeof body - 1, conn, "Retry-After: 1\r\n", head ? NULL : body,
+                            head ? 0 : sizeof body - 1);
+            goto done;
+        }
+        sk_http_request_path(r, &t, &tlen);
+        q = memchr(t, '?', tlen);
+        rc = sk__http_stats_json(c, q ? q + 1 : "", q ? tlen - (size_t)(q + 1 - t) : 0, &json, &jlen);
+        if (rc == -EINVAL)
+            return answer_error(c, st, 400);
+        if (rc < 0)
             return answer_error(c, st, 500);
         rc = write_head(c, 200, "application/json", jlen, conn, "Cache-Control: no-store\r\n", NULL, 0);
         if (rc < 0 || head) {
@@ -462,6 +488,31 @@ static int set_head_timeout(void *config, const char *text)
     return 0;
 }
 
+static int set_stats_table(void *config, const char *text)
+{
+    sk_http_stats_table t;
+    if (strcmp(text, "off") == 0)
+        t = SK_HTTP_STATS_TABLE_OFF;
+    else if (strcmp(text, "loopback") == 0)
+        t = SK_HTTP_STATS_TABLE_LOOPBACK;
+    else if (strcmp(text, "any") == 0)
+        t = SK_HTTP_STATS_TABLE_ANY;
+    else
+        return -EINVAL;
+    ((sk_http_config *)config)->stats_table = t;
+    return 0;
+}
+
+static int set_stats_rate(void *config, const char *text)
+{
+    long long v;
+    if (!parse_int(text, 0, 1000000, &v))
+        return -EINVAL;
+    /* 0 in the config means the default, so "0" (no limit) is stored as < 0. */
+    ((sk_http_config *)config)->stats_rate = v > 0 ? (int)v : -1;
+    return 0;
+}
+
 static void http_config_init(void *config) { *(sk_http_config *)config = (sk_http_config){.body_size = -1}; }
 
 static const sk_service_option http_options[] = {
@@ -475,12 +526,25 @@ static const sk_service_option http_options[] = {
      .help = "a request head must arrive within S seconds (or 500ms,\n1m), else 408 (default 10s; 0 turns it off)",
      .wants = "a time (10, 500ms, 1m)",
      .set = set_head_timeout},
+    {.name = "stats-table",
+     .arg = "off|loopback|any",
+     .help =
+         "who gets GET /stats's live connection table (every peer's\naddress, paged: ?limit=N&offset=M, N <= 1000);\n"
+         "loopback: clients on 127.0.0.0/8 and ::1 (default off: the\ncounters only)",
+     .wants = "off, loopback or any",
+     .set = set_stats_table},
+    {.name = "stats-rate",
+     .arg = "N",
+     .help = "GET /stats at most N times a second, server-wide; beyond,\n429 (counted: rate_limited; default 10; 0: no "
+             "limit)",
+     .wants = "a number of requests a second (0: no limit)",
+     .set = set_stats_rate},
     {0},
 };
 
 const sk_service sk__service_http = {
     .name = "http",
-    .summary = "HTTP/1.1: GET / answers a body, GET /stats the connection table as JSON",
+    .summary = "HTTP/1.1: GET / answers a body, GET /stats the counters as JSON",
     .conn_state_size = sizeof(http_state),
     .on_open = http_open,
     .on_data = http_data,

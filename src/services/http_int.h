@@ -6,8 +6,9 @@
 
 #include <sockit/service.h>
 
-/* The /stats JSON into a malloc'd buffer the caller frees. Returns 0 or
- * -ENOMEM. */
-int sk__http_stats_json(sk_conn *c, char **out, size_t *len);
+/* The /stats JSON into a malloc'd buffer the caller frees; query is the
+ * target's query (after '?', may be empty): limit=N&offset=M page the
+ * table. Returns 0, -EINVAL (a bad query: 400) or -ENOMEM. */
+int sk__http_stats_json(sk_conn *c, const char *query, size_t qlen, char **out, size_t *len);
 
 #endif

@@ -4,7 +4,7 @@
 # a slowloris head for 408, and a short wrk run.
 . "$(dirname "$0")/lib.sh"
 
-start_server http --service http --head-timeout 1 --listen 127.0.0.1:0
+start_server http --service http --head-timeout 1 --stats-table loopback --listen 127.0.0.1:0
 URL="http://$SERVER_ADDR"
 PORT=$SERVER_PORT
 HTTP_PID=$SERVER_PID

@@ -33,7 +33,7 @@ usage_exact() {
 }
 
 # Given to another service, before or after --service.
-want="sockit: --body-size and --head-timeout apply to --service http (see 'sockit serve --help')"
+want="sockit: --body-size, --head-timeout, --stats-table and --stats-rate apply to --service http (see 'sockit serve --help')"
 for svc in echo discard chargen daytime; do
     usage_exact "$want" "$SOCKIT" serve --service "$svc" --body-size 10 --listen 127.0.0.1:0
     usage_exact "$want" "$SOCKIT" serve --head-timeout 1 --service "$svc" --listen 127.0.0.1:0

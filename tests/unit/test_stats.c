@@ -20,14 +20,27 @@ static void test_stats_text_and_json(void **state)
 {
     (void)state;
     sk_stats st = {.accepted = 3, .active = 1, .closed = 2, .rejected = 4, .bytes_in = 5, .bytes_out = 6, .cut = 7};
-    char buf[256];
+    char buf[512];
     const char *text = "accepted=3 active=1 closed=2 rejected=4 bytes_in=5 bytes_out=6 cut=7";
     assert_int_equal(sk_stats_format(&st, SK_FORMAT_TEXT, buf, sizeof buf), strlen(text));
     assert_string_equal(buf, text);
     const char *json =
-        "{\"accepted\":3,\"active\":1,\"closed\":2,\"rejected\":4,\"bytes_in\":5,\"bytes_out\":6,\"cut\":7}";
+        "{\"accepted\":3,\"active\":1,\"closed\":2,\"rejected\":4,\"bytes_in\":5,\"bytes_out\":6,\"cut\":7,"
+        "\"fd_limit_refused\":0,\"fd_limit_paused\":0,\"max_conns_refused\":0,\"max_conns_paused\":0,"
+        "\"per_ip_refused\":0,\"slow_closed\":0,\"rate_limited\":0,\"listen_overflows\":0,\"listen_drops\":0}";
     assert_int_equal(sk_stats_format(&st, SK_FORMAT_JSON, buf, sizeof buf), strlen(json));
     assert_string_equal(buf, json);
+    /* The overload counters: in text only those that counted something. */
+    sk_stats more = st;
+    more.per_ip_refused = 8;
+    more.listen_overflows = 9;
+    const char *text2 = "accepted=3 active=1 closed=2 rejected=4 bytes_in=5 bytes_out=6 cut=7 per_ip_refused=8 "
+                        "listen_overflows=9";
+    assert_int_equal(sk_stats_format(&more, SK_FORMAT_TEXT, buf, sizeof buf), strlen(text2));
+    assert_string_equal(buf, text2);
+    sk_stats_format(&more, SK_FORMAT_JSON, buf, sizeof buf);
+    assert_non_null(strstr(buf, ",\"per_ip_refused\":8,"));
+    assert_non_null(strstr(buf, ",\"listen_overflows\":9,"));
     /* Too small: cut off, terminated, and the needed length returned. */
     char small[10];
     assert_int_equal(sk_stats_format(&st, SK_FORMAT_TEXT, small, sizeof small), strlen(text));
@@ -63,7 +76,7 @@ static void test_events(void **state)
 {
     (void)state;
     sk_tuple t;
-    char buf[256];
+    char buf[512];
     tuple(&t);
 
     sk_event open = {.kind = SK_EV_OPEN, .tuple = &t};
@@ -103,7 +116,9 @@ static void test_events(void **state)
     assert_string_equal(buf, "stats accepted=1 active=0 closed=1 rejected=0 bytes_in=2 bytes_out=2 cut=0");
     sk_event_format(&sev, SK_FORMAT_JSON, buf, sizeof buf);
     assert_string_equal(buf, "{\"event\":\"stats\",\"accepted\":1,\"active\":0,\"closed\":1,\"rejected\":0,"
-                             "\"bytes_in\":2,\"bytes_out\":2,\"cut\":0}");
+                             "\"bytes_in\":2,\"bytes_out\":2,\"cut\":0,\"fd_limit_refused\":0,\"fd_limit_paused\":0,"
+                             "\"max_conns_refused\":0,\"max_conns_paused\":0,\"per_ip_refused\":0,\"slow_closed\":0,"
+                             "\"rate_limited\":0,\"listen_overflows\":0,\"listen_drops\":0}");
 }
 
 static void test_conn_row(void **state)
