@@ -267,7 +267,7 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
             continue;
         }
         bench_summarize(&r->r, &r->s);
-        sk_hist_free(&r->r.latency);
+        sk_bench_result_free(&r->r);
         r->ok = r->r.n.requests > 0;
         uint64_t errs =
             r->r.n.err_connect + r->r.n.err_read + r->r.n.err_write + r->r.n.err_timeout + r->r.n.err_status;
@@ -292,7 +292,8 @@ static void results_json(FILE *f, const sweep *sw)
         const run *r = &sw->runs[i];
         fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,\"result\":", i ? "," : "",
                 r->model, r->backend, r->conns, r->ok ? "true" : "false");
-        bench_json(f, &r->cfg, r->addr, NULL, &r->r);
+        bench_extra x = {.procs = 1, .time_wait = -1, .summary = &r->s};
+        bench_json(f, &r->cfg, r->addr, NULL, &r->r, &x);
         fputc('}', f);
     }
     fputs("],\n\"skipped\":[", f);
