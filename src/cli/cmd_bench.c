@@ -347,7 +347,7 @@ int cmd_bench(int argc, char **argv)
             break;
         case O_SERVICE:
             sweep_only = sweep_only ? sweep_only : "--service";
-            if (sk_bench_proto_parse(optarg) < 0)
+            if (sk_bench_proto_parse(optarg) < 0 || strcmp(optarg, "udp") == 0)
                 return cli_usage_error("bench", "--service wants echo, discard or http, not '%s'", optarg);
             so.service = optarg;
             break;
@@ -399,6 +399,19 @@ int cmd_bench(int argc, char **argv)
     if (sweep) {
         if (optind < argc)
             return cli_usage_error("bench", "--sweep starts its own server: unexpected argument '%s'", argv[optind]);
+        if (strcmp(so.workload, "udp") == 0 && strcmp(so.service, "echo") != 0)
+            return cli_usage_error("bench", "--workload udp is UDP echo: leave out --service %s", so.service);
+        if (strcmp(so.workload, "idle") == 0 && strcmp(so.service, "discard") == 0)
+            return cli_usage_error("bench",
+                                   "--workload idle checks each connection by its answers: not --service discard");
+        if (strcmp(so.workload, "churn") == 0 && pipeline_set && cfg.pipeline != 1)
+            return cli_usage_error("bench", "--workload churn sends one request per connection: leave out --pipeline");
+        if ((cfg.new_conn || cfg.proto == SK_BENCH_UDP) || (cfg.idle_ms > 0 && strcmp(so.workload, "idle") != 0))
+            return cli_usage_error("bench",
+                                   "--sweep takes its workload from --workload (churn, udp, idle), not from %s",
+                                   cfg.new_conn                ? "--new-conn"
+                                   : cfg.proto == SK_BENCH_UDP ? "--proto udp"
+                                                               : "--idle");
         so.base = cfg;
         so.stop = &g_stop;
         so.json = json;

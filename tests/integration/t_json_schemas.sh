@@ -81,6 +81,12 @@ check bench-sweep "$SCHEMAS/../sweep/http/results.json" # the recorded sweep per
 /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r["runs"]) == 1 and len(r["skipped"]) == 1, r' \
     "$TMP/last.out" || fail "sweep: wanted one run and one skip: $(cat "$TMP/last.out")"
 pass "bench --sweep --json and results.json (a run and a skip)"
+# A sweep of held connections: its runs carry the server's memory.
+expect_rc 0 "$SOCKIT" bench --sweep --json --workload idle --idle 100ms -d 1.2 --conns 2 --models loop --out "$TMP/sweepi"
+check bench-sweep "$TMP/last.out"
+grep -q '"workload":"idle"' "$TMP/last.out" && grep -q '"server_rss_kb":[1-9]' "$TMP/last.out" ||
+    fail "sweep --workload idle --json: $(cat "$TMP/last.out")"
+pass "bench --sweep --workload idle --json"
 
 for host in 127.0.0.1 ::1; do
     expect_rc 0 "$SOCKIT" ping -c 2 -i 0.1 --json "$host"
