@@ -525,8 +525,9 @@ static void on_readable(bthread *t, bconn *c)
             conn_close(t, c, 0);
             return;
         }
-        /* The server closed or reset: an error only if answers were due. */
-        if (n < 0 || c->inflight > 0)
+        /* The server closed or reset: an error only if answers were due,
+         * or when the connection was to be held (--idle). */
+        if (n < 0 || c->inflight > 0 || t->cfg->idle_ms > 0)
             ADD(t, err_read, 1);
         conn_close(t, c, n < 0 || c->inflight > 0 ? RETRY_ERR_NS : 0);
         return;
