@@ -82,8 +82,11 @@ typedef struct sk_bench_config {
      * each source address, needs its own ephemeral port. */
     const sk_addr *source;
     uint32_t source_count;
-    int connect_window; /* connects in flight per thread while the
-                           connections first open; 0 = 256 */
+    int connect_window;    /* connects in flight per thread while the
+                              connections first open; 0 = 256 */
+    uint64_t requests_max; /* > 0: send this many requests in all (split
+                              over the threads by connection count) and
+                              end once each is answered, failed or lost */
     /* Called about once a second from the caller's thread with the totals
      * so far. Optional. */
     void (*on_progress)(void *userdata, const sk_bench_counts *sofar, int64_t elapsed_ms);
@@ -114,6 +117,11 @@ typedef struct sk_bench_result {
  * free it with sk_bench_result_free. Returns 0 (look at out->n for errors)
  * or < 0 when the run could not start (-EINVAL, -ENOMEM, thread errors). */
 int sk_bench_run(const sk_bench_config *cfg, sk_bench_result *out);
+
+/* The part of total that the first upto of `of` items get when total is
+ * split by item count: share(total, k + n, of) - share(total, k, of) is
+ * the share of items k .. k+n-1, and the shares add up to total. */
+uint64_t sk_bench_share(uint64_t total, uint64_t upto, uint64_t of);
 void sk_bench_result_free(sk_bench_result *r);
 
 #ifdef __cplusplus

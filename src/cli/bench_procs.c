@@ -215,6 +215,14 @@ static void share(const sk_bench_config *cfg, int procs, int p, sk_bench_config 
 {
     *out = *cfg;
     out->conns = cfg->conns / procs + (p < cfg->conns % procs);
+    if (cfg->requests_max > 0) {
+        uint64_t before =
+            (uint64_t)(cfg->conns / procs) * (uint64_t)p + (uint64_t)(p < cfg->conns % procs ? p : cfg->conns % procs);
+        out->requests_max = sk_bench_share(cfg->requests_max, before + (uint64_t)out->conns, (uint64_t)cfg->conns) -
+                            sk_bench_share(cfg->requests_max, before, (uint64_t)cfg->conns);
+        if (out->requests_max == 0)
+            out->duration_ms = 0; /* nothing to send: done at once */
+    }
     if (out->threads > out->conns)
         out->threads = out->conns;
     out->rate = cfg->rate * out->conns / cfg->conns;

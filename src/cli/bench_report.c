@@ -51,6 +51,8 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const ben
             cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
             r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
             s.p99, s.p999, s.max);
+    if (cfg->requests_max)
+        fprintf(f, ",\"requests_asked\":%" PRIu64, cfg->requests_max);
     fprintf(f,
             ",\"procs\":%d,\"new_conn\":%s,\"connects_per_s\":%.1f,"
             "\"connect_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}",

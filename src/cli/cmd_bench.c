@@ -42,7 +42,7 @@ enum {
     O_IDLE,
     O_PROCS,
     O_SOURCE,
-    O_WORKLOAD
+    O_WORKLOAD,
 };
 
 static const cli_option options[] = {
@@ -53,7 +53,12 @@ static const cli_option options[] = {
             "udp: echo over UDP, numbered datagrams of --size bytes\n"
             "(at least 16); unanswered within --timeout: lost"),
     CLI_OPT('c', "connections", "N", 0, "connections (default 10)"),
-    CLI_OPT('d', "duration", "TIME", 0, "how long to run: 30s, 2m, 500ms (default 10s; 5s with --sweep)"),
+    CLI_OPT('d', "duration", "TIME", 0,
+            "how long to run: 30s, 2m, 500ms (default 10s; 5s with --sweep;\n"
+            "1h with -n)"),
+    CLI_OPT('n', "requests", "N", 0,
+            "send N requests in all (split over threads and --procs like\n"
+            "the connections), end when each is answered, failed or lost"),
     CLI_OPT('t', "threads", "N", 0, "threads, each with its own event loop (default 1)"),
     CLI_OPT(0, "size", "N", O_SIZE, "message bytes for echo and discard (default 64)"),
     CLI_OPT(0, "path", "P", O_PATH, "HTTP request target (default /)"),
@@ -160,6 +165,8 @@ static void report(const sk_bench_config *cfg, const char *addr, const sk_bench_
            cfg->new_conn ? ", new connection per request" : "", cfg->idle_ms > 0 ? ", idle" : "");
     if (cfg->rate > 0)
         printf("  rate asked   %.1f req/s\n", cfg->rate);
+    if (cfg->requests_max)
+        printf("  asked        %" PRIu64 " requests\n", cfg->requests_max);
     printf("  requests     %" PRIu64 " (%.1f req/s)\n", r->n.requests, s.rps);
     printf("  transfer     in %s/s, out %s/s\n", human_bytes(s.in_ps, a, sizeof a), human_bytes(s.out_ps, b, sizeof b));
     printf("  latency us   mean %.1f  p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n", s.mean, s.p50, s.p90,
@@ -246,6 +253,11 @@ int cmd_bench(int argc, char **argv)
                                        optarg);
             cfg.duration_ms = ms;
             duration_set = true;
+            break;
+        case 'n':
+            if (!cli_parse_int(optarg, 1, 1000000000000L, &v))
+                return cli_usage_error("bench", "--requests wants a number from 1 to 10^12, not '%s'", optarg);
+            cfg.requests_max = (uint64_t)v;
             break;
         case 't':
             if (!cli_parse_int(optarg, 1, 256, &v))
@@ -384,7 +396,11 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "--sweep runs one client process from 127.0.0.1: leave out %s",
                                procs > 1 ? "--procs" : "--source");
     if (!duration_set)
-        cfg.duration_ms = sweep ? 5000 : 10000;
+        cfg.duration_ms = sweep ? 5000 : cfg.requests_max ? 3600 * 1000 : 10000;
+    if (sweep && cfg.requests_max)
+        return cli_usage_error("bench", "--sweep runs each model for -d: leave out -n");
+    if (cfg.idle_ms > 0 && cfg.requests_max)
+        return cli_usage_error("bench", "--idle holds the connections for -d: leave out -n");
     if (!sweep && sweep_only)
         return cli_usage_error("bench", "%s is a --sweep option; add --sweep, or leave it out for one run", sweep_only);
     if (!sweep && cfg.threads * procs > cfg.conns)

@@ -79,6 +79,9 @@ struct bthread {
     int connecting; /* connects in flight */
     int window;
     int ever_open; /* connections that have been open once */
+    bool limited;  /* requests_max: this thread sends quota requests */
+    uint64_t quota, sent;
+    int done; /* all of the quota sent and settled; read by the main thread */
     int64_t established_ns, max_gap_ns;
     sk_hist hist, conn_hist;
     sk_bench_counts n; /* written by this thread, read by the main one */
@@ -262,10 +265,22 @@ static int64_t intended(const bthread *t, const bconn *c)
     return t->t0 + (int64_t)((double)(c->next_k * (uint64_t)t->nconns + c->idx) * t->slot_ns);
 }
 
+static bool udp_send(bthread *t, bconn *c, int64_t start, int64_t now);
+
+/* How many of k more requests the thread's share of requests_max still
+ * allows (all k without one); counts them as sent. */
+static uint32_t allow(bthread *t, uint32_t k)
+{
+    if (!t->limited)
+        return k;
+    if (t->quota - t->sent < k)
+        k = (uint32_t)(t->quota - t->sent);
+    t->sent += k;
+    return k;
+}
+
 /* Send what the mode allows: fill the pipeline, or in rate mode every
  * request whose intended time has come (late ones keep their time). */
-static void udp_send(bthread *t, bconn *c, int64_t start, int64_t now);
-
 static void refill(bthread *t, bconn *c, int64_t now)
 {
     uint32_t depth = (uint32_t)t->cfg->pipeline;
@@ -278,22 +293,29 @@ static void refill(bthread *t, bconn *c, int64_t now)
                 when = intended(t, c);
                 if (when > now)
                     break;
-                c->next_k++;
             }
-            udp_send(t, c, when, now);
+            if (allow(t, 1) == 0)
+                break;
+            c->next_k += t->slot_ns > 0;
+            if (!udp_send(t, c, when, now)) {
+                t->sent -= t->limited; /* not sent: the next refill tries again */
+                break;
+            }
         }
         return;
     }
     if (t->slot_ns > 0) {
         while (c->inflight < depth) {
             int64_t when = intended(t, c);
-            if (when > now)
+            if (when > now || allow(t, 1) == 0)
                 break;
             queue(t, c, 1, when, now);
             c->next_k++;
         }
     } else if (c->inflight < depth) {
-        queue(t, c, depth - c->inflight, now, now);
+        uint32_t k = allow(t, depth - c->inflight);
+        if (k > 0)
+            queue(t, c, k, now, now);
     }
     if (c->out_left > 0)
         conn_flush(t, c);
@@ -353,8 +375,11 @@ static void conn_flush(bthread *t, bconn *c)
                 conn_close(t, c, 0);
                 return;
             }
+            uint32_t k = 0;
             if (c->out_left == 0 && !stopping(t) && t->slot_ns <= 0)
-                queue(t, c, (uint32_t)t->cfg->pipeline - c->inflight, now, now);
+                k = allow(t, (uint32_t)t->cfg->pipeline - c->inflight);
+            if (k > 0)
+                queue(t, c, k, now, now);
         } else {
             c->out_phase = (c->out_phase + (size_t)n) % t->reqlen;
         }
@@ -405,14 +430,15 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
     return true;
 }
 
-/* UDP: send one numbered datagram from a free slot. */
-static void udp_send(bthread *t, bconn *c, int64_t start, int64_t now)
+/* UDP: send one numbered datagram from a free slot. Returns whether it
+ * went out. */
+static bool udp_send(bthread *t, bconn *c, int64_t start, int64_t now)
 {
     uint32_t depth = (uint32_t)t->cfg->pipeline, slot = 0;
     while (slot < depth && c->useq[slot] != 0)
         slot++;
     if (slot == depth)
-        return;
+        return false;
     uint64_t seq = ++t->seq;
     memcpy(t->dgram, &seq, 8);
     memcpy(t->dgram + 8, &slot, 4);
@@ -427,7 +453,7 @@ static void udp_send(bthread *t, bconn *c, int64_t start, int64_t now)
         ADD(t, err_write, 1);
         if (errno != EAGAIN && errno != ENOBUFS)
             conn_close(t, c, RETRY_ERR_NS);
-        return;
+        return false;
     }
     ADD(t, dgrams_sent, 1);
     ADD(t, bytes_out, t->reqlen);
@@ -437,6 +463,7 @@ static void udp_send(bthread *t, bconn *c, int64_t start, int64_t now)
     c->usent[slot] = now;
     c->ring[slot] = start;
     c->inflight++;
+    return true;
 }
 
 /* UDP: every datagram in flight is lost (timed out, or refused). */
@@ -611,6 +638,14 @@ static void housekeeping(bthread *t, int64_t now)
         }
     }
     ramp(t);
+    if (t->limited && t->sent >= t->quota && !t->done) {
+        /* Every request of the share answered, failed or lost. */
+        bool settled = true;
+        for (int i = 0; i < t->ramp && settled; i++)
+            settled = t->conns[i].state != C_OPEN || t->conns[i].inflight == 0;
+        if (settled)
+            __atomic_store_n(&t->done, 1, __ATOMIC_RELAXED);
+    }
 }
 
 /* Rate mode: offer each slot that came due to its connection. */
@@ -781,6 +816,12 @@ static uint32_t target_of(const sk_bench_config *cfg, int g)
     return 0;
 }
 
+uint64_t sk_bench_share(uint64_t total, uint64_t upto, uint64_t of)
+{
+    /* total * upto / of without overflow for any total below 2^64. */
+    return (uint64_t)((unsigned __int128)total * upto / of);
+}
+
 int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
 {
     sk_bench_config cfg = *cfg_in;
@@ -827,6 +868,15 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         t->t0 = t0;
         t->nconns = cfg.conns / nt + (i < cfg.conns % nt);
         t->window = cfg.connect_window > 0 ? cfg.connect_window : CONNECT_WINDOW;
+        if (cfg.requests_max > 0) {
+            /* By connection count; the shares add up to requests_max. */
+            uint64_t before =
+                (uint64_t)(cfg.conns / nt) * (uint64_t)i + (uint64_t)(i < cfg.conns % nt ? i : cfg.conns % nt);
+            t->limited = true;
+            t->quota = sk_bench_share(cfg.requests_max, before + (uint64_t)(cfg.conns / nt + (i < cfg.conns % nt)),
+                                      (uint64_t)cfg.conns) -
+                       sk_bench_share(cfg.requests_max, before, (uint64_t)cfg.conns);
+        }
         t->tag = (uint32_t)(t0 ^ ((uint64_t)getpid() << 16)) + (uint32_t)i;
         if (cfg.rate > 0)
             t->slot_ns = 1e9 / (cfg.rate * t->nconns / cfg.conns);
@@ -890,10 +940,14 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
             break;
         sk_bench_counts sofar = {0};
         uint64_t failed_first = 0;
+        int done = 0;
         for (int i = 0; i < nt; i++) {
             sum_counts(&sofar, &ts[i].n);
             failed_first += __atomic_load_n(&ts[i].failed_first, __ATOMIC_RELAXED);
+            done += __atomic_load_n(&ts[i].done, __ATOMIC_RELAXED);
         }
+        if (cfg.requests_max > 0 && done == nt)
+            break;
         /* Nothing listens there: every connection failed once and none
          * ever worked. Waiting out the duration would tell nothing more. */
         if (sofar.connects == 0 && failed_first == (uint64_t)cfg.conns)
