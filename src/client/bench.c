@@ -27,9 +27,11 @@
 #endif
 
 #define SCRATCH (64 * 1024)
-#define TICK_US (10 * 1000LL)       /* housekeeping: timeouts, reconnects */
-#define IDLE_TICK_US (100 * 1000LL) /* the same for held connections */
-#define CONNECT_WINDOW 256          /* default connects in flight per thread */
+#define TICK_US (10 * 1000LL)                /* housekeeping: timeouts, reconnects */
+#define IDLE_TICK_US (100 * 1000LL)          /* the same for held connections */
+#define CONNECT_WINDOW 256                   /* default connects in flight per thread */
+#define UDP_BATCH 32                         /* datagrams per sendmmsg / recvmmsg */
+#define UDP_BATCH_SIZE (SCRATCH / UDP_BATCH) /* up to this size they are batched */
 #define RETRY_ERR_NS (10 * 1000000LL)
 #define RETRY_CONNECT_NS (100 * 1000000LL)
 
@@ -72,7 +74,10 @@ struct bthread {
     uint64_t *useq;
     int64_t *usent;
     char *scratch;
-    char *dgram; /* UDP: the datagram being sent */
+    char *dgram; /* UDP: the datagrams being sent, batch of them */
+    uint32_t batch;
+    struct mmsghdr mmsg_out[UDP_BATCH], mmsg_in[UDP_BATCH];
+    struct iovec iov_out[UDP_BATCH], iov_in[UDP_BATCH];
     uint64_t seq;
     uint32_t tag;
     int ramp;       /* connections started so far (the rest wait) */
@@ -265,7 +270,7 @@ static int64_t intended(const bthread *t, const bconn *c)
     return t->t0 + (int64_t)((double)(c->next_k * (uint64_t)t->nconns + c->idx) * t->slot_ns);
 }
 
-static bool udp_send(bthread *t, bconn *c, int64_t start, int64_t now);
+static void udp_fill(bthread *t, bconn *c, int64_t now);
 
 /* How many of k more requests the thread's share of requests_max still
  * allows (all k without one); counts them as sent. */
@@ -287,21 +292,7 @@ static void refill(bthread *t, bconn *c, int64_t now)
     if (c->state != C_OPEN || stopping(t))
         return;
     if (t->cfg->proto == SK_BENCH_UDP) {
-        while (c->inflight < depth && c->state == C_OPEN) {
-            int64_t when = now;
-            if (t->slot_ns > 0) {
-                when = intended(t, c);
-                if (when > now)
-                    break;
-            }
-            if (allow(t, 1) == 0)
-                break;
-            c->next_k += t->slot_ns > 0;
-            if (!udp_send(t, c, when, now)) {
-                t->sent -= t->limited; /* not sent: the next refill tries again */
-                break;
-            }
-        }
+        udp_fill(t, c, now);
         return;
     }
     if (t->slot_ns > 0) {
@@ -430,40 +421,67 @@ static bool consume(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
     return true;
 }
 
-/* UDP: send one numbered datagram from a free slot. Returns whether it
- * went out. */
-static bool udp_send(bthread *t, bconn *c, int64_t start, int64_t now)
+/* UDP: send what the window and the mode allow, up to t->batch numbered
+ * datagrams in one sendmmsg. A datagram takes a free slot of the window
+ * before it goes out and gives it back if it did not. */
+static void udp_fill(bthread *t, bconn *c, int64_t now)
 {
-    uint32_t depth = (uint32_t)t->cfg->pipeline, slot = 0;
-    while (slot < depth && c->useq[slot] != 0)
-        slot++;
-    if (slot == depth)
-        return false;
-    uint64_t seq = ++t->seq;
-    memcpy(t->dgram, &seq, 8);
-    memcpy(t->dgram + 8, &slot, 4);
-    memcpy(t->dgram + 12, &t->tag, 4);
-    for (;;) {
-        ssize_t n = send(c->fd, t->dgram, t->reqlen, MSG_DONTWAIT);
-        if (n >= 0)
+    uint32_t depth = (uint32_t)t->cfg->pipeline, k = 0, slots[UDP_BATCH];
+    int64_t starts[UDP_BATCH];
+    uint32_t slot = 0;
+    while (k < t->batch && c->inflight + k < depth) {
+        int64_t when = now;
+        if (t->slot_ns > 0) {
+            when = t->t0 + (int64_t)((double)((c->next_k + k) * (uint64_t)t->nconns + c->idx) * t->slot_ns);
+            if (when > now)
+                break;
+        }
+        if (allow(t, 1) == 0)
             break;
-        if (errno == EINTR)
-            continue;
-        /* A full send buffer drops this one; the next refill tries again. */
-        ADD(t, err_write, 1);
-        if (errno != EAGAIN && errno != ENOBUFS)
-            conn_close(t, c, RETRY_ERR_NS);
-        return false;
+        while (c->useq[slot] != 0)
+            slot++;
+        uint64_t seq = ++t->seq;
+        char *d = t->dgram + (size_t)k * t->reqlen;
+        memcpy(d, &seq, 8);
+        memcpy(d + 8, &slot, 4);
+        memcpy(d + 12, &t->tag, 4);
+        c->useq[slot] = seq;
+        slots[k] = slot;
+        starts[k] = when;
+        t->mmsg_out[k].msg_hdr.msg_iovlen = 1;
+        t->iov_out[k] = (struct iovec){.iov_base = d, .iov_len = t->reqlen};
+        t->mmsg_out[k].msg_hdr.msg_iov = &t->iov_out[k];
+        k++;
     }
-    ADD(t, dgrams_sent, 1);
-    ADD(t, bytes_out, t->reqlen);
-    if (c->inflight == 0)
-        c->wait_since = now;
-    c->useq[slot] = seq;
-    c->usent[slot] = now;
-    c->ring[slot] = start;
-    c->inflight++;
-    return true;
+    if (k == 0)
+        return;
+    int m;
+    do
+        m = sendmmsg(c->fd, t->mmsg_out, k, MSG_DONTWAIT);
+    while (m < 0 && errno == EINTR);
+    int err = m < 0 ? errno : 0;
+    if (m < 0)
+        m = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (i < (uint32_t)m) {
+            c->usent[slots[i]] = now;
+            c->ring[slots[i]] = starts[i];
+            if (c->inflight++ == 0)
+                c->wait_since = now;
+            c->next_k += t->slot_ns > 0;
+        } else {
+            c->useq[slots[i]] = 0; /* not sent: the next refill tries again */
+            t->sent -= t->limited;
+        }
+    }
+    ADD(t, dgrams_sent, (uint64_t)m);
+    ADD(t, bytes_out, (uint64_t)m * t->reqlen);
+    if ((uint32_t)m < k && err != 0) {
+        /* A full send buffer drops these; another error ends the socket. */
+        ADD(t, err_write, 1);
+        if (err != EAGAIN && err != ENOBUFS)
+            conn_close(t, c, RETRY_ERR_NS);
+    }
 }
 
 /* UDP: every datagram in flight is lost (timed out, or refused). */
@@ -478,11 +496,14 @@ static void udp_lose(bthread *t, bconn *c, int64_t older_than)
     }
 }
 
+static void udp_answer(bthread *t, bconn *c, const char *p, size_t n, int64_t now);
+
+/* UDP: take what came, up to t->batch datagrams per recvmmsg. */
 static void udp_readable(bthread *t, bconn *c)
 {
     for (int round = 0; round < 64; round++) {
-        ssize_t n = recv(c->fd, t->scratch, SCRATCH, MSG_DONTWAIT);
-        if (n < 0) {
+        int got = recvmmsg(c->fd, t->mmsg_in, t->batch, MSG_DONTWAIT, NULL);
+        if (got < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN)
@@ -499,31 +520,40 @@ static void udp_readable(bthread *t, bconn *c)
             return;
         }
         int64_t now = now_ns();
-        uint64_t seq;
-        uint32_t slot, tag;
-        ADD(t, bytes_in, (uint64_t)n);
-        if ((size_t)n != t->reqlen) {
-            ADD(t, err_read, 1); /* not the datagram sent: not an echo */
-            continue;
-        }
-        memcpy(&seq, t->scratch, 8);
-        memcpy(&slot, t->scratch + 8, 4);
-        memcpy(&tag, t->scratch + 12, 4);
-        if (tag != t->tag || slot >= (uint32_t)t->cfg->pipeline || c->useq[slot] != seq) {
-            ADD(t, dgrams_late, 1);
-            continue;
-        }
-        c->useq[slot] = 0;
-        if (!c->ever) {
-            c->ever = true;
-            ADD(t, connects, 1);
-            if (++t->ever_open == t->nconns)
-                t->established_ns = now - t->t0;
-        }
-        c->inflight--;
-        record(t, c, c->ring[slot], now, true);
+        for (int i = 0; i < got; i++)
+            udp_answer(t, c, t->mmsg_in[i].msg_hdr.msg_iov->iov_base, t->mmsg_in[i].msg_len, now);
+        if ((uint32_t)got < t->batch)
+            break;
     }
     refill(t, c, now_ns());
+}
+
+/* One datagram that came back. */
+static void udp_answer(bthread *t, bconn *c, const char *p, size_t n, int64_t now)
+{
+    uint64_t seq;
+    uint32_t slot, tag;
+    ADD(t, bytes_in, (uint64_t)n);
+    if (n != t->reqlen) {
+        ADD(t, err_read, 1); /* not the datagram sent: not an echo */
+        return;
+    }
+    memcpy(&seq, p, 8);
+    memcpy(&slot, p + 8, 4);
+    memcpy(&tag, p + 12, 4);
+    if (tag != t->tag || slot >= (uint32_t)t->cfg->pipeline || c->useq[slot] != seq) {
+        ADD(t, dgrams_late, 1);
+        return;
+    }
+    c->useq[slot] = 0;
+    if (!c->ever) {
+        c->ever = true;
+        ADD(t, connects, 1);
+        if (++t->ever_open == t->nconns)
+            t->established_ns = now - t->t0;
+    }
+    c->inflight--;
+    record(t, c, c->ring[slot], now, true);
 }
 
 static void on_readable(bthread *t, bconn *c)
@@ -888,9 +918,16 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         if (udp) {
             t->useq = calloc((size_t)t->nconns * (size_t)cfg.pipeline, sizeof *t->useq);
             t->usent = calloc((size_t)t->nconns * (size_t)cfg.pipeline, sizeof *t->usent);
-            t->dgram = malloc(reqlen);
-            if (t->dgram)
-                memcpy(t->dgram, tmpl, reqlen);
+            /* Small datagrams go UDP_BATCH to a call, into and out of
+             * buffers of their own; a large one alone. */
+            t->batch = reqlen <= UDP_BATCH_SIZE ? UDP_BATCH : 1;
+            t->dgram = malloc(reqlen * t->batch);
+            for (uint32_t k = 0; t->dgram && k < t->batch; k++) {
+                memcpy(t->dgram + k * reqlen, tmpl, reqlen);
+                t->iov_in[k] =
+                    (struct iovec){.iov_base = t->scratch + k * (SCRATCH / t->batch), .iov_len = SCRATCH / t->batch};
+                t->mmsg_in[k].msg_hdr = (struct msghdr){.msg_iov = &t->iov_in[k], .msg_iovlen = 1};
+            }
         }
         if (t->loop == NULL || t->conns == NULL || t->ring == NULL || t->scratch == NULL ||
             (udp && (t->useq == NULL || t->usent == NULL || t->dgram == NULL))) {
