@@ -14,7 +14,7 @@
 # connections/s where the floor allows it, and sockit bench --new-conn >=
 # 1.0x ab's rate against the same server. Every sockit bench run also
 # prints the kernel's ListenOverflows/ListenDrops growth and TIME_WAIT.
-# Env: RUNS (5), DUR (5 s), CONNS (50), AB_N (20000), SETUPS ("1 2").
+# Env: RUNS (5), CONNS (50), AB_N (20000: requests per run, both clients), SETUPS ("1 2").
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-50}
 AB_N=${AB_N:-20000}
@@ -28,11 +28,12 @@ ab_cps() {
     ab -q -n "$AB_N" -c "$CONNS" "http://$1/" 2>&1 | awk '/^Requests per second:/ {print $4} /^Failed requests:/ && $3 > 0 {print "ab: failed " $3 > "/dev/stderr"}'
 }
 
-# sk_cps ADDR [--proto P]: "connects/s drops time_wait" from one sockit bench --new-conn run.
+# sk_cps ADDR [--proto P]: "connects/s drops time_wait" from one sockit
+# bench --new-conn run of as many requests as ab's.
 sk_cps() {
     local addr=$1
     shift
-    "$SOCKIT" bench "$addr" --new-conn -c "$CONNS" -d "$DUR" "$@" --json |
+    "$SOCKIT" bench "$addr" --new-conn -c "$CONNS" -n "$AB_N" "$@" --json |
         json_get '"%.0f %d %d" % (r["connects_per_s"], r["kernel"]["listen_drops"], r["kernel"]["time_wait"])'
 }
 
@@ -56,8 +57,8 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
     fi
     echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --model $model_args"
     echo "#   ab -q -n $AB_N -c $CONNS http://ADDR/"
-    echo "#   sockit bench ADDR --proto http --new-conn -c $CONNS -d $DUR --json"
-    echo "#   sockit bench $ECHO_ADDR --new-conn -c $CONNS -d $DUR --json (echo)"
+    echo "#   sockit bench ADDR --proto http --new-conn -c $CONNS -n $AB_N --json"
+    echo "#   sockit bench $ECHO_ADDR --new-conn -c $CONNS -n $AB_N --json (echo)"
     echo "#   (nginx 127.0.0.1:$port, sockit http $HTTP_ADDR${fport:+, floor close 127.0.0.1:$fport})"
     for f in an as bn bs bf af e; do : >"$WORK/$f"; done
     for ((i = 1; i <= RUNS; i++)); do
