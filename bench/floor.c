@@ -7,7 +7,12 @@
  * its CPU time per request is what the kernel alone costs on this machine,
  * the floor under any real server.
  *
- *   cc -O2 -o floor bench/floor.c && ./floor 127.0.0.1 8080
+ * With "close" as a third argument it is the floor of connection churn:
+ * the accept loop (accept4 until EAGAIN) and, after each answer, close, so
+ * a client of one request per connection (ab without -k, sockit bench
+ * --new-conn) costs the least a server can spend on a connection.
+ *
+ *   cc -O2 -o floor bench/floor.c && ./floor 127.0.0.1 8080 [close]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -52,10 +57,12 @@ int main(int argc, char **argv)
     struct epoll_event evs[256];
     int one = 1;
 
-    if (argc != 3 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-        fprintf(stderr, "usage: floor IPV4 PORT\n");
+    if (argc < 3 || argc > 4 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1 ||
+        (argc == 4 && strcmp(argv[3], "close") != 0)) {
+        fprintf(stderr, "usage: floor IPV4 PORT [close]\n");
         return 2;
     }
+    int close_after = argc == 4;
     sa.sin_port = htons((unsigned short)atoi(argv[2]));
     for (int i = 0; i < MAXBATCH; i++)
         memcpy(out + i * (sizeof reply - 1), reply, sizeof reply - 1);
@@ -93,13 +100,15 @@ int main(int argc, char **argv)
                 close(fd);
                 continue;
             }
-            int heads = count_heads(in, (size_t)r, &matched[fd]);
+            int heads = count_heads(in, (size_t)r, &matched[fd]), answered = heads;
             while (heads > 0) {
                 int k = heads < MAXBATCH ? heads : MAXBATCH;
                 if (send(fd, out, (size_t)k * (sizeof reply - 1), MSG_NOSIGNAL) < 0)
                     break; /* a full socket or a gone client: a floor does not care */
                 heads -= k;
             }
+            if (close_after && answered > 0)
+                close(fd); /* epoll forgets a closed fd by itself */
         }
     }
 }

@@ -37,7 +37,7 @@ sockit_start() {
     BG_PIDS+=("$SK_PID")
     local i
     for ((i = 0; i < 100; i++)); do
-        if grep -q 'sockit: serving .* on ' "$log"; then
+        if grep -qs 'sockit: serving .* on ' "$log"; then
             # shellcheck disable=SC2034 # read by the scripts
             SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
             sleep 0.2
@@ -172,4 +172,49 @@ report_paired() {
     m=$(tr ' ' '\n' <<<"$runs" | grep . | median)
     printf '%-44s per-run %s/%s: %s  median %s\n' "$title" "$na" "$nb" "$runs" "$m"
     echo "RESULT|$title (median of per-run ratios)|$na|-|$nb|-|$m" >>"${BENCH_RESULTS:-/dev/null}"
+}
+
+# json_get EXPR: one value from the JSON object on stdin (the first line
+# starting with "{"), EXPR a Python expression over it as r, e.g.
+#   sockit bench ... --json | json_get 'r["datagrams"]["lost"]'
+json_get() {
+    python3 -c '
+import json, sys
+line = next(l for l in sys.stdin.read().splitlines() if l.startswith("{"))
+r = json.loads(line)
+print(eval(sys.argv[1]))' "$1"
+}
+
+# build_udp_floor: compile bench/udp_floor.c into $WORK, set UDP_FLOOR.
+build_udp_floor() {
+    UDP_FLOOR=$WORK/udp_floor
+    cc -O2 -o "$UDP_FLOOR" "$BENCH_DIR/udp_floor.c" || { echo "bench: cannot build bench/udp_floor.c" >&2; exit 1; }
+}
+
+# udp_floor_start simple|batch: start it on 127.0.0.1, port chosen by the
+# kernel; sets UF_PID and UF_ADDR.
+udp_floor_start() {
+    local out=$WORK/udp_floor-$1.out i
+    "$UDP_FLOOR" 127.0.0.1 0 "$1" >"$out" &
+    UF_PID=$!
+    BG_PIDS+=("$UF_PID")
+    for ((i = 0; i < 100; i++)); do
+        if grep -q '^port ' "$out"; then
+            # shellcheck disable=SC2034 # read by the scripts
+            UF_ADDR=127.0.0.1:$(awk '/^port / {print $2}' "$out")
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "bench: udp_floor $1 did not start" >&2
+    return 1
+}
+
+# rss_tree_kb PID: resident memory of a process and its children, KiB.
+rss_tree_kb() {
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
 }

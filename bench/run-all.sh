@@ -2,6 +2,7 @@
 # Every benchmark in bench/, one after the other, then a summary table of
 # the medians and ratios (paste into docs/performance.md).
 # Env: RUNS (5), DUR (5 s), SOCKIT (build/sockit); each script documents more.
+# bench/c100k.sh (100,000 held connections, minutes per run) runs on its own.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export BENCH_RESULTS
@@ -9,7 +10,7 @@ BENCH_RESULTS=$(mktemp /tmp/sockit-bench-results.XXXXXX)
 trap 'rm -f "$BENCH_RESULTS"' EXIT
 echo "sockit benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
-for s in bench-vs-wrk http-vs-nginx http-pinned bulk-vs-iperf3 mem-idle-conns callgrind-per-request; do
+for s in bench-vs-wrk http-vs-nginx http-pinned bulk-vs-iperf3 mem-idle-conns callgrind-per-request churn udp-vs-floor; do
     echo
     echo "=== $s"
     bash "$here/$s.sh" || { echo "=== $s FAILED"; status=1; }

@@ -8,7 +8,7 @@ build=(cmake gcc make pkg-config liburing-dev libc-ares-dev libjansson-dev netba
 tests=(libcmocka-dev clang clang-format g++ netcat-openbsd socat curl libxml2-utils iproute2 procps python3 iputils-ping
        traceroute nftables util-linux wrk chromium man-db dnsmasq-base knot-dnsutils python3-jsonschema tcpdump
        etcd-server etcd-client avahi-daemon avahi-utils python3-zeroconf ldnsutils)
-bench=(nginx-light wrk iperf3 valgrind curl python3 util-linux time)
+bench=(nginx-light apache2-utils wrk iperf3 valgrind curl python3 util-linux time)
 pkgs=("${build[@]}")
 case ${1:-} in
 --build) ;;

@@ -21,13 +21,24 @@ void bench_summarize(const sk_bench_result *r, bench_summary *s)
     s->p99 = (double)sk_hist_percentile(&r->latency, 99);
     s->p999 = (double)sk_hist_percentile(&r->latency, 99.9);
     s->max = (double)r->latency.max;
+    s->cps = (double)r->n.connects / s->secs;
+    const sk_hist *c = &r->connect_latency;
+    s->c_mean = c->counts ? sk_hist_mean(c) : 0;
+    s->c_p50 = c->counts ? (double)sk_hist_percentile(c, 50) : 0;
+    s->c_p90 = c->counts ? (double)sk_hist_percentile(c, 90) : 0;
+    s->c_p99 = c->counts ? (double)sk_hist_percentile(c, 99) : 0;
+    s->c_p999 = c->counts ? (double)sk_hist_percentile(c, 99.9) : 0;
+    s->c_max = c->counts ? (double)c->max : 0;
 }
 
 void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const bench_targets *bt,
-                const sk_bench_result *r)
+                const sk_bench_result *r, const bench_extra *x)
 {
     bench_summary s;
-    bench_summarize(r, &s);
+    if (x && x->summary)
+        s = *x->summary;
+    else
+        bench_summarize(r, &s);
     fprintf(f,
             "{\"addr\":\"%s\",\"service\":\"%s\",\"connections\":%d,\"threads\":%d,\"pipeline\":%d,"
             "\"busy_poll_us\":%d,\"elapsed_s\":%.3f,\"rate_per_s\":%.1f,\"requests\":%" PRIu64
@@ -40,6 +51,30 @@ void bench_json(FILE *f, const sk_bench_config *cfg, const char *addr, const ben
             cfg->rate, r->n.requests, s.rps, r->n.bytes_in, r->n.bytes_out, s.in_ps, s.out_ps, r->n.connects,
             r->n.err_connect, r->n.err_read, r->n.err_write, r->n.err_timeout, r->n.err_status, s.mean, s.p50, s.p90,
             s.p99, s.p999, s.max);
+    if (cfg->requests_max)
+        fprintf(f, ",\"requests_asked\":%" PRIu64, cfg->requests_max);
+    fprintf(f,
+            ",\"procs\":%d,\"new_conn\":%s,\"connects_per_s\":%.1f,"
+            "\"connect_us\":{\"mean\":%.1f,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p99_9\":%.0f,\"max\":%.0f}",
+            x ? x->procs : 1, cfg->new_conn ? "true" : "false", s.cps, s.c_mean, s.c_p50, s.c_p90, s.c_p99, s.c_p999,
+            s.c_max);
+    if (r->established_ms >= 0)
+        fprintf(f, ",\"established_s\":%.3f", (double)r->established_ms / 1000);
+    else
+        fputs(",\"established_s\":null", f);
+    if (cfg->source_count)
+        fprintf(f, ",\"source_addrs\":%" PRIu32, cfg->source_count);
+    if (cfg->proto == SK_BENCH_UDP)
+        fprintf(f,
+                ",\"datagrams\":{\"sent\":%" PRIu64 ",\"answered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"late\":%" PRIu64
+                "}",
+                r->n.dgrams_sent, r->n.requests, r->n.dgrams_lost, r->n.dgrams_late);
+    if (cfg->idle_ms > 0)
+        fprintf(f, ",\"idle\":{\"interval_s\":%.3f,\"open_at_end\":%" PRIu64 ",\"max_gap_s\":%.3f}",
+                (double)cfg->idle_ms / 1000, r->open_at_end, (double)r->max_gap_ms / 1000);
+    if (x && x->kernel)
+        fprintf(f, ",\"kernel\":{\"listen_overflows\":%lld,\"listen_drops\":%lld,\"time_wait\":%ld}",
+                x->listen_overflows, x->listen_drops, x->time_wait);
     bench_targets_json(f, bt, r);
     fputc('}', f);
 }

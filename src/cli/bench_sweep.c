@@ -1,6 +1,8 @@
 /* sockit bench --sweep: start `sockit serve` (this same binary, through
  * /proc/self/exe) under each model and backend, bench it at several
- * connection counts, and write results.md, results.json and SVG charts. */
+ * connection counts with one workload (keep-alive requests, a new
+ * connection per request, UDP echo, or held connections with the server's
+ * memory), and write results.md, results.json and SVG charts. */
 #include "bench_cli.h"
 #include "cli.h"
 
@@ -28,6 +30,9 @@ typedef struct run {
     sk_bench_config cfg;
     sk_bench_result r; /* counts and the summary; the histogram is freed */
     bench_summary s;
+    bench_extra x;
+    long rss_kb;      /* idle: the server's resident memory, peak during the run */
+    long rss_base_kb; /* and before it */
     char addr[SK_ADDRSTRLEN];
 } run;
 
@@ -158,6 +163,10 @@ static int server_start(const sweep_opts *o, const char *model, const char *back
         argv[a++] = "--backend";
         argv[a++] = (char *)backend;
     }
+    if (strcmp(o->workload, "udp") == 0) {
+        argv[a++] = "--proto";
+        argv[a++] = "udp";
+    }
     argv[a++] = "--listen";
     argv[a++] = "127.0.0.1:0";
     argv[a] = NULL;
@@ -238,6 +247,46 @@ static void add_skip(sweep *sw, const char *model, const char *backend, const ch
     fprintf(stderr, "sockit: sweep: skipping model %s backend %s: %s\n", model, s->backend, why);
 }
 
+/* Resident memory of a process and its children (prefork's workers,
+ * fork's connections), in KiB; 0 when it is gone. */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return kb;
+    int kid;
+    while (fscanf(f, "%d", &kid) == 1)
+        kb += rss_kb(kid);
+    fclose(f);
+    return kb;
+}
+
+typedef struct rss_probe {
+    pid_t pid;
+    long peak_kb;
+} rss_probe;
+
+static void on_rss(void *ud, const sk_bench_counts *n, int64_t ms)
+{
+    rss_probe *p = ud;
+    long kb = rss_kb(p->pid);
+    (void)n;
+    (void)ms;
+    if (kb > p->peak_kb)
+        p->peak_kb = kb;
+}
+
 static void bench_server(sweep *sw, const char *model, server *sv, const int *conns, int nconns)
 {
     const sweep_opts *o = sw->o;
@@ -253,6 +302,25 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
         r->cfg = o->base;
         r->cfg.proto = (sk_bench_proto)sk_bench_proto_parse(o->service);
         r->cfg.conns = conns[i];
+        r->x = (bench_extra){.procs = 1, .time_wait = -1, .summary = &r->s};
+        rss_probe probe = {.pid = sv->pid};
+        bench_kernel k0, k1;
+        if (strcmp(o->workload, "churn") == 0) {
+            r->cfg.new_conn = true;
+            r->cfg.pipeline = 1;
+            r->x.kernel = bench_kernel_counters(&k0) == 0;
+        } else if (strcmp(o->workload, "udp") == 0) {
+            r->cfg.proto = SK_BENCH_UDP;
+            if (r->cfg.size < SK_BENCH_UDP_MIN)
+                r->cfg.size = SK_BENCH_UDP_MIN;
+        } else if (strcmp(o->workload, "idle") == 0) {
+            if (r->cfg.idle_ms <= 0)
+                r->cfg.idle_ms = 1000;
+            r->cfg.rate = 0;
+            r->cfg.on_progress = on_rss;
+            r->cfg.userdata = &probe;
+            r->rss_base_kb = rss_kb(sv->pid);
+        }
         if (r->cfg.threads > r->cfg.conns)
             r->cfg.threads = r->cfg.conns; /* a thread without a connection would only idle */
         r->cfg.host = r->addr;
@@ -267,13 +335,24 @@ static void bench_server(sweep *sw, const char *model, server *sv, const int *co
             continue;
         }
         bench_summarize(&r->r, &r->s);
-        sk_hist_free(&r->r.latency);
+        sk_bench_result_free(&r->r);
+        r->cfg.on_progress = NULL;
+        r->cfg.userdata = NULL;
+        r->rss_kb = probe.peak_kb;
+        if (r->x.kernel) {
+            r->x.kernel = bench_kernel_counters(&k1) == 0;
+            r->x.listen_overflows = k1.listen_overflows - k0.listen_overflows;
+            r->x.listen_drops = k1.listen_drops - k0.listen_drops;
+            r->x.time_wait = bench_time_wait(&r->cfg.addr);
+        }
         r->ok = r->r.n.requests > 0;
         uint64_t errs =
             r->r.n.err_connect + r->r.n.err_read + r->r.n.err_write + r->r.n.err_timeout + r->r.n.err_status;
         fprintf(stderr, "sockit: sweep: %-8s %-7s %5d conns: %10.0f req/s  p99 %8.0f us  errors %" PRIu64 "\n", model,
                 sv->backend[0] ? sv->backend : "-", conns[i], r->s.rps, r->s.p99, errs);
-        nap_ms(200); /* let the server close the last run's connections */
+        /* Let the server close the last run's connections (and, after
+         * churn, TIME_WAIT is the client's: its ports stay taken). */
+        nap_ms(200);
     }
 }
 
@@ -286,13 +365,16 @@ static const char *label(const run *r, char *buf, size_t len)
 static void results_json(FILE *f, const sweep *sw)
 {
     const sweep_opts *o = sw->o;
-    fprintf(f, "{\"service\":\"%s\",\"duration_s\":%.3f,\"threads\":%d,\"pipeline\":%d,\"runs\":[", o->service,
-            (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
+    fprintf(f, "{\"service\":\"%s\",\"workload\":\"%s\",\"duration_s\":%.3f,\"threads\":%d,\"pipeline\":%d,\"runs\":[",
+            o->service, o->workload, (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
     for (int i = 0; i < sw->nruns; i++) {
         const run *r = &sw->runs[i];
-        fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,\"result\":", i ? "," : "",
-                r->model, r->backend, r->conns, r->ok ? "true" : "false");
-        bench_json(f, &r->cfg, r->addr, NULL, &r->r);
+        fprintf(f, "%s\n{\"model\":\"%s\",\"backend\":\"%s\",\"connections\":%d,\"ok\":%s,", i ? "," : "", r->model,
+                r->backend, r->conns, r->ok ? "true" : "false");
+        if (r->cfg.idle_ms > 0)
+            fprintf(f, "\"server_rss_kb\":%ld,\"server_rss_base_kb\":%ld,", r->rss_kb, r->rss_base_kb);
+        fputs("\"result\":", f);
+        bench_json(f, &r->cfg, r->addr, NULL, &r->r, &r->x);
         fputc('}', f);
     }
     fputs("],\n\"skipped\":[", f);
@@ -330,19 +412,43 @@ static int write_outputs(sweep *sw)
         return -ENAMETOOLONG;
     if ((f = fopen(path, "w")) == NULL)
         return -errno;
+    /* The workload's own columns after the common ones. */
+    static const struct {
+        const char *name, *head, *rule;
+    } extra[] = {
+        {"keepalive", "", ""},
+        {"churn", " conn/s | connect p99 us | ListenDrops | TIME_WAIT |", "---:|---:|---:|---:|"},
+        {"udp", " sent | lost | late |", "---:|---:|---:|"},
+        {"idle", " longest gap s | open | server RSS KiB | B/conn |", "---:|---:|---:|---:|"},
+    };
+    size_t w = 0;
+    while (w + 1 < sizeof extra / sizeof extra[0] && strcmp(extra[w].name, o->workload) != 0)
+        w++;
     fprintf(f,
-            "# sockit bench --sweep: service %s\n\n"
+            "# sockit bench --sweep: service %s%s%s\n\n"
             "Each run: %.1f s, %d client thread(s), pipeline %d, server and client on this machine.\n\n"
             "![requests/s vs connections](rps.svg)\n\n![p99 latency vs connections](p99.svg)\n\n"
-            "| model | backend | connections | req/s | MiB/s in | p50 us | p99 us | p99.9 us | max us | errors |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-            o->service, (double)o->base.duration_ms / 1000, o->base.threads, o->base.pipeline);
+            "| model | backend | connections | req/s | MiB/s in | p50 us | p99 us | p99.9 us | max us | errors |%s\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|%s\n",
+            o->service, w ? ", workload " : "", w ? o->workload : "", (double)o->base.duration_ms / 1000,
+            o->base.threads, o->base.pipeline, extra[w].head, extra[w].rule);
     for (int i = 0; i < sw->nruns; i++) {
         run *r = &sw->runs[i];
         const sk_bench_counts *n = &r->r.n;
-        fprintf(f, "| %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %" PRIu64 " |\n", r->model,
+        fprintf(f, "| %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %.0f | %" PRIu64 " |", r->model,
                 r->backend[0] ? r->backend : "-", r->conns, r->s.rps, r->s.in_ps / (1024 * 1024), r->s.p50, r->s.p99,
                 r->s.p999, r->s.max, n->err_connect + n->err_read + n->err_write + n->err_timeout + n->err_status);
+        if (w == 1)
+            fprintf(f, " %.0f | %.0f | %lld | %ld |", r->s.cps, r->s.c_p99, r->x.kernel ? r->x.listen_drops : -1,
+                    r->x.time_wait);
+        else if (w == 2)
+            fprintf(f, " %" PRIu64 " | %" PRIu64 " | %" PRIu64 " |", n->dgrams_sent, n->dgrams_lost, n->dgrams_late);
+        else if (w == 3 && r->rss_kb == 0) /* no sample: a run shorter than a second */
+            fprintf(f, " %.3f | %" PRIu64 " | - | - |", (double)r->r.max_gap_ms / 1000, r->r.open_at_end);
+        else if (w == 3)
+            fprintf(f, " %.3f | %" PRIu64 " | %ld | %.0f |", (double)r->r.max_gap_ms / 1000, r->r.open_at_end,
+                    r->rss_kb, (double)(r->rss_kb - r->rss_base_kb) * 1024.0 / r->conns);
+        fputc('\n', f);
     }
     if (sw->nskips) {
         fputs("\nSkipped:\n\n", f);

@@ -55,6 +55,22 @@ expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 1 --json
 check bench "$TMP/last.out"
 cp "$TMP/last.out" "$TMP/bench.json"
 pass "bench --json"
+# The other workloads: one request per connection (with the kernel's
+# counters), held connections, several processes from several sources.
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 0.5 --new-conn --json
+check bench "$TMP/last.out"
+grep -q '"kernel":{' "$TMP/last.out" || fail "bench --new-conn --json has no kernel object: $(cat "$TMP/last.out")"
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" -c 4 -d 0.5 --idle 100ms --procs 2 --source 127.0.0.2-127.0.0.3 --json
+check bench "$TMP/last.out"
+grep -q '"idle":{.*"source_addrs":2' "$TMP/last.out" || grep -q '"source_addrs":2.*"idle":{' "$TMP/last.out" ||
+    fail "bench --idle --source --json: $(cat "$TMP/last.out")"
+pass "bench --json with --new-conn, --idle, --procs and --source"
+stop_server "$SERVER_PID"
+start_server udp --proto udp --service echo --listen 127.0.0.1:0
+expect_rc 0 "$SOCKIT" bench "$SERVER_ADDR" --proto udp -c 2 -d 0.5 --json
+check bench "$TMP/last.out"
+grep -q '"datagrams":{' "$TMP/last.out" || fail "bench --proto udp --json has no datagrams: $(cat "$TMP/last.out")"
+pass "bench --proto udp --json"
 stop_server "$SERVER_PID"
 
 # sweep: one model, one connection count, and a backend that cannot start.
@@ -65,6 +81,12 @@ check bench-sweep "$SCHEMAS/../sweep/http/results.json" # the recorded sweep per
 /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r["runs"]) == 1 and len(r["skipped"]) == 1, r' \
     "$TMP/last.out" || fail "sweep: wanted one run and one skip: $(cat "$TMP/last.out")"
 pass "bench --sweep --json and results.json (a run and a skip)"
+# A sweep of held connections: its runs carry the server's memory.
+expect_rc 0 "$SOCKIT" bench --sweep --json --workload idle --idle 100ms -d 1.2 --conns 2 --models loop --out "$TMP/sweepi"
+check bench-sweep "$TMP/last.out"
+grep -q '"workload":"idle"' "$TMP/last.out" && grep -q '"server_rss_kb":[1-9]' "$TMP/last.out" ||
+    fail "sweep --workload idle --json: $(cat "$TMP/last.out")"
+pass "bench --sweep --workload idle --json"
 
 for host in 127.0.0.1 ::1; do
     expect_rc 0 "$SOCKIT" ping -c 2 -i 0.1 --json "$host"
