@@ -33,6 +33,7 @@ typedef struct sk_trace_event {
     int err;             /* errno when it failed (or SO_ERROR's value for getsockopt), else 0 */
     int state;           /* TCP state after the call (sk_tcp_state_name), -1 when not TCP or gone */
     sk_addr local, peer; /* the 4-tuple, once the socket has one (len 0 before) */
+    int from;            /* a "state" event from the tracepoint: the state before (0: from sock_diag) */
 } sk_trace_event;
 
 typedef struct sk_tracer {
@@ -40,6 +41,12 @@ typedef struct sk_tracer {
     void *userdata;
     const char *side;
     int64_t t0_us; /* sk_now_us() at the start; 0: set at the first event */
+    /* Set when the sock:inet_sock_set_state tracepoint reports the state
+     * changes (sk_trace_states_start, or a caller's own reader):
+     * sk_trace_follow then reports only TIME_WAIT and gone, which the
+     * tracepoint does not see. */
+    bool kernel_states;
+    void *states; /* sk_trace_states_start's reader */
 } sk_tracer;
 
 /* The wrappers: the same arguments and results as the system calls (-1
@@ -71,8 +78,21 @@ void sk_tr_note(sk_tracer *t, int fd, const char *text);
 /* After close: report each state the kernel still holds the connection
  * local <-> peer in (as "state" events, from sock_diag, looked at every
  * 2 ms), until it is gone, reaches TIME_WAIT (which lasts a minute) or
- * wait_ms passes. Returns the last state seen, or -1 when gone. */
+ * wait_ms passes (only TIME_WAIT and gone when t->kernel_states). Returns
+ * the last state seen, or -1 when gone. */
 int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int wait_ms);
+
+/* Report every state change of the TCP sockets on port (local or peer)
+ * to t as "state" events with .from set, from the tracepoint (tcpstate.h)
+ * in a thread of its own; t->fn is then called from that thread too.
+ * Returns 0, or -errno (sk_tcpstate_why() says why) and nothing changes:
+ * sk_trace_follow's sock_diag polling is what there is. Call it before
+ * starting threads (it may mount a private tracefs). */
+int sk_trace_states_start(sk_tracer *t, uint16_t port);
+/* Filter on another port from now on. */
+void sk_trace_states_port(sk_tracer *t, uint16_t port);
+/* Stop the reader (after the last changes it has, up to 50 ms). */
+void sk_trace_states_stop(sk_tracer *t);
 
 /* One event as a line of text: "+1234 us client connect(3, 127.0.0.1:7) = -1
  * EINPROGRESS  [SYN_SENT]", into buf. Returns buf. */

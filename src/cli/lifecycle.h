@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <sockit/capture.h>
+#include <sockit/tcpstate.h>
 #include <sockit/trace.h>
 
 /* One thing that happened: a side's call or state, or a segment. */
@@ -34,12 +35,19 @@ typedef struct lc_scenario {
      * subsequence of what was seen), and states it must never be in. */
     const char *client_states, *server_states; /* "ESTABLISHED,FIN_WAIT2,TIME_WAIT" */
     const char *client_never, *server_never;
+    /* With the tracepoint, which sees every change (CLOSING lasts
+     * microseconds): these instead of client_states, server_states. */
+    const char *client_states_tp, *server_states_tp;
     /* With --packets: flags that must appear in this order ("S,SA,A,F,F"),
      * and flags that must not ("R"). Directions are not checked here. */
     const char *flags, *flags_never;
     /* Errors that must be seen, in order: "c:ECONNREFUSED", "s:ECONNRESET". */
     const char *errors;
     bool check_overflow; /* ListenOverflows must grow */
+    /* When the outcome depends on timing the scenario cannot force (two
+     * FINs crossing): run again up to this many times, each failed
+     * attempt reported. 0: once. */
+    int attempts;
 } lc_scenario;
 
 extern const lc_scenario lc_scenarios[];
@@ -53,7 +61,9 @@ struct lc_run {
     int lfd;      /* its listener, opened before the sides start */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int step; /* for sides that wait on each other */
+    int step;        /* for sides that wait on each other */
+    int barrier;     /* lc_barrier's count */
+    sk_tcpstate *tp; /* the tracepoint's state changes, or NULL (sock_diag only) */
     lc_event ev[LC_EVENTS_MAX];
     size_t nev;
     uint64_t overflows_before;
@@ -62,6 +72,9 @@ struct lc_run {
 /* Side helpers for the scenarios. */
 void lc_signal(lc_run *r, int step);
 void lc_wait(lc_run *r, int step);
+/* Both sides leave it at the same moment (each spins until the other has
+ * arrived, up to 2 s), for calls that must overlap in time. */
+void lc_barrier(lc_run *r);
 
 int lc_run_scenario(lc_run *r);
 

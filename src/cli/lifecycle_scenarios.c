@@ -350,6 +350,56 @@ static int unread_client(lc_run *r)
     return 0;
 }
 
+/* simultaneous-close: both sides shut down their writing at the same
+ * moment (a barrier both leave together). On loopback a FIN is delivered
+ * within the call that sends it, but to a socket whose owner is inside
+ * its own shutdown() it waits in the socket's backlog until that call
+ * ends, after the owner's FIN has left: the FINs cross, each side gets
+ * the other's in FIN_WAIT1 and goes to CLOSING, then TIME_WAIT. The two
+ * calls must overlap by microseconds, which two threads cannot promise:
+ * the scenario is tried again when they did not. */
+static int simul_server(lc_run *r)
+{
+    char buf[64];
+    if (open_server(r, 8) < 0)
+        return -1;
+    lc_signal(r, 1);
+    int fd = accept_one(r);
+    if (fd < 0)
+        return -1;
+    tuple u = tuple_of(fd);
+    ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
+    if (n > 0)
+        sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
+    lc_barrier(r);
+    sk_tr_shutdown(&r->server, fd, SHUT_WR);
+    while (recv_when_ready(&r->server, fd, buf, sizeof buf) > 0)
+        ;
+    close_and_follow(&r->server, fd, &u);
+    sk_tr_close(&r->server, r->lfd);
+    return 0;
+}
+
+static int simul_client(lc_run *r)
+{
+    char buf[64];
+    lc_wait(r, 2);
+    int fd = dial(r);
+    if (fd < 0) {
+        lc_barrier(r);
+        return -1;
+    }
+    tuple u = tuple_of(fd);
+    sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
+    recv_when_ready(&r->client, fd, buf, sizeof buf);
+    lc_barrier(r);
+    sk_tr_shutdown(&r->client, fd, SHUT_WR);
+    while (recv_when_ready(&r->client, fd, buf, sizeof buf) > 0)
+        ;
+    close_and_follow(&r->client, fd, &u);
+    return 0;
+}
+
 /* States: "A,B|C,D" = A, then B or C, then D, in that order among those
  * seen. Flags: [c>|s>]FLAGS, the direction optional; in a "never" list a
  * token matches any segment with those flags among its own. Errors:
@@ -392,6 +442,23 @@ const lc_scenario lc_scenarios[] = {
      .flags = "c>S,s>SA,c>A,c>RA|c>R",
      .flags_never = "c>F",
      .errors = "s:ECONNRESET"},
+    {.name = "simultaneous-close",
+     .about = "both sides shut down at once: the FINs cross, both go FIN_WAIT1 -> CLOSING -> TIME_WAIT "
+              "(tried up to 20 times: the calls must overlap)",
+     .server = simul_server,
+     .client = simul_client,
+     /* Without the tracepoint, FIN_WAIT1 and CLOSING are over before
+      * shutdown() returns (TCP_INFO says CLOSE): TIME_WAIT on both sides,
+      * and neither CLOSE_WAIT nor LAST_ACK, is what shows they crossed. */
+     .client_states = "TIME_WAIT",
+     .server_states = "TIME_WAIT",
+     .client_states_tp = "FIN_WAIT1,CLOSING,TIME_WAIT",
+     .server_states_tp = "FIN_WAIT1,CLOSING,TIME_WAIT",
+     .client_never = "CLOSE_WAIT,LAST_ACK,FIN_WAIT2",
+     .server_never = "CLOSE_WAIT,LAST_ACK,FIN_WAIT2",
+     .flags = "c>S,s>SA,c>A,c>FA|s>FA,c>FA|s>FA",
+     .flags_never = "R",
+     .attempts = 20},
     {.name = "refused",
      .about = "no listener on the port: the SYN is answered with RST, connect fails with ECONNREFUSED",
      .server = refused_server,

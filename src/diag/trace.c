@@ -2,11 +2,13 @@
 #include <sockit/clock.h>
 #include <sockit/sockdiag.h>
 #include <sockit/tcpinfo.h>
+#include <sockit/tcpstate.h>
 #include <sockit/trace.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,7 +365,10 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
         int s = state_of(local, peer);
         if (s == -2)
             return -1; /* no sock_diag here */
-        if (s != last && t) {
+        /* With the tracepoint reporting the changes, only what it does
+         * not see: TIME_WAIT, and the end. */
+        bool report = t && (!t->kernel_states || s < 0 || s == 6);
+        if (s != last && report) {
             TRACE_BEGIN;
             ev.local = *local;
             ev.peer = *peer;
@@ -390,7 +395,9 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
 char *sk_trace_format(const sk_trace_event *ev, char *buf, size_t len)
 {
     char res[200] = "", st[32] = "", tup[2 * SK_ADDRSTRLEN + 8] = "";
-    if (strcmp(ev->call, "state") == 0 || strcmp(ev->call, "note") == 0) {
+    if (strcmp(ev->call, "state") == 0 && ev->from > 0) {
+        snprintf(res, sizeof res, "%s -> %s (tracepoint)", sk_tcp_state_name(ev->from), sk_tcp_state_name(ev->state));
+    } else if (strcmp(ev->call, "state") == 0 || strcmp(ev->call, "note") == 0) {
         snprintf(res, sizeof res, "%s", ev->args);
     } else if (ev->result < 0 && ev->err) {
         snprintf(res, sizeof res, " = -1 %s (%s)", strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?",
@@ -455,6 +462,10 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
     if (k > 0 && (size_t)k < len && (ev->state >= 0 || strcmp(ev->call, "state") == 0))
         k += snprintf(buf + k, len - (size_t)k, ",\"state\":\"%s\"",
                       ev->state >= 0 ? sk_tcp_state_name(ev->state) : "gone");
+    if (k > 0 && (size_t)k < len && strcmp(ev->call, "state") == 0)
+        k += snprintf(buf + k, len - (size_t)k, "%s%s%s,\"source\":\"%s\"", ev->from > 0 ? ",\"old_state\":\"" : "",
+                      ev->from > 0 ? sk_tcp_state_name(ev->from) : "", ev->from > 0 ? "\"" : "",
+                      ev->from > 0 ? "tracepoint" : "sock_diag");
     if (k > 0 && (size_t)k < len && l[0])
         k += snprintf(buf + k, len - (size_t)k, ",\"local\":\"%s\"", l);
     if (k > 0 && (size_t)k < len && p[0])
@@ -462,4 +473,84 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
     if (k > 0 && (size_t)k < len)
         snprintf(buf + k, len - (size_t)k, "}");
     return buf;
+}
+
+/* sk_trace_states_start's reader thread. */
+typedef struct states_reader {
+    sk_tcpstate *ts;
+    pthread_t tid;
+    volatile int stop;
+} states_reader;
+
+static void *states_main(void *arg)
+{
+    sk_tracer *t = arg;
+    states_reader *sr = t->states;
+    sk_state_change c;
+    for (;;) {
+        int rc = sk_tcpstate_next(sr->ts, 20, &c);
+        if (rc < 0)
+            break;
+        if (rc == 0) {
+            if (__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE))
+                break;
+            continue;
+        }
+        TRACE_BEGIN;
+        ev.local = c.local;
+        ev.peer = c.peer;
+        if (t->t0_us == 0)
+            t->t0_us = c.at_us;
+        ev.at_us = c.at_us - t->t0_us;
+        ev.side = t->side ? t->side : "";
+        ev.call = "state";
+        ev.fd = -1;
+        ev.state = c.to;
+        ev.from = c.from;
+        t->fn(t->userdata, &ev);
+    }
+    return NULL;
+}
+
+int sk_trace_states_start(sk_tracer *t, uint16_t port)
+{
+    states_reader *sr = calloc(1, sizeof *sr);
+    int rc;
+    if (sr == NULL)
+        return -ENOMEM;
+    if ((rc = sk_tcpstate_open(port, &sr->ts)) < 0) {
+        free(sr);
+        return rc;
+    }
+    t->states = sr;
+    if ((rc = pthread_create(&sr->tid, NULL, states_main, t)) != 0) {
+        sk_tcpstate_close(sr->ts);
+        free(sr);
+        t->states = NULL;
+        return -rc;
+    }
+    t->kernel_states = true;
+    return 0;
+}
+
+void sk_trace_states_port(sk_tracer *t, uint16_t port)
+{
+    states_reader *sr = t->states;
+    if (sr)
+        sk_tcpstate_port(sr->ts, port);
+}
+
+void sk_trace_states_stop(sk_tracer *t)
+{
+    states_reader *sr = t->states;
+    if (sr == NULL)
+        return;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&sr->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(sr->tid, NULL);
+    sk_tcpstate_close(sr->ts);
+    free(sr);
+    t->states = NULL;
+    t->kernel_states = false;
 }
