@@ -113,6 +113,11 @@ typedef struct sk_server_config {
      * unanswered ones the kernel drops the connection, so a peer that
      * vanished (cable, crash, NAT timeout) is found. 0: off. */
     int keepalive_idle_s, keepalive_intvl_s, keepalive_cnt;
+    /* TCP: the server closes first, so TIME_WAIT lands on its side: once
+     * it has read something and sent all its answer (at once for a
+     * service that answers nothing), it shuts down its writing, waits for
+     * the client's FIN and closes. */
+    bool close_first;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

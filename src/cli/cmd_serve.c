@@ -197,7 +197,8 @@ enum {
     O_ALLOW,
     O_DENY,
     O_KEEPALIVE,
-    O_USER
+    O_USER,
+    O_CLOSEFIRST
 };
 
 static const cli_option options[] = {
@@ -224,6 +225,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "no-accept", NULL, O_NOACCEPT,
             "listen but never accept: the accept queue fills to --backlog + 1,\n"
             "then SYNs are dropped (ListenOverflows); for 'sockit conns', ss"),
+    CLI_OPT(0, "close-first", NULL, O_CLOSEFIRST,
+            "close each connection first, once its first request is answered:\n"
+            "TIME_WAIT lands on the server (TCP; for 'sockit conns', ss)"),
     CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
     CLI_OPT('p', "proto", "tcp|udp", 0,
             "transport (default tcp); udp answers each request\n"
@@ -424,6 +428,9 @@ int cmd_serve(int argc, char **argv)
         case O_NOACCEPT:
             no_accept = true;
             break;
+        case O_CLOSEFIRST:
+            cfg.close_first = true;
+            break;
         case O_ALLOW:
         case O_DENY: {
             sk_cidr c;
@@ -462,6 +469,8 @@ int cmd_serve(int argc, char **argv)
     if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
         return cli_usage_error("serve", "service '%s' has no UDP form (udp: %s)", service,
                                serve_service_names(names, sizeof names, true));
+    if (cfg.close_first && cfg.proto == SK_PROTO_UDP)
+        return cli_usage_error("serve", "--close-first is for TCP (UDP has no connection to close)");
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
     if (cfg.backend && !sk_model_has_loop(cfg.model))
