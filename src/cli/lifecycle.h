@@ -48,6 +48,7 @@ typedef struct lc_scenario {
      * FINs crossing): run again up to this many times, each failed
      * attempt reported. 0: once. */
     int attempts;
+    bool own_server; /* needs sockit's own server (not against ADDR) */
 } lc_scenario;
 
 extern const lc_scenario lc_scenarios[];
@@ -57,8 +58,13 @@ struct lc_run {
     bool packets, json;
     sk_tracer client, server;
     int64_t t0;
-    sk_addr addr; /* the server's */
-    int lfd;      /* its listener, opened before the sides start */
+    sk_addr addr;       /* the server's */
+    const char *target; /* ADDR as given: an external server, only the client runs */
+    sk_addr cli_local;  /* the client's address once it connected (for the watcher) */
+    int cli_known;
+    int watch_ready;  /* against ADDR: the watcher has looked once since */
+    bool server_seen; /* against ADDR: its socket was in this host's table */
+    int lfd;          /* its listener, opened before the sides start */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int step;        /* for sides that wait on each other */
