@@ -40,7 +40,10 @@ tcpdump_flags() {
 
 for s in $SCENARIOS; do
     rm -f "$TMP/cap.pcap" "$TMP/td.err"
-    tcpdump -i lo -nn -U --immediate-mode -Z root -w "$TMP/cap.pcap" 'tcp and host 127.0.0.1' 2>"$TMP/td.err" &
+    # Headers only and a 32 MB buffer: lo may carry other programs' load
+    # (hundreds of thousands of packets a second), and tcpdump writing
+    # whole packets to the file falls behind and drops ours.
+    tcpdump -i lo -nn -U --immediate-mode -s 128 -B 32768 -Z root -w "$TMP/cap.pcap" 'tcp and host 127.0.0.1' 2>"$TMP/td.err" &
     td=$!
     PIDS+=("$td")
     for ((i = 0; i < 100; i++)); do grep -q "listening on" "$TMP/td.err" 2>/dev/null && break; sleep 0.05; done
