@@ -26,7 +26,8 @@ typedef struct sk_trace_event {
                          that waits (poll, accept, recv) when it returned */
     const char *side; /* the tracer's label ("client", "server") */
     const char *call; /* "socket", "bind", "listen", "accept", "connect", "poll", "getsockopt",
-                         "send", "recv", "shutdown", "setsockopt", "close", or "state" (sk_trace_follow) */
+                         "send", "recv", "sendto", "recvfrom", "recvmmsg", "sendmmsg", "shutdown",
+                         "setsockopt", "close", or "state" (sk_trace_follow) */
     int fd;
     char args[160];      /* what the call was given: "127.0.0.1:7", "backlog 128", "64 bytes", "SHUT_WR" */
     long result;         /* the return value, or -1 */
@@ -64,6 +65,12 @@ ssize_t sk_tr_send(sk_tracer *t, int fd, const void *buf, size_t len, int flags)
 ssize_t sk_tr_recv(sk_tracer *t, int fd, void *buf, size_t len, int flags);
 ssize_t sk_tr_sendto(sk_tracer *t, int fd, const void *buf, size_t len, const sk_addr *to);
 ssize_t sk_tr_recvfrom(sk_tracer *t, int fd, void *buf, size_t len, int flags, sk_addr *from);
+/* recvmmsg() / sendmmsg(): one event per datagram ("2/3: 5 bytes,
+ * 127.0.0.1:40000", the result its size, peer its sender or
+ * destination), or one for the call when it fails. */
+struct mmsghdr;
+int sk_tr_recvmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags);
+int sk_tr_sendmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags);
 int sk_tr_shutdown(sk_tracer *t, int fd, int how);
 /* setsockopt(SO_LINGER) with l_onoff 1 and l_linger seconds. */
 int sk_tr_linger(sk_tracer *t, int fd, int seconds);

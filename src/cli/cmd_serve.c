@@ -257,9 +257,10 @@ static const cli_option options[] = {
             "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
     CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout (with --trace: the trace too, on stderr)"),
     CLI_OPT(0, "trace", NULL, O_TRACE,
-            "TCP: every socket call on stderr as it happens (socket, bind,\n"
+            "every socket call on stderr as it happens (socket, bind,\n"
             "listen, accept, recv, send, shutdown, close: time, fd, result,\n"
-            "TCP state, 4-tuple), then each closed connection's states"),
+            "TCP state, 4-tuple), then each closed connection's states;\n"
+            "UDP: recvmmsg and sendmmsg, each datagram's size and peer"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -504,8 +505,6 @@ int cmd_serve(int argc, char **argv)
     cfg.userdata = &o;
     cfg.data_events = o.verbose >= 2;
     if (trace) {
-        if (cfg.proto == SK_PROTO_UDP)
-            return cli_usage_error("serve", "--trace traces TCP servers (connect -u --trace traces a UDP client)");
         g_trace_json = o.json;
         cfg.tracer = &g_tracer;
     }

@@ -44,7 +44,7 @@ static void fill_socket(sk_trace_event *ev, int fd)
  * for had happened. */
 static bool waits(const char *call)
 {
-    return strcmp(call, "poll") == 0 || strcmp(call, "accept") == 0 || strncmp(call, "recv", 4) == 0;
+    return strcmp(call, "poll") == 0 || strcmp(call, "accept") == 0 || strncmp(call, "recv", 4) == 0; /* recvmmsg too */
 }
 
 static void emit(sk_tracer *t, sk_trace_event *ev, int64_t start, const char *call, int fd, long result, int err,
@@ -257,6 +257,54 @@ ssize_t sk_tr_recvfrom(sk_tracer *t, int fd, void *buf, size_t len, int flags, s
     if (from)
         *from = f;
     return data_call(t, start, "recvfrom", fd, n, len, &f);
+}
+
+/* The datagrams of one recvmmsg/sendmmsg, an event each. */
+static int mmsg_call(sk_tracer *t, int64_t start, const char *call, int fd, struct mmsghdr *v, unsigned n, int rc)
+{
+    int err = rc < 0 ? errno : 0;
+    sk_addr local = {.len = sizeof local.ss};
+    if (getsockname(fd, (struct sockaddr *)&local.ss, &local.len) < 0)
+        local.len = 0;
+    if (rc < 0) {
+        TRACE_BEGIN;
+        snprintf(ev.args, sizeof ev.args, "%u slots", n);
+        ev.local = local;
+        emit(t, &ev, start, call, fd, rc, err, false);
+    }
+    for (int i = 0; i < rc; i++) {
+        TRACE_BEGIN;
+        const struct msghdr *h = &v[i].msg_hdr;
+        char who[SK_ADDRSTRLEN] = "";
+        if (h->msg_name && h->msg_namelen > 0 && h->msg_namelen <= sizeof ev.peer.ss) {
+            memcpy(&ev.peer.ss, h->msg_name, h->msg_namelen);
+            ev.peer.len = h->msg_namelen;
+            fmt_addr(who, sizeof who, &ev.peer);
+        }
+        snprintf(ev.args, sizeof ev.args, "%d/%d: %u bytes%s%s", i + 1, rc, v[i].msg_len, who[0] ? ", " : "", who);
+        ev.local = local;
+        emit(t, &ev, start, call, fd, (long)v[i].msg_len, 0, false);
+    }
+    errno = err;
+    return rc;
+}
+
+int sk_tr_recvmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    int64_t start = t ? sk_now_us() : 0;
+    int rc = recvmmsg(fd, v, n, flags, NULL);
+    if (t == NULL)
+        return rc;
+    return mmsg_call(t, start, "recvmmsg", fd, v, n, rc);
+}
+
+int sk_tr_sendmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    int64_t start = t ? sk_now_us() : 0;
+    int rc = sendmmsg(fd, v, n, flags);
+    if (t == NULL)
+        return rc;
+    return mmsg_call(t, start, "sendmmsg", fd, v, n, rc);
 }
 
 int sk_tr_shutdown(sk_tracer *t, int fd, int how)

@@ -17,6 +17,9 @@ void sk__server_trace_set(sk_tracer *t);
 /* sk_tcp_listen()'s socket, options, bind and listen, traced. */
 int sk__traced_listen(sk_tracer *t, const sk_addr *a, int backlog, int flags);
 
+/* sk_udp_socket(a, uflags) with its socket and bind traced. */
+int sk__traced_udp_open(sk_tracer *t, const sk_addr *a, int uflags);
+
 /* sk_accept(lfd, true, peer), traced: the fd or -errno. */
 int sk__traced_accept(sk_tracer *t, int lfd, sk_addr *peer);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <sockit/sock.h>
+#include <sockit/udp.h>
 
 #define FOLLOW_QUEUE 256
 #define FOLLOW_MS 2000
@@ -161,6 +162,35 @@ int sk__traced_listen(sk_tracer *t, const sk_addr *a, int backlog, int flags)
     if (sk__listen_options(fd, a->ss.ss_family, flags) < 0)
         goto fail;
     if (sk_tr_bind(t, fd, a) < 0 || sk_tr_listen(t, fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
+        goto fail;
+    return fd;
+fail:
+    err = -errno;
+    close(fd);
+    return err;
+}
+
+int sk__traced_udp_open(sk_tracer *t, const sk_addr *a, int uflags)
+{
+    int one = 1, err, family = a->ss.ss_family;
+    int fd = sk_tr_socket(t, family, SOCK_DGRAM | SOCK_CLOEXEC | ((uflags & SK_UDP_NONBLOCK) ? SOCK_NONBLOCK : 0),
+                          IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    /* sk_udp_socket()'s options, then the bind as a call of its own. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        ((uflags & SK_UDP_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0))
+        goto fail;
+    if (family == AF_INET6) {
+        int v6only = (uflags & SK_UDP_V6ONLY) ? 1 : 0;
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
+            goto fail;
+    }
+    if ((uflags & SK_UDP_PKTINFO) &&
+        (family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one)
+                            : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)) < 0)
+        goto fail;
+    if (sk_tr_bind(t, fd, a) < 0)
         goto fail;
     return fd;
 fail:

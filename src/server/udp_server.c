@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <sockit/error.h>
+#include <sockit/trace.h>
 #include <sockit/udp.h>
 
 #define BATCH 16
@@ -111,7 +112,7 @@ static void send_replies(udp_worker *w, int fd, int n)
 {
     int off = 0;
     while (off < n) {
-        int k = sendmmsg(fd, w->smsg + off, (unsigned)(n - off), MSG_DONTWAIT);
+        int k = sk_tr_sendmmsg(w->srv->cfg.tracer, fd, w->smsg + off, (unsigned)(n - off), MSG_DONTWAIT);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -144,7 +145,7 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                                                  .msg_control = w->rctl[i].buf,
                                                  .msg_controllen = sizeof w->rctl[i].buf};
         }
-        int n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+        int n = sk_tr_recvmmsg(w->srv->cfg.tracer, fd, w->rmsg, BATCH, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
