@@ -89,9 +89,10 @@ void sk_tr_note(sk_tracer *t, int fd, const char *text);
  * the last state seen, or -1 when gone. */
 int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int wait_ms);
 
-/* Report every state change of the TCP sockets on port (local or peer)
- * to t as "state" events with .from set, from the tracepoint (tcpstate.h)
- * in a thread of its own; t->fn is then called from that thread too.
+/* Report every state change of the TCP sockets whose own port is port
+ * (a server's listeners and connections) to t as "state" events with
+ * .from set, from the tracepoint (tcpstate.h) in a thread of its own;
+ * t->fn is then called from that thread too.
  * Returns 0, or -errno (sk_tcpstate_why() says why) and nothing changes:
  * sk_trace_follow's sock_diag polling is what there is. Call it before
  * starting threads (it may mount a private tracefs). */

@@ -505,13 +505,32 @@ int cmd_serve(int argc, char **argv)
     cfg.userdata = &o;
     cfg.data_events = o.verbose >= 2;
     if (trace) {
+#ifdef SOCKIT_NO_TRACE
+        return cli_usage_error("serve", "--trace: this build has it compiled out (SOCKIT_TRACE=OFF)");
+#endif
         g_trace_json = o.json;
         cfg.tracer = &g_tracer;
     }
 
     fflush(NULL);
+    /* --trace on TCP: every state change from the tracepoint when this
+     * process may read it (before any thread: it may mount a private
+     * tracefs); not with --user, which could not remove the instance. */
+    bool states = trace && cfg.proto == SK_PROTO_TCP && user == NULL;
+    if (states && (rc = sk_trace_states_start(&g_tracer, 0)) < 0) {
+        fprintf(stderr,
+                "sockit: serve --trace: the sock:inet_sock_set_state tracepoint: %s; the states after close come "
+                "from sock_diag (short ones may not show)\n",
+                sk_tcpstate_why(rc));
+        states = false;
+    }
     serve_log_init(o.json);
     rc = sk_server_open(&cfg, &g_server);
+    if (states && rc < 0)
+        sk_trace_states_stop(&g_tracer);
+    else if (states)
+        sk_trace_states_port(&g_tracer,
+                             (uint16_t)sk_addr_port((const struct sockaddr *)&sk_server_address(g_server)->ss));
     if (rc < 0) {
         if (rc == -EINVAL && cfg.backend)
             return cli_usage_error("serve", "unknown backend '%s'", cfg.backend);
@@ -540,6 +559,8 @@ int cmd_serve(int argc, char **argv)
                                    sk_model_name(cfg.model), withdrawn)) != EXIT_OK) {
         sk_server_free(g_server);
         g_server = NULL;
+        if (states)
+            sk_trace_states_stop(&g_tracer);
         return rc;
     }
 
@@ -594,6 +615,8 @@ int cmd_serve(int argc, char **argv)
         serve_register_stop();
         sk_server_free(g_server);
         g_server = NULL;
+        if (states)
+            sk_trace_states_stop(&g_tracer);
         return EXIT_OK;
     }
     rc = sk_server_run(g_server);
@@ -610,6 +633,8 @@ int cmd_serve(int argc, char **argv)
     serve_log_flush(1000);
     sk_server_free(g_server);
     g_server = NULL;
+    if (states)
+        sk_trace_states_stop(&g_tracer);
     if (rc < 0) {
         if (rc == -ENOTSUP)
             cli_error("model %s is not available in this build", sk_model_name(cfg.model));

@@ -526,6 +526,7 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
 /* sk_trace_states_start's reader thread. */
 typedef struct states_reader {
     sk_tcpstate *ts;
+    int port; /* the sockets' own port; 0: any */
     pthread_t tid;
     volatile int stop;
 } states_reader;
@@ -544,6 +545,9 @@ static void *states_main(void *arg)
                 break;
             continue;
         }
+        int port = __atomic_load_n(&sr->port, __ATOMIC_RELAXED);
+        if (port && sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
+            continue; /* the peer's socket (a local client's): not this side's */
         TRACE_BEGIN;
         ev.local = c.local;
         ev.peer = c.peer;
@@ -570,6 +574,7 @@ int sk_trace_states_start(sk_tracer *t, uint16_t port)
         free(sr);
         return rc;
     }
+    sr->port = port;
     t->states = sr;
     if ((rc = pthread_create(&sr->tid, NULL, states_main, t)) != 0) {
         sk_tcpstate_close(sr->ts);
@@ -584,8 +589,10 @@ int sk_trace_states_start(sk_tracer *t, uint16_t port)
 void sk_trace_states_port(sk_tracer *t, uint16_t port)
 {
     states_reader *sr = t->states;
-    if (sr)
+    if (sr) {
+        __atomic_store_n(&sr->port, port, __ATOMIC_RELAXED);
         sk_tcpstate_port(sr->ts, port);
+    }
 }
 
 void sk_trace_states_stop(sk_tracer *t)

@@ -11,6 +11,15 @@
 
 extern const sk__transport sk__transport_trace;
 
+/* The server's tracer. Built with SOCKIT_TRACE=OFF (to measure what
+ * tracing costs when it is off: bench/trace-cost.sh) it is always NULL,
+ * so the compiler drops every traced branch of the server. */
+#ifdef SOCKIT_NO_TRACE
+#define SK__TRACER(s) ((void)(s), (sk_tracer *)NULL)
+#else
+#define SK__TRACER(s) ((s)->cfg.tracer)
+#endif
+
 /* The tracer the traced transport reports to (one per process). */
 void sk__server_trace_set(sk_tracer *t);
 

@@ -60,6 +60,39 @@ for ((i = 0; i < 100; i++)); do grep -q "state: in the kernel after close  \[TIM
 grep -q "state: in the kernel after close  \[TIME_WAIT\]" "$TMP/daytime.log" || fail "daytime: no TIME_WAIT: $(cat "$TMP/daytime.log")"
 stop_server "$SERVER_PID"
 pass "a server that closes first: TIME_WAIT reported after close"
+# As root every change comes from the tracepoint, the short ones too
+# (FIN_WAIT1, FIN_WAIT2, each with the state before); TIME_WAIT, which it
+# does not see, still from sock_diag.
+if [[ $(id -u) -eq 0 ]]; then
+    for want in "state: CLOSE -> LISTEN \(tracepoint\)  \[LISTEN\]  127\.0\.0\.1:$SERVER_PORT > " \
+        "state: ESTABLISHED -> FIN_WAIT1 \(tracepoint\)  \[FIN_WAIT1\]  127\.0\.0\.1:$SERVER_PORT > 127\.0\.0\.1:[0-9]+" \
+        "state: FIN_WAIT1 -> FIN_WAIT2 \(tracepoint\)  \[FIN_WAIT2\]  127\.0\.0\.1:$SERVER_PORT > 127\.0\.0\.1:[0-9]+"; do
+        grep -Eq "^sockit: \+[0-9]+ us server $want" "$TMP/daytime.log" || fail "daytime as root: no '$want' in: $(cat "$TMP/daytime.log")"
+    done
+    pass "as root: the tracepoint's changes (LISTEN, FIN_WAIT1, FIN_WAIT2), TIME_WAIT from sock_diag"
+fi
+# Not root (nobody): one line saying the tracepoint is not permitted, and
+# sock_diag's states instead.
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$SOCKIT" serve --service daytime --trace --listen 127.0.0.1:0 2>"$TMP/nobody.log" &
+    NPID=$!
+    PIDS+=("$NPID")
+    NPORT=$(listening_port "$NPID" tcp) || fail "serve as nobody did not listen: $(cat "$TMP/nobody.log")"
+    timeout 10 "$PYTHON" -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+while c.recv(4096):
+    pass
+c.close()
+' "$NPORT" || fail "nobody: daytime client"
+    for ((i = 0; i < 100; i++)); do grep -q "\[TIME_WAIT\]" "$TMP/nobody.log" && break; sleep 0.05; done
+    stop_server "$NPID"
+    grep -q "^sockit: serve --trace: the sock:inet_sock_set_state tracepoint: not permitted (tracefs and its instances are root's); the states after close come from sock_diag" "$TMP/nobody.log" ||
+        fail "nobody: no message: $(cat "$TMP/nobody.log")"
+    grep -q "(tracepoint)" "$TMP/nobody.log" && fail "nobody: tracepoint lines: $(cat "$TMP/nobody.log")"
+    grep -q "state: in the kernel after close  \[TIME_WAIT\]" "$TMP/nobody.log" || fail "nobody: no TIME_WAIT: $(cat "$TMP/nobody.log")"
+    pass "as nobody: the tracepoint is not permitted (one line), sock_diag's TIME_WAIT instead"
+fi
 
 "$SOCKIT" serve --service echo --trace --json --listen 127.0.0.1:0 >"$TMP/json.out" 2>"$TMP/json.log" &
 JPID=$!
