@@ -5,6 +5,7 @@
 #define SOCKIT_CLI_LIFECYCLE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,9 +68,10 @@ struct lc_run {
     int lfd;          /* its listener, opened before the sides start */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int step;        /* for sides that wait on each other */
-    int barrier;     /* lc_barrier's count */
-    sk_tcpstate *tp; /* the tracepoint's state changes, or NULL (sock_diag only) */
+    int step;              /* for sides that wait on each other */
+    int barrier;           /* lc_barrier's count */
+    cpu_set_t affinity[2]; /* each side's, kept while lc_barrier pins it */
+    sk_tcpstate *tp;       /* the tracepoint's state changes, or NULL (sock_diag only) */
     lc_event ev[LC_EVENTS_MAX];
     size_t nev;
     uint64_t overflows_before;
@@ -79,8 +81,10 @@ struct lc_run {
 void lc_signal(lc_run *r, int step);
 void lc_wait(lc_run *r, int step);
 /* Both sides leave it at the same moment (each spins until the other has
- * arrived, up to 2 s), for calls that must overlap in time. */
-void lc_barrier(lc_run *r);
+ * arrived, up to 2 s), for calls that must overlap in time; side 0 is the
+ * client, 1 the server. lc_barrier_done() after the call. */
+void lc_barrier(lc_run *r, int side);
+void lc_barrier_done(lc_run *r, int side);
 
 int lc_run_scenario(lc_run *r);
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,34 @@ void lc_wait(lc_run *r, int step)
     pthread_mutex_unlock(&r->lock);
 }
 
-void lc_barrier(lc_run *r)
+void lc_barrier(lc_run *r, int side)
 {
     int64_t end = sk_now_us() + 2000000;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    /* Two threads only overlap when both run: on a loaded machine one is
+     * often waiting for a core. As root each gets a core of its own and
+     * a real-time priority for the moment (undone by lc_barrier_done);
+     * otherwise they spin and hope, and the scenario tries again. */
+    if (ncpu >= 2) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(side % ncpu, &one);
+        if (pthread_getaffinity_np(pthread_self(), sizeof r->affinity[side], &r->affinity[side]) == 0)
+            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    }
+    struct sched_param sp = {.sched_priority = 1};
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
     __atomic_add_fetch(&r->barrier, 1, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&r->barrier, __ATOMIC_ACQUIRE) < 2 && sk_now_us() < end)
         ;
+}
+
+void lc_barrier_done(lc_run *r, int side)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+    if (CPU_COUNT(&r->affinity[side]) > 0)
+        pthread_setaffinity_np(pthread_self(), sizeof r->affinity[side], &r->affinity[side]);
 }
 
 static void add(lc_run *r, const lc_event *e)

@@ -381,8 +381,9 @@ static int simul_server(lc_run *r)
     ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
     if (n > 0)
         sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
-    lc_barrier(r);
+    lc_barrier(r, 1);
     sk_tr_shutdown(&r->server, fd, SHUT_WR);
+    lc_barrier_done(r, 1);
     while (recv_when_ready(&r->server, fd, buf, sizeof buf) > 0)
         ;
     close_and_follow(&r->server, fd, &u);
@@ -396,14 +397,16 @@ static int simul_client(lc_run *r)
     lc_wait(r, 2);
     int fd = dial(r);
     if (fd < 0) {
-        lc_barrier(r);
+        lc_barrier(r, 0);
+        lc_barrier_done(r, 0);
         return -1;
     }
     tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     recv_when_ready(&r->client, fd, buf, sizeof buf);
-    lc_barrier(r);
+    lc_barrier(r, 0);
     sk_tr_shutdown(&r->client, fd, SHUT_WR);
+    lc_barrier_done(r, 0);
     while (recv_when_ready(&r->client, fd, buf, sizeof buf) > 0)
         ;
     close_and_follow(&r->client, fd, &u);
