@@ -92,7 +92,8 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
 /* Report every state change of the TCP sockets whose own port is port
  * (a server's listeners and connections) to t as "state" events with
  * .from set, from the tracepoint (tcpstate.h) in a thread of its own;
- * t->fn is then called from that thread too.
+ * t->fn is then called from that thread too. Port 0: none yet (nothing
+ * is reported until sk_trace_states_port names it).
  * Returns 0, or -errno (sk_tcpstate_why() says why) and nothing changes:
  * sk_trace_follow's sock_diag polling is what there is. Call it before
  * starting threads (it may mount a private tracefs). */

@@ -546,8 +546,8 @@ static void *states_main(void *arg)
             continue;
         }
         int port = __atomic_load_n(&sr->port, __ATOMIC_RELAXED);
-        if (port && sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
-            continue; /* the peer's socket (a local client's): not this side's */
+        if (port == 0 || sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
+            continue; /* no port yet, or the peer's socket (a local client's): not this side's */
         TRACE_BEGIN;
         ev.local = c.local;
         ev.peer = c.peer;
