@@ -100,7 +100,8 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
 int sk_trace_states_start(sk_tracer *t, uint16_t port);
 /* Filter on another port from now on. */
 void sk_trace_states_port(sk_tracer *t, uint16_t port);
-/* Stop the reader (after the last changes it has, up to 50 ms). */
+/* Stop the reader (after the last changes it has, up to 50 ms); t keeps
+ * kernel_states (a follower may still be reading it). */
 void sk_trace_states_stop(sk_tracer *t);
 
 /* One event as a line of text: "+1234 us client connect(3, 127.0.0.1:7) = -1

@@ -505,6 +505,7 @@ int cmd_serve(int argc, char **argv)
     cfg.userdata = &o;
     cfg.data_events = o.verbose >= 2;
     if (trace) {
+        g_tracer.t0_us = sk_now_us(); /* before any server thread reads it */
 #ifdef SOCKIT_NO_TRACE
         return cli_usage_error("serve", "--trace: this build has it compiled out (SOCKIT_TRACE=OFF)");
 #endif

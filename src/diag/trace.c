@@ -551,8 +551,6 @@ static void *states_main(void *arg)
         TRACE_BEGIN;
         ev.local = c.local;
         ev.peer = c.peer;
-        if (t->t0_us == 0)
-            t->t0_us = c.at_us;
         ev.at_us = c.at_us - t->t0_us;
         ev.side = t->side ? t->side : "";
         ev.call = "state";
@@ -575,6 +573,10 @@ int sk_trace_states_start(sk_tracer *t, uint16_t port)
         return rc;
     }
     sr->port = port;
+    /* The reader and the caller's threads all read t0 from now on: set it
+     * before the first of them starts. */
+    if (t->t0_us == 0)
+        t->t0_us = sk_now_us();
     t->states = sr;
     if ((rc = pthread_create(&sr->tid, NULL, states_main, t)) != 0) {
         sk_tcpstate_close(sr->ts);
@@ -607,5 +609,5 @@ void sk_trace_states_stop(sk_tracer *t)
     sk_tcpstate_close(sr->ts);
     free(sr);
     t->states = NULL;
-    t->kernel_states = false;
+    /* kernel_states stays: a follower thread may still be reading it. */
 }

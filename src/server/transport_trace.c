@@ -113,6 +113,10 @@ static int trace_shutdown(void *ctx, int fd)
 static sk_tuple *g_tuples;
 static size_t g_ntuples;
 static pthread_once_t g_tuples_once = PTHREAD_ONCE_INIT;
+/* An fd closed in one thread is accepted again in another: the kernel
+ * orders the two, but nothing a race detector sees does; the lock does
+ * (and costs only traced servers). */
+static pthread_mutex_t g_tuples_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void tuples_init(void)
 {
@@ -125,12 +129,15 @@ static void tuples_init(void)
 static void trace_close(void *ctx, int fd)
 {
     sk_tuple t;
-    bool have = fd >= 0 && (size_t)fd < g_ntuples && g_tuples[fd].peer.len > 0;
     (void)ctx;
+    pthread_mutex_lock(&g_tuples_lock);
+    bool have = fd >= 0 && (size_t)fd < g_ntuples && g_tuples[fd].peer.len > 0;
     if (have) {
         t = g_tuples[fd];
         g_tuples[fd].peer.len = 0;
-    } else {
+    }
+    pthread_mutex_unlock(&g_tuples_lock);
+    if (!have) {
         have = sk_tuple_get(fd, &t) == 0;
     }
     if (have)
@@ -205,8 +212,15 @@ int sk__traced_accept(sk_tracer *t, int lfd, sk_addr *peer)
         int fd = sk_tr_accept(t, lfd, peer, SOCK_NONBLOCK);
         if (fd >= 0) {
             pthread_once(&g_tuples_once, tuples_init);
-            if ((size_t)fd < g_ntuples && sk_tuple_get(fd, &g_tuples[fd]) < 0)
-                g_tuples[fd].peer.len = 0;
+            sk_tuple u;
+            bool have = sk_tuple_get(fd, &u) == 0;
+            pthread_mutex_lock(&g_tuples_lock);
+            if ((size_t)fd < g_ntuples) {
+                g_tuples[fd] = u;
+                if (!have)
+                    g_tuples[fd].peer.len = 0;
+            }
+            pthread_mutex_unlock(&g_tuples_lock);
             return fd;
         }
         if (errno != EINTR)
