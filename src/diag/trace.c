@@ -537,6 +537,13 @@ static void *states_main(void *arg)
     states_reader *sr = t->states;
     sk_state_change c;
     for (;;) {
+        /* No port yet: leave the changes in the instance's buffer until
+         * it is named (a server's listen happens before it knows it). */
+        if (__atomic_load_n(&sr->port, __ATOMIC_RELAXED) == 0 && !__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE)) {
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         int rc = sk_tcpstate_next(sr->ts, 20, &c);
         if (rc < 0)
             break;
@@ -547,7 +554,7 @@ static void *states_main(void *arg)
         }
         int port = __atomic_load_n(&sr->port, __ATOMIC_RELAXED);
         if (port == 0 || sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
-            continue; /* no port yet, or the peer's socket (a local client's): not this side's */
+            continue; /* the peer's socket (a local client's): not this side's */
         TRACE_BEGIN;
         ev.local = c.local;
         ev.peer = c.peer;
