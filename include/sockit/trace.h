@@ -98,8 +98,11 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
  * sk_trace_follow's sock_diag polling is what there is. Call it before
  * starting threads (it may mount a private tracefs). */
 int sk_trace_states_start(sk_tracer *t, uint16_t port);
-/* Filter on another port from now on. */
-void sk_trace_states_port(sk_tracer *t, uint16_t port);
+/* Filter on another port from now on, and when peer_port is not 0 on
+ * that peer port too: the tracepoint sees every network namespace, and
+ * a socket of another one may have the same port (the full 4-tuple
+ * makes that unlikely). */
+void sk_trace_states_port(sk_tracer *t, uint16_t port, uint16_t peer_port);
 /* Stop the reader (after the last changes it has, up to 50 ms); t keeps
  * kernel_states (a follower may still be reading it). */
 void sk_trace_states_stop(sk_tracer *t);

@@ -253,7 +253,8 @@ static int tcp_client(const connect_opts *o)
     sk_tuple tuple;
     bool have_tuple = sk_tuple_get(fd, &tuple) == 0;
     if (states && have_tuple)
-        sk_trace_states_port(o->tracer, (uint16_t)sk_addr_port((const struct sockaddr *)&tuple.local.ss));
+        sk_trace_states_port(o->tracer, (uint16_t)sk_addr_port((const struct sockaddr *)&tuple.local.ss),
+                             (uint16_t)sk_addr_port((const struct sockaddr *)&tuple.peer.ss));
     rc = connect_pump_run(&p);
     if (o->verbose)
         fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);

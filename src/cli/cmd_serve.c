@@ -531,7 +531,7 @@ int cmd_serve(int argc, char **argv)
         sk_trace_states_stop(&g_tracer);
     else if (states)
         sk_trace_states_port(&g_tracer,
-                             (uint16_t)sk_addr_port((const struct sockaddr *)&sk_server_address(g_server)->ss));
+                             (uint16_t)sk_addr_port((const struct sockaddr *)&sk_server_address(g_server)->ss), 0);
     if (rc < 0) {
         if (rc == -EINVAL && cfg.backend)
             return cli_usage_error("serve", "unknown backend '%s'", cfg.backend);

@@ -526,7 +526,8 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
 /* sk_trace_states_start's reader thread. */
 typedef struct states_reader {
     sk_tcpstate *ts;
-    int port; /* the sockets' own port; 0: any */
+    int port;      /* the sockets' own port; 0: none yet */
+    int peer_port; /* and their peer's; 0: any */
     pthread_t tid;
     volatile int stop;
 } states_reader;
@@ -553,6 +554,9 @@ static void *states_main(void *arg)
             continue;
         }
         int port = __atomic_load_n(&sr->port, __ATOMIC_RELAXED);
+        int pp = __atomic_load_n(&sr->peer_port, __ATOMIC_RELAXED);
+        if (pp && sk_addr_port((const struct sockaddr *)&c.peer.ss) != pp)
+            continue;
         if (port == 0 || sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
             continue; /* the peer's socket (a local client's): not this side's */
         TRACE_BEGIN;
@@ -595,10 +599,11 @@ int sk_trace_states_start(sk_tracer *t, uint16_t port)
     return 0;
 }
 
-void sk_trace_states_port(sk_tracer *t, uint16_t port)
+void sk_trace_states_port(sk_tracer *t, uint16_t port, uint16_t peer_port)
 {
     states_reader *sr = t->states;
     if (sr) {
+        __atomic_store_n(&sr->peer_port, peer_port, __ATOMIC_RELAXED);
         __atomic_store_n(&sr->port, port, __ATOMIC_RELAXED);
         sk_tcpstate_port(sr->ts, port);
     }

@@ -36,7 +36,7 @@ if [[ $(id -u) -eq 0 ]]; then
         grep -Eq "^sockit: \+[0-9]+ us client state: $want \(tracepoint\)  \[[A-Z_0-9]+\]  127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:$TP$" "$TMP/t.err" ||
             fail "as root, no '$want' from the tracepoint: $(cat "$TMP/t.err")"
     done
-    grep "(tracepoint)" "$TMP/t.err" | grep -v "127\.0\.0\.1:[0-9]* > 127\.0\.0\.1:$TP$" && fail "tracepoint lines of other sockets"
+    grep "(tracepoint)" "$TMP/t.err" | grep -v "127\.0\.0\.1:[0-9]* > 127\.0\.0\.1:$TP$" && fail "tracepoint lines of other sockets: $(cat "$TMP/t.err")"
     if command -v setpriv >/dev/null; then
         got=$(printf 'nobody\n' | timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$SOCKIT" connect --trace "127.0.0.1:$TP" 2>"$TMP/n.err") ||
             fail "as nobody: $(cat "$TMP/n.err")"
