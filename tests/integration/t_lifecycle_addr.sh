@@ -75,9 +75,11 @@ import json, sys
 print(" ".join(e["from"][0] + ">" + e["flags"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "segment"))
 ' "$TMP/p.json" >"$TMP/flags"
     grep -Eq "^c>S s>SA c>A .*c>FA .*s>FA c>A$" "$TMP/flags" || fail "--packets against socat: $(cat "$TMP/flags")"
-    grep -q '"side":"server","state":"CLOSE_WAIT","old_state":"ESTABLISHED","source":"tracepoint"' "$TMP/p.json" ||
-        fail "as root: socat's CLOSE_WAIT from the tracepoint: $(grep '"side":"server"' "$TMP/p.json")"
-    pass "--packets against socat: SYN, SYN+ACK, ACK ... FIN, FIN, ACK; socat's own states from the tracepoint"
+    if have_tracepoint; then
+        grep -q '"side":"server","state":"CLOSE_WAIT","old_state":"ESTABLISHED","source":"tracepoint"' "$TMP/p.json" ||
+            fail "as root: socat's CLOSE_WAIT from the tracepoint: $(grep '"side":"server"' "$TMP/p.json")"
+    fi
+    pass "--packets against socat: SYN, SYN+ACK, ACK ... FIN, FIN, ACK; socat's own states from the tracepoint (where there is one)"
 fi
 
 # refused needs no server: a port where nothing listens.

@@ -63,7 +63,7 @@ pass "a server that closes first: TIME_WAIT reported after close"
 # As root every change comes from the tracepoint, the short ones too
 # (FIN_WAIT1, FIN_WAIT2, each with the state before); TIME_WAIT, which it
 # does not see, still from sock_diag.
-if [[ $(id -u) -eq 0 ]]; then
+if have_tracepoint; then
     for want in "state: CLOSE -> LISTEN \(tracepoint\)  \[LISTEN\]  127\.0\.0\.1:$SERVER_PORT > " \
         "state: ESTABLISHED -> FIN_WAIT1 \(tracepoint\)  \[FIN_WAIT1\]  127\.0\.0\.1:$SERVER_PORT > 127\.0\.0\.1:[0-9]+" \
         "state: FIN_WAIT1 -> FIN_WAIT2 \(tracepoint\)  \[FIN_WAIT2\]  127\.0\.0\.1:$SERVER_PORT > 127\.0\.0\.1:[0-9]+"; do
