@@ -3,7 +3,7 @@
  * "mono" (so its times are sk_now_us's), a filter on the port, the event
  * enabled, trace_pipe read as text; on close the event disabled and the
  * instance removed. */
-#include <sockit/tcpstate.h>
+#include "tcpstate_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -185,7 +185,7 @@ static bool set_addr(sk_addr *a, const char *family, const char *ip, const char 
 /* "  <idle>-0  [001] ..s2. 12345.678901: inet_sock_set_state: family=AF_INET
  * protocol=IPPROTO_TCP sport=P dport=P saddr=A daddr=A saddrv6=A6
  * daddrv6=A6 oldstate=TCP_X newstate=TCP_Y" */
-static bool parse(const char *line, sk_state_change *c)
+bool sk__tcpstate_parse(const char *line, sk_state_change *c)
 {
     const char *tag = strstr(line, ": inet_sock_set_state:");
     char fam[16], sp[8], dp[8], sa[64], da[64], os[32], ns[32];
@@ -223,7 +223,7 @@ int sk_tcpstate_next(sk_tcpstate *ts, int timeout_ms, sk_state_change *c)
         char *nl;
         while ((nl = memchr(ts->buf, '\n', ts->have)) != NULL) {
             *nl = '\0';
-            bool ok = parse(ts->buf, c);
+            bool ok = sk__tcpstate_parse(ts->buf, c);
             size_t used = (size_t)(nl + 1 - ts->buf);
             memmove(ts->buf, nl + 1, ts->have - used);
             ts->have -= used;
