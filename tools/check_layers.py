@@ -41,6 +41,7 @@ HEADERS = {
     "loop.h": "loop",
     "http.h": "codec", "icmp.h": "codec", "dns.h": "codec", "http_response.h": "codec",
     "tcpinfo.h": "diag", "sockdiag.h": "diag", "trace.h": "diag", "capture.h": "diag",
+    "tcpstate.h": "diag",
     "server.h": "server", "service.h": "server", "stats.h": "server",
     "bench.h": "client", "resolve.h": "client", "dial.h": "client", "etcd.h": "client", "mdns.h": "client",
     "sockit.h": "cli",

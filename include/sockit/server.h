@@ -151,6 +151,11 @@ typedef struct sk_server_config {
      * writers. An idle connection is the idle timeout's. 0: off. */
     uint64_t min_rate_bps;
     int min_rate_window_ms;
+    /* TCP: the server closes first, so TIME_WAIT lands on its side: once
+     * it has read something and sent all its answer (at once for a
+     * service that answers nothing), it shuts down its writing, waits for
+     * the client's FIN and closes. */
+    bool close_first;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -24,6 +24,7 @@
 #include <sockit/sockdiag.h>
 #include <sockit/stats.h>
 #include <sockit/tcpinfo.h>
+#include <sockit/tcpstate.h>
 #include <sockit/trace.h>
 #include <sockit/udp.h>
 #include <sockit/version.h>

@@ -195,8 +195,24 @@ static int tcp_client(const connect_opts *o)
                           .timeout_ms = connect_timeout(o, 10000),
                           .verbose = o->verbose};
 
-    if ((rc = cli_target_find(&to, o->operands[0], &t)) >= 0)
+    /* --trace: the connection's state changes from the tracepoint when
+     * this process may read it (before any thread: it may mount a private
+     * tracefs), sock_diag's after close otherwise. */
+    bool states = false;
+    if (o->tracer) {
+        int err = sk_trace_states_start(o->tracer, 0);
+        states = err == 0;
+        if (!states)
+            fprintf(stderr,
+                    "sockit: connect --trace: the sock:inet_sock_set_state tracepoint: %s; the states after close "
+                    "come from sock_diag (short ones may not show)\n",
+                    sk_tcpstate_why(err));
+    }
+    if ((rc = cli_target_find(&to, o->operands[0], &t)) >= 0) {
+        if (states)
+            sk_trace_states_stop(o->tracer);
         return rc;
+    }
     /* RFC 2782: the targets in order, the next one when one fails; each
      * target's addresses raced (Happy Eyeballs). */
     for (size_t i = 0; i < t.n && fd < 0; i++) {
@@ -221,8 +237,11 @@ static int tcp_client(const connect_opts *o)
         if (i + 1 < t.n)
             fprintf(stderr, "sockit: %s failed; trying the next target\n", ep);
     }
-    if (fd < 0)
+    if (fd < 0) {
+        if (states)
+            sk_trace_states_stop(o->tracer);
         return EXIT_FAIL;
+    }
     sk_addr_format((const struct sockaddr *)&peer.ss, a, sizeof a);
     if (o->verbose)
         fprintf(stderr, "sockit: connected to %s\n", a);
@@ -233,6 +252,9 @@ static int tcp_client(const connect_opts *o)
     p.close_at_eof = o->linger_s >= 0;
     sk_tuple tuple;
     bool have_tuple = sk_tuple_get(fd, &tuple) == 0;
+    if (states && have_tuple)
+        sk_trace_states_port(o->tracer, (uint16_t)sk_addr_port((const struct sockaddr *)&tuple.local.ss),
+                             (uint16_t)sk_addr_port((const struct sockaddr *)&tuple.peer.ss));
     rc = connect_pump_run(&p);
     if (o->verbose)
         fprintf(stderr, "sockit: sent %" PRIu64 " bytes, received %" PRIu64 " bytes\n", p.sent, p.received);
@@ -247,6 +269,8 @@ static int tcp_client(const connect_opts *o)
     /* --trace: the states the kernel keeps the connection in after close. */
     if (o->tracer && have_tuple)
         sk_trace_follow(o->tracer, &tuple.local, &tuple.peer, 2000);
+    if (states)
+        sk_trace_states_stop(o->tracer);
     return rc;
 }
 

@@ -216,7 +216,8 @@ enum {
     O_ON_FD_LIMIT,
     O_ON_MAX_CONNS,
     O_PER_IP,
-    O_MIN_RATE
+    O_MIN_RATE,
+    O_CLOSEFIRST
 };
 
 static const cli_option options[] = {
@@ -257,6 +258,9 @@ static const cli_option options[] = {
     CLI_OPT(0, "no-accept", NULL, O_NOACCEPT,
             "listen but never accept: the accept queue fills to --backlog + 1,\n"
             "then SYNs are dropped (ListenOverflows); for 'sockit conns', ss"),
+    CLI_OPT(0, "close-first", NULL, O_CLOSEFIRST,
+            "close each connection first, once its first request is answered:\n"
+            "TIME_WAIT lands on the server (TCP; for 'sockit conns', ss)"),
     CLI_OPT(0, "buffer-size", "N", O_BUFSIZE, "per-connection buffer bytes per direction (default 65536)"),
     CLI_OPT('p', "proto", "tcp|udp", 0,
             "transport (default tcp); udp answers each request\n"
@@ -297,9 +301,10 @@ static const cli_option options[] = {
             "twice (-v -v): every chunk read and sent as a hex dump (TCP)"),
     CLI_OPT(0, "json", NULL, O_JSON, "events as JSON lines on stdout (with --trace: the trace too, on stderr)"),
     CLI_OPT(0, "trace", NULL, O_TRACE,
-            "TCP: every socket call on stderr as it happens (socket, bind,\n"
+            "every socket call on stderr as it happens (socket, bind,\n"
             "listen, accept, recv, send, shutdown, close: time, fd, result,\n"
-            "TCP state, 4-tuple), then each closed connection's states"),
+            "TCP state, 4-tuple), then each closed connection's states;\n"
+            "UDP: recvmmsg and sendmmsg, each datagram's size and peer"),
     CLI_OPT('h', "help", NULL, 0, "this text"),
     CLI_END,
 };
@@ -520,6 +525,9 @@ int cmd_serve(int argc, char **argv)
         case O_NOACCEPT:
             no_accept = true;
             break;
+        case O_CLOSEFIRST:
+            cfg.close_first = true;
+            break;
         case O_ALLOW:
         case O_DENY: {
             sk_cidr c;
@@ -560,6 +568,8 @@ int cmd_serve(int argc, char **argv)
     if (cfg.proto == SK_PROTO_UDP && cfg.service->on_datagram == NULL)
         return cli_usage_error("serve", "service '%s' has no UDP form (udp: %s)", service,
                                serve_service_names(names, sizeof names, true));
+    if (cfg.close_first && cfg.proto == SK_PROTO_UDP)
+        return cli_usage_error("serve", "--close-first is for TCP (UDP has no connection to close)");
     if (cfg.proto == SK_PROTO_UDP && cfg.model != SK_MODEL_LOOP && cfg.model != SK_MODEL_HYBRID)
         return cli_usage_error("serve", "--proto udp runs under the loop and hybrid models only");
     if (cfg.backend && !sk_model_has_loop(cfg.model))
@@ -600,15 +610,33 @@ int cmd_serve(int argc, char **argv)
     cfg.userdata = &o;
     cfg.data_events = o.verbose >= 2;
     if (trace) {
-        if (cfg.proto == SK_PROTO_UDP)
-            return cli_usage_error("serve", "--trace traces TCP servers (connect -u --trace traces a UDP client)");
+        g_tracer.t0_us = sk_now_us(); /* before any server thread reads it */
+#ifdef SOCKIT_NO_TRACE
+        return cli_usage_error("serve", "--trace: this build has it compiled out (SOCKIT_TRACE=OFF)");
+#endif
         g_trace_json = o.json;
         cfg.tracer = &g_tracer;
     }
 
     fflush(NULL);
+    /* --trace on TCP: every state change from the tracepoint when this
+     * process may read it (before any thread: it may mount a private
+     * tracefs); not with --user, which could not remove the instance. */
+    bool states = trace && cfg.proto == SK_PROTO_TCP && user == NULL;
+    if (states && (rc = sk_trace_states_start(&g_tracer, 0)) < 0) {
+        fprintf(stderr,
+                "sockit: serve --trace: the sock:inet_sock_set_state tracepoint: %s; the states after close come "
+                "from sock_diag (short ones may not show)\n",
+                sk_tcpstate_why(rc));
+        states = false;
+    }
     serve_log_init(o.json);
     rc = sk_server_open(&cfg, &g_server);
+    if (states && rc < 0)
+        sk_trace_states_stop(&g_tracer);
+    else if (states)
+        sk_trace_states_port(&g_tracer,
+                             (uint16_t)sk_addr_port((const struct sockaddr *)&sk_server_address(g_server)->ss), 0);
     if (rc < 0) {
         if (rc == -EINVAL && cfg.backend)
             return cli_usage_error("serve", "unknown backend '%s'", cfg.backend);
@@ -637,6 +665,8 @@ int cmd_serve(int argc, char **argv)
                                    sk_model_name(cfg.model), withdrawn)) != EXIT_OK) {
         sk_server_free(g_server);
         g_server = NULL;
+        if (states)
+            sk_trace_states_stop(&g_tracer);
         return rc;
     }
     ann.verbose = o.verbose;
@@ -700,6 +730,8 @@ int cmd_serve(int argc, char **argv)
         serve_register_stop();
         sk_server_free(g_server);
         g_server = NULL;
+        if (states)
+            sk_trace_states_stop(&g_tracer);
         return EXIT_OK;
     }
     rc = sk_server_run(g_server);
@@ -717,6 +749,8 @@ int cmd_serve(int argc, char **argv)
     serve_log_flush(1000);
     sk_server_free(g_server);
     g_server = NULL;
+    if (states)
+        sk_trace_states_stop(&g_tracer);
     if (rc < 0) {
         if (rc == -ENOTSUP)
             cli_error("model %s is not available in this build", sk_model_name(cfg.model));

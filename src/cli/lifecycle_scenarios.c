@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -45,13 +46,32 @@ static int open_server(lc_run *r, int backlog)
     return fd;
 }
 
+/* A connection's 4-tuple, taken while it has one: once the kernel hands it
+ * to a TIME_WAIT socket of its own, the fd says CLOSE and has no peer. */
+typedef struct tuple {
+    sk_addr local, peer;
+} tuple;
+
+static tuple tuple_of(int fd)
+{
+    tuple u;
+    memset(&u, 0, sizeof u);
+    socklen_t len = sizeof u.local.ss;
+    if (getsockname(fd, (struct sockaddr *)&u.local.ss, &len) == 0)
+        u.local.len = len;
+    len = sizeof u.peer.ss;
+    if (getpeername(fd, (struct sockaddr *)&u.peer.ss, &len) == 0)
+        u.peer.len = len;
+    return u;
+}
+
 /* The client's connect as a non-blocking program makes it: connect ->
  * EINPROGRESS -> poll writable -> SO_ERROR. Returns the fd (blocking
  * again) or -1 with errno. */
 static int dial(lc_run *r)
 {
     sk_tracer *t = &r->client;
-    int fd = sk_tr_socket(t, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
+    int fd = sk_tr_socket(t, r->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
     if (fd < 0)
         return -1;
     if (sk_tr_connect(t, fd, &r->addr) < 0) {
@@ -70,6 +90,15 @@ static int dial(lc_run *r)
         }
     }
     sk_set_nonblock(fd, false);
+    tuple u = tuple_of(fd);
+    pthread_mutex_lock(&r->lock);
+    r->cli_local = u.local;
+    pthread_mutex_unlock(&r->lock);
+    __atomic_store_n(&r->cli_known, 1, __ATOMIC_RELEASE);
+    /* Against ADDR, the server's socket is only seen by looking: give the
+     * watcher a look at it while it is ESTABLISHED (up to 500 ms). */
+    for (int i = 0; r->target && i < 500 && !__atomic_load_n(&r->watch_ready, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
     return fd;
 }
 
@@ -79,25 +108,6 @@ static ssize_t recv_when_ready(sk_tracer *t, int fd, char *buf, size_t len)
 {
     sk_tr_poll(t, fd, POLLIN, WAIT_MS, NULL);
     return sk_tr_recv(t, fd, buf, len, MSG_DONTWAIT);
-}
-
-/* A connection's 4-tuple, taken while it has one: once the kernel hands it
- * to a TIME_WAIT socket of its own, the fd says CLOSE and has no peer. */
-typedef struct tuple {
-    sk_addr local, peer;
-} tuple;
-
-static tuple tuple_of(int fd)
-{
-    tuple u;
-    memset(&u, 0, sizeof u);
-    socklen_t len = sizeof u.local.ss;
-    if (getsockname(fd, (struct sockaddr *)&u.local.ss, &len) == 0)
-        u.local.len = len;
-    len = sizeof u.peer.ss;
-    if (getpeername(fd, (struct sockaddr *)&u.peer.ss, &len) == 0)
-        u.peer.len = len;
-    return u;
 }
 
 /* close, then the states the kernel keeps the connection in. */
@@ -297,7 +307,7 @@ static int backlog_client(lc_run *r)
     int fds[BACKLOG_CLIENTS];
     lc_wait(r, 2);
     for (int i = 0; i < BACKLOG_CLIENTS; i++) {
-        fds[i] = sk_tr_socket(t, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fds[i] = sk_tr_socket(t, r->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fds[i] >= 0)
             sk_tr_connect(t, fds[i], &r->addr);
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
@@ -350,6 +360,59 @@ static int unread_client(lc_run *r)
     return 0;
 }
 
+/* simultaneous-close: both sides shut down their writing at the same
+ * moment (a barrier both leave together). On loopback a FIN is delivered
+ * within the call that sends it, but to a socket whose owner is inside
+ * its own shutdown() it waits in the socket's backlog until that call
+ * ends, after the owner's FIN has left: the FINs cross, each side gets
+ * the other's in FIN_WAIT1 and goes to CLOSING, then TIME_WAIT. The two
+ * calls must overlap by microseconds, which two threads cannot promise:
+ * the scenario is tried again when they did not. */
+static int simul_server(lc_run *r)
+{
+    char buf[64];
+    if (open_server(r, 8) < 0)
+        return -1;
+    lc_signal(r, 1);
+    int fd = accept_one(r);
+    if (fd < 0)
+        return -1;
+    tuple u = tuple_of(fd);
+    ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
+    if (n > 0)
+        sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
+    lc_barrier(r, 1);
+    sk_tr_shutdown(&r->server, fd, SHUT_WR);
+    lc_barrier_done(r, 1);
+    while (recv_when_ready(&r->server, fd, buf, sizeof buf) > 0)
+        ;
+    close_and_follow(&r->server, fd, &u);
+    sk_tr_close(&r->server, r->lfd);
+    return 0;
+}
+
+static int simul_client(lc_run *r)
+{
+    char buf[64];
+    lc_wait(r, 2);
+    int fd = dial(r);
+    if (fd < 0) {
+        lc_barrier(r, 0);
+        lc_barrier_done(r, 0);
+        return -1;
+    }
+    tuple u = tuple_of(fd);
+    sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
+    recv_when_ready(&r->client, fd, buf, sizeof buf);
+    lc_barrier(r, 0);
+    sk_tr_shutdown(&r->client, fd, SHUT_WR);
+    lc_barrier_done(r, 0);
+    while (recv_when_ready(&r->client, fd, buf, sizeof buf) > 0)
+        ;
+    close_and_follow(&r->client, fd, &u);
+    return 0;
+}
+
 /* States: "A,B|C,D" = A, then B or C, then D, in that order among those
  * seen. Flags: [c>|s>]FLAGS, the direction optional; in a "never" list a
  * token matches any segment with those flags among its own. Errors:
@@ -392,6 +455,24 @@ const lc_scenario lc_scenarios[] = {
      .flags = "c>S,s>SA,c>A,c>RA|c>R",
      .flags_never = "c>F",
      .errors = "s:ECONNRESET"},
+    {.name = "simultaneous-close",
+     .own_server = true,
+     .about = "both sides shut down at once: the FINs cross, both go FIN_WAIT1 -> CLOSING -> TIME_WAIT "
+              "(tried up to 20 times: the calls must overlap)",
+     .server = simul_server,
+     .client = simul_client,
+     /* Without the tracepoint, FIN_WAIT1 and CLOSING are over before
+      * shutdown() returns (TCP_INFO says CLOSE): TIME_WAIT on both sides,
+      * and neither CLOSE_WAIT nor LAST_ACK, is what shows they crossed. */
+     .client_states = "TIME_WAIT",
+     .server_states = "TIME_WAIT",
+     .client_states_tp = "FIN_WAIT1,CLOSING,TIME_WAIT",
+     .server_states_tp = "FIN_WAIT1,CLOSING,TIME_WAIT",
+     .client_never = "CLOSE_WAIT,LAST_ACK,FIN_WAIT2",
+     .server_never = "CLOSE_WAIT,LAST_ACK,FIN_WAIT2",
+     .flags = "c>S,s>SA,c>A,c>FA|s>FA,c>FA|s>FA",
+     .flags_never = "R",
+     .attempts = 20},
     {.name = "refused",
      .about = "no listener on the port: the SYN is answered with RST, connect fails with ECONNREFUSED",
      .server = refused_server,
@@ -410,6 +491,7 @@ const lc_scenario lc_scenarios[] = {
      .flags = "c>S,s>SA,c>A",
      .check_overflow = true},
     {.name = "unread-data-close",
+     .own_server = true,
      .about = "the server closes with the client's data unread: RST instead of FIN (RFC 2525), ECONNRESET",
      .server = unread_server,
      .client = unread_client,

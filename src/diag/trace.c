@@ -2,11 +2,13 @@
 #include <sockit/clock.h>
 #include <sockit/sockdiag.h>
 #include <sockit/tcpinfo.h>
+#include <sockit/tcpstate.h>
 #include <sockit/trace.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,7 @@ static void fill_socket(sk_trace_event *ev, int fd)
  * for had happened. */
 static bool waits(const char *call)
 {
-    return strcmp(call, "poll") == 0 || strcmp(call, "accept") == 0 || strncmp(call, "recv", 4) == 0;
+    return strcmp(call, "poll") == 0 || strcmp(call, "accept") == 0 || strncmp(call, "recv", 4) == 0; /* recvmmsg too */
 }
 
 static void emit(sk_tracer *t, sk_trace_event *ev, int64_t start, const char *call, int fd, long result, int err,
@@ -257,6 +259,54 @@ ssize_t sk_tr_recvfrom(sk_tracer *t, int fd, void *buf, size_t len, int flags, s
     return data_call(t, start, "recvfrom", fd, n, len, &f);
 }
 
+/* The datagrams of one recvmmsg/sendmmsg, an event each. */
+static int mmsg_call(sk_tracer *t, int64_t start, const char *call, int fd, struct mmsghdr *v, unsigned n, int rc)
+{
+    int err = rc < 0 ? errno : 0;
+    sk_addr local = {.len = sizeof local.ss};
+    if (getsockname(fd, (struct sockaddr *)&local.ss, &local.len) < 0)
+        local.len = 0;
+    if (rc < 0) {
+        TRACE_BEGIN;
+        snprintf(ev.args, sizeof ev.args, "%u slots", n);
+        ev.local = local;
+        emit(t, &ev, start, call, fd, rc, err, false);
+    }
+    for (int i = 0; i < rc; i++) {
+        TRACE_BEGIN;
+        const struct msghdr *h = &v[i].msg_hdr;
+        char who[SK_ADDRSTRLEN] = "";
+        if (h->msg_name && h->msg_namelen > 0 && h->msg_namelen <= sizeof ev.peer.ss) {
+            memcpy(&ev.peer.ss, h->msg_name, h->msg_namelen);
+            ev.peer.len = h->msg_namelen;
+            fmt_addr(who, sizeof who, &ev.peer);
+        }
+        snprintf(ev.args, sizeof ev.args, "%d/%d: %u bytes%s%s", i + 1, rc, v[i].msg_len, who[0] ? ", " : "", who);
+        ev.local = local;
+        emit(t, &ev, start, call, fd, (long)v[i].msg_len, 0, false);
+    }
+    errno = err;
+    return rc;
+}
+
+int sk_tr_recvmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    int64_t start = t ? sk_now_us() : 0;
+    int rc = recvmmsg(fd, v, n, flags, NULL);
+    if (t == NULL)
+        return rc;
+    return mmsg_call(t, start, "recvmmsg", fd, v, n, rc);
+}
+
+int sk_tr_sendmmsg(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+    int64_t start = t ? sk_now_us() : 0;
+    int rc = sendmmsg(fd, v, n, flags);
+    if (t == NULL)
+        return rc;
+    return mmsg_call(t, start, "sendmmsg", fd, v, n, rc);
+}
+
 int sk_tr_shutdown(sk_tracer *t, int fd, int how)
 {
     int64_t start = t ? sk_now_us() : 0;
@@ -363,7 +413,10 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
         int s = state_of(local, peer);
         if (s == -2)
             return -1; /* no sock_diag here */
-        if (s != last && t) {
+        /* With the tracepoint reporting the changes, only what it does
+         * not see: TIME_WAIT, and the end. */
+        bool report = t && (!t->kernel_states || s < 0 || s == 6);
+        if (s != last && report) {
             TRACE_BEGIN;
             ev.local = *local;
             ev.peer = *peer;
@@ -390,7 +443,9 @@ int sk_trace_follow(sk_tracer *t, const sk_addr *local, const sk_addr *peer, int
 char *sk_trace_format(const sk_trace_event *ev, char *buf, size_t len)
 {
     char res[200] = "", st[32] = "", tup[2 * SK_ADDRSTRLEN + 8] = "";
-    if (strcmp(ev->call, "state") == 0 || strcmp(ev->call, "note") == 0) {
+    if (strcmp(ev->call, "state") == 0 && ev->from > 0) {
+        snprintf(res, sizeof res, "%s -> %s (tracepoint)", sk_tcp_state_name(ev->from), sk_tcp_state_name(ev->state));
+    } else if (strcmp(ev->call, "state") == 0 || strcmp(ev->call, "note") == 0) {
         snprintf(res, sizeof res, "%s", ev->args);
     } else if (ev->result < 0 && ev->err) {
         snprintf(res, sizeof res, " = -1 %s (%s)", strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?",
@@ -455,6 +510,10 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
     if (k > 0 && (size_t)k < len && (ev->state >= 0 || strcmp(ev->call, "state") == 0))
         k += snprintf(buf + k, len - (size_t)k, ",\"state\":\"%s\"",
                       ev->state >= 0 ? sk_tcp_state_name(ev->state) : "gone");
+    if (k > 0 && (size_t)k < len && strcmp(ev->call, "state") == 0)
+        k += snprintf(buf + k, len - (size_t)k, "%s%s%s,\"source\":\"%s\"", ev->from > 0 ? ",\"old_state\":\"" : "",
+                      ev->from > 0 ? sk_tcp_state_name(ev->from) : "", ev->from > 0 ? "\"" : "",
+                      ev->from > 0 ? "tracepoint" : "sock_diag");
     if (k > 0 && (size_t)k < len && l[0])
         k += snprintf(buf + k, len - (size_t)k, ",\"local\":\"%s\"", l);
     if (k > 0 && (size_t)k < len && p[0])
@@ -462,4 +521,105 @@ char *sk_trace_json(const sk_trace_event *ev, char *buf, size_t len)
     if (k > 0 && (size_t)k < len)
         snprintf(buf + k, len - (size_t)k, "}");
     return buf;
+}
+
+/* sk_trace_states_start's reader thread. */
+typedef struct states_reader {
+    sk_tcpstate *ts;
+    int port;      /* the sockets' own port; 0: none yet */
+    int peer_port; /* and their peer's; 0: any */
+    pthread_t tid;
+    volatile int stop;
+} states_reader;
+
+static void *states_main(void *arg)
+{
+    sk_tracer *t = arg;
+    states_reader *sr = t->states;
+    sk_state_change c;
+    for (;;) {
+        /* No port yet: leave the changes in the instance's buffer until
+         * it is named (a server's listen happens before it knows it). */
+        if (__atomic_load_n(&sr->port, __ATOMIC_RELAXED) == 0 && !__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE)) {
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        int rc = sk_tcpstate_next(sr->ts, 20, &c);
+        if (rc < 0)
+            break;
+        if (rc == 0) {
+            if (__atomic_load_n(&sr->stop, __ATOMIC_ACQUIRE))
+                break;
+            continue;
+        }
+        int port = __atomic_load_n(&sr->port, __ATOMIC_RELAXED);
+        int pp = __atomic_load_n(&sr->peer_port, __ATOMIC_RELAXED);
+        if (pp && sk_addr_port((const struct sockaddr *)&c.peer.ss) != pp)
+            continue;
+        if (port == 0 || sk_addr_port((const struct sockaddr *)&c.local.ss) != port)
+            continue; /* the peer's socket (a local client's): not this side's */
+        TRACE_BEGIN;
+        ev.local = c.local;
+        ev.peer = c.peer;
+        ev.at_us = c.at_us - t->t0_us;
+        ev.side = t->side ? t->side : "";
+        ev.call = "state";
+        ev.fd = -1;
+        ev.state = c.to;
+        ev.from = c.from;
+        t->fn(t->userdata, &ev);
+    }
+    return NULL;
+}
+
+int sk_trace_states_start(sk_tracer *t, uint16_t port)
+{
+    states_reader *sr = calloc(1, sizeof *sr);
+    int rc;
+    if (sr == NULL)
+        return -ENOMEM;
+    if ((rc = sk_tcpstate_open(port, &sr->ts)) < 0) {
+        free(sr);
+        return rc;
+    }
+    sr->port = port;
+    /* The reader and the caller's threads all read t0 from now on: set it
+     * before the first of them starts. */
+    if (t->t0_us == 0)
+        t->t0_us = sk_now_us();
+    t->states = sr;
+    if ((rc = pthread_create(&sr->tid, NULL, states_main, t)) != 0) {
+        sk_tcpstate_close(sr->ts);
+        free(sr);
+        t->states = NULL;
+        return -rc;
+    }
+    t->kernel_states = true;
+    return 0;
+}
+
+void sk_trace_states_port(sk_tracer *t, uint16_t port, uint16_t peer_port)
+{
+    states_reader *sr = t->states;
+    if (sr) {
+        __atomic_store_n(&sr->peer_port, peer_port, __ATOMIC_RELAXED);
+        __atomic_store_n(&sr->port, port, __ATOMIC_RELAXED);
+        sk_tcpstate_port(sr->ts, port);
+    }
+}
+
+void sk_trace_states_stop(sk_tracer *t)
+{
+    states_reader *sr = t->states;
+    if (sr == NULL)
+        return;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+    nanosleep(&ts, NULL);
+    __atomic_store_n(&sr->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(sr->tid, NULL);
+    sk_tcpstate_close(sr->ts);
+    free(sr);
+    t->states = NULL;
+    /* kernel_states stays: a follower thread may still be reading it. */
 }

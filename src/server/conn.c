@@ -392,6 +392,11 @@ int sk__conn_drive(sk_conn *c, int events)
             break;
     }
 
+    /* close_first: the first answer is out, the server ends it. */
+    if (__builtin_expect(c->eng->srv->cfg.close_first, 0) && c->bytes_in > 0 && sk__buf_used(&c->in) == 0 &&
+        sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED))
+        c->flags |= SK__C_CLOSING;
+
     /* A deferred job still owes output: closing waits for it (bounded by
      * the drain and idle deadlines of the model). */
     if ((c->flags & SK__C_CLOSING) && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {

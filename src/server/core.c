@@ -164,7 +164,7 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held)
         int refused = 1;
         sk_addr peer = {.len = 0};
         accept_lock(s);
-        int fd = s->cfg.tracer ? sk__traced_accept(s->cfg.tracer, lfd, &peer) : sk_accept(lfd, true, &peer);
+        int fd = SK__TRACER(s) ? sk__traced_accept(SK__TRACER(s), lfd, &peer) : sk_accept(lfd, true, &peer);
         if ((fd == -EMFILE || fd == -ENFILE) && !pause)
             refused = refuse_one(lfd, reserve_fd);
         accept_unlock(s);

@@ -12,7 +12,7 @@
 
 /* A bound UDP server socket: the destination address of each request is
  * reported (PKTINFO) so the reply leaves from the address it was sent to. */
-static int udp_open(const sk_addr *a, int flags)
+static int udp_open(const sk_server *s, const sk_addr *a, int flags)
 {
     int uflags = SK_UDP_BIND | SK_UDP_PKTINFO;
     if (flags & SK_LISTEN_REUSEPORT)
@@ -21,7 +21,7 @@ static int udp_open(const sk_addr *a, int flags)
         uflags |= SK_UDP_V6ONLY;
     if (flags & SK_LISTEN_NONBLOCK)
         uflags |= SK_UDP_NONBLOCK;
-    int fd = sk_udp_socket(a, uflags);
+    int fd = SK__TRACER(s) ? sk__traced_udp_open(SK__TRACER(s), a, uflags) : sk_udp_socket(a, uflags);
     if (fd >= 0) {
         /* Bursts of large datagrams overflow the default receive buffer
          * quickly; ask for more (the kernel caps it at rmem_max). */
@@ -37,8 +37,8 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
      * listener takes only its own so the two binds do not collide. */
     int flags = SK_LISTEN_NONBLOCK | (n > 1 ? SK_LISTEN_V6ONLY : 0) | (reuseport ? SK_LISTEN_REUSEPORT : 0);
     if (s->cfg.proto == SK_PROTO_UDP)
-        return udp_open(a, flags);
-    int fd = s->cfg.tracer ? sk__traced_listen(s->cfg.tracer, a, s->cfg.backlog, flags)
+        return udp_open(s, a, flags);
+    int fd = SK__TRACER(s) ? sk__traced_listen(SK__TRACER(s), a, s->cfg.backlog, flags)
                            : sk_tcp_listen(a, s->cfg.backlog, flags);
     if (fd >= 0 && s->cfg.keepalive_idle_s > 0) {
         /* Accepted sockets inherit these from their listener. */

@@ -128,7 +128,7 @@ int sk_server_open(const sk_server_config *cfg, sk_server **out)
     }
     s->backend = "";
     s->transport = &sk__transport_tcp;
-    if (cfg->tracer) {
+    if (SK__TRACER(s)) {
         sk__server_trace_set(cfg->tracer);
         s->transport = &sk__transport_trace;
     }

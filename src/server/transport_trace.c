@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <sockit/sock.h>
+#include <sockit/udp.h>
 
 #define FOLLOW_QUEUE 256
 #define FOLLOW_MS 2000
@@ -112,6 +113,10 @@ static int trace_shutdown(void *ctx, int fd)
 static sk_tuple *g_tuples;
 static size_t g_ntuples;
 static pthread_once_t g_tuples_once = PTHREAD_ONCE_INIT;
+/* An fd closed in one thread is accepted again in another: the kernel
+ * orders the two, but nothing a race detector sees does; the lock does
+ * (and costs only traced servers). */
+static pthread_mutex_t g_tuples_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void tuples_init(void)
 {
@@ -124,12 +129,15 @@ static void tuples_init(void)
 static void trace_close(void *ctx, int fd)
 {
     sk_tuple t;
-    bool have = fd >= 0 && (size_t)fd < g_ntuples && g_tuples[fd].peer.len > 0;
     (void)ctx;
+    pthread_mutex_lock(&g_tuples_lock);
+    bool have = fd >= 0 && (size_t)fd < g_ntuples && g_tuples[fd].peer.len > 0;
     if (have) {
         t = g_tuples[fd];
         g_tuples[fd].peer.len = 0;
-    } else {
+    }
+    pthread_mutex_unlock(&g_tuples_lock);
+    if (!have) {
         have = sk_tuple_get(fd, &t) == 0;
     }
     if (have)
@@ -169,14 +177,50 @@ fail:
     return err;
 }
 
+int sk__traced_udp_open(sk_tracer *t, const sk_addr *a, int uflags)
+{
+    int one = 1, err, family = a->ss.ss_family;
+    int fd = sk_tr_socket(t, family, SOCK_DGRAM | SOCK_CLOEXEC | ((uflags & SK_UDP_NONBLOCK) ? SOCK_NONBLOCK : 0),
+                          IPPROTO_UDP);
+    if (fd < 0)
+        return -errno;
+    /* sk_udp_socket()'s options, then the bind as a call of its own. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        ((uflags & SK_UDP_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0))
+        goto fail;
+    if (family == AF_INET6) {
+        int v6only = (uflags & SK_UDP_V6ONLY) ? 1 : 0;
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0)
+            goto fail;
+    }
+    if ((uflags & SK_UDP_PKTINFO) &&
+        (family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one)
+                            : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one)) < 0)
+        goto fail;
+    if (sk_tr_bind(t, fd, a) < 0)
+        goto fail;
+    return fd;
+fail:
+    err = -errno;
+    close(fd);
+    return err;
+}
+
 int sk__traced_accept(sk_tracer *t, int lfd, sk_addr *peer)
 {
     for (;;) {
         int fd = sk_tr_accept(t, lfd, peer, SOCK_NONBLOCK);
         if (fd >= 0) {
             pthread_once(&g_tuples_once, tuples_init);
-            if ((size_t)fd < g_ntuples && sk_tuple_get(fd, &g_tuples[fd]) < 0)
-                g_tuples[fd].peer.len = 0;
+            sk_tuple u;
+            bool have = sk_tuple_get(fd, &u) == 0;
+            pthread_mutex_lock(&g_tuples_lock);
+            if ((size_t)fd < g_ntuples) {
+                g_tuples[fd] = u;
+                if (!have)
+                    g_tuples[fd].peer.len = 0;
+            }
+            pthread_mutex_unlock(&g_tuples_lock);
             return fd;
         }
         if (errno != EINTR)

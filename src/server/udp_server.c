@@ -5,6 +5,7 @@
  * sockets so the kernel spreads datagrams by source address and port. */
 #include "udp_server.h"
 #include "listen.h"
+#include "server_trace.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <sockit/error.h>
+#include <sockit/trace.h>
 #include <sockit/udp.h>
 
 #define BATCH 16
@@ -107,11 +109,23 @@ static bool reply_ctl(const struct msghdr *in, struct msghdr *out, ctlbuf *ctl)
     return true;
 }
 
+/* The batch calls, traced when serve --trace asked: off, one branch per
+ * batch (none when built with SOCKIT_TRACE=OFF). */
+static inline int udp_recv(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n)
+{
+    return t ? sk_tr_recvmmsg(t, fd, v, n, MSG_DONTWAIT) : recvmmsg(fd, v, n, MSG_DONTWAIT, NULL);
+}
+
+static inline int udp_send(sk_tracer *t, int fd, struct mmsghdr *v, unsigned n)
+{
+    return t ? sk_tr_sendmmsg(t, fd, v, n, MSG_DONTWAIT) : sendmmsg(fd, v, n, MSG_DONTWAIT);
+}
+
 static void send_replies(udp_worker *w, int fd, int n)
 {
     int off = 0;
     while (off < n) {
-        int k = sendmmsg(fd, w->smsg + off, (unsigned)(n - off), MSG_DONTWAIT);
+        int k = udp_send(SK__TRACER(w->srv), fd, w->smsg + off, (unsigned)(n - off));
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -144,7 +158,7 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                                                  .msg_control = w->rctl[i].buf,
                                                  .msg_controllen = sizeof w->rctl[i].buf};
         }
-        int n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+        int n = udp_recv(SK__TRACER(w->srv), fd, w->rmsg, BATCH);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -103,6 +103,18 @@ PYTHON=python3
 # cost seconds per start.
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 
+# have_tracepoint: whether sockit can read the sock:inet_sock_set_state
+# tracepoint here: root, and a tracefs with the event (mounted, or one it
+# can mount in a private mount namespace, as sockit does). Not every root
+# can (a container without CAP_SYS_ADMIN).
+have_tracepoint() {
+    [[ $(id -u) -eq 0 ]] || return 1
+    local m
+    m=$(awk '$3 == "tracefs" {print $2; exit}' /proc/self/mounts)
+    [[ -n $m && -e $m/events/sock/inet_sock_set_state ]] && return 0
+    unshare -m sh -c 'mount -t tracefs nodev /sys/kernel/tracing && test -e /sys/kernel/tracing/events/sock/inet_sock_set_state' 2>/dev/null
+}
+
 # listening_port PID tcp|udp: wait (up to 5 s) until process PID has a
 # listening TCP socket / a bound UDP socket, and print its port. For peers
 # started on port 0 (socat TCP-LISTEN:0, UDP-RECV:0), so no test guesses a
