@@ -241,7 +241,7 @@ static int worker_run(udp_worker *w)
     rc = sk_loop_watch(w->loop, w->srv->stop_fd, SK_READ, on_stop, w);
     if (rc < 0)
         goto out;
-    rc = w->srv->stopping ? 0 : sk_loop_run(w->loop);
+    rc = SK__STOPPING(w->srv) ? 0 : sk_loop_run(w->loop);
 out:
     if (w->loop)
         sk_loop_free(w->loop);
