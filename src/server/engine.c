@@ -6,11 +6,15 @@
 #include <poll.h>
 #include <string.h>
 
-int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
+int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool many)
 {
     memset(e, 0, sizeof *e);
     e->srv = srv;
     e->now = sk_now_ms();
+    /* A service with a large state is better served by malloc: a slab
+     * must hold several connections. */
+    if (many && sk__slab_init(&e->conns, sizeof(sk_conn) + srv->cfg.service->conn_state_size) < 0)
+        e->conns.size = 0;
     int rc = sk__bufpool_init(&e->pool, srv->buf_size, cached_blocks);
     if (rc < 0)
         return rc;
@@ -37,12 +41,13 @@ void sk__engine_destroy(sk__engine *e)
     pthread_mutex_unlock(&s->engines_lock);
     pthread_mutex_destroy(&e->lock);
     sk__bufpool_destroy(&e->pool);
+    sk__slab_destroy(&e->conns);
 }
 
 static void deadline_due(sk__engine *e, sk_conn *c, void (*done)(sk_conn *c, void *arg), void *arg)
 {
     const sk_service *svc = e->srv->cfg.service;
-    c->deadline_ms = 0;
+    c->due_ms = 0;
     if (svc->on_timeout == NULL)
         sk__conn_finish(c);
     else if (svc->on_timeout(c) < 0) {
@@ -87,11 +92,12 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
 
     for (sk_conn *c = e->head; c != NULL; c = next) {
         next = c->next;
-        if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
+        if (c->flags & SK__C_LINGER) {
+            if (e->now >= c->due_ms)
+                done(c, arg);
+        } else if (idle_now(e, c, idle))
             done(c, arg);
-        else if (idle_now(e, c, idle))
-            done(c, arg);
-        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+        else if (c->due_ms > 0 && e->now >= c->due_ms && !(c->flags & SK__C_CLOSING))
             deadline_due(e, c, done, arg);
     }
 }
