@@ -30,6 +30,14 @@ rss_kb() { # RSS of a process and its children, kB
     echo "$total"
 }
 
+fds_of() { # open fds of a process and its children
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1" || true); do
+        total=$((total + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)))
+    done
+    echo "$total"
+}
+
 # measure PID HOST PORT STATE: bytes of RSS growth per connection.
 measure() {
     local pid=$1 host=$2 port=$3 state=$4 before after
@@ -42,10 +50,19 @@ measure() {
     done
     sleep 0.3
     before=$(rss_kb "$pid")
+    local fds0
+    fds0=$(fds_of "$pid")
     coproc IDLE { exec python3 "$BENCH_DIR/idle_conns.py" "$host" "$port" "$N" "$state"; }
     local cpid=$IDLE_PID
     read -r _ _ <&"${IDLE[0]}"
-    sleep 1 # let the server accept them all
+    # Until the server has accepted them all (a loaded machine may leave
+    # some in the backlog for a while), at most 20 s.
+    for ((k = 0; k < 200; k++)); do
+        (($(fds_of "$pid") >= fds0 + N)) && break
+        sleep 0.1
+    done
+    (($(fds_of "$pid") >= fds0 + N)) || echo "bench: only $(($(fds_of "$pid") - fds0)) of $N accepted" >&2
+    sleep 0.5
     after=$(rss_kb "$pid")
     local wfd=${IDLE[1]}
     exec {wfd}>&- # EOF on its stdin: it drops the connections and exits
