@@ -107,10 +107,16 @@ const sk_tuple *sk_conn_tuple(const sk_conn *cc)
     /* Built once and kept with the connection, so the pointer stays good
      * for as long as the connection does; few services ask. */
     sk_conn *c = (sk_conn *)cc;
-    sk__conn_ext *x = ext_get(c);
+    /* A tuple not kept compact has its copy from sk__conn_open, if any. */
+    sk__conn_ext *x = c->tuple.family != 0 ? ext_get(c) : c->ext;
 
-    if (x != NULL && x->tuple == NULL && (x->tuple = malloc(sizeof *x->tuple)) != NULL)
-        sk__conn_tuple(c, x->tuple);
+    if (x != NULL && x->tuple == NULL && c->tuple.family != 0) {
+        sk_tuple *t = malloc(sizeof *t);
+        if (t != NULL) {
+            sk__conn_tuple(c, t);
+            x->tuple = t;
+        }
+    }
     if (x != NULL && x->tuple != NULL)
         return x->tuple;
     /* Out of memory: valid until the next call on this thread. */
