@@ -189,6 +189,28 @@ static void test_tuple_compact(void **state)
     tuple_round_trip("127.0.0.1:0", true);
     tuple_round_trip("127.0.0.1:0", false);
     tuple_round_trip("[::1]:0", true);
+
+    /* Any other family is kept whole, out of line, from the start. */
+    sk_server *s = open_server();
+    sk__engine e;
+    int sv[2];
+    sk_conn_info info[2];
+    assert_int_equal(sk__engine_init(&e, s, 4, true), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    sk_conn *c = sk__conn_open(&e, sv[0], false);
+    assert_non_null(c);
+    assert_int_equal(c->tuple.family, 0);
+    assert_non_null(c->ext);
+    assert_non_null(c->ext->tuple);
+    const sk_tuple *t = sk_conn_tuple(c);
+    assert_ptr_equal(t, c->ext->tuple);
+    assert_int_equal(((const struct sockaddr *)&t->peer.ss)->sa_family, AF_UNIX);
+    assert_int_equal(sk_server_conns(s, info, 2), 1);
+    assert_int_equal(((const struct sockaddr *)&info[0].tuple.local.ss)->sa_family, AF_UNIX);
+    sk__conn_free(c);
+    close(sv[1]);
+    sk__engine_destroy(&e);
+    sk_server_free(s);
 }
 
 static int done_calls, rearm_calls;
