@@ -25,7 +25,8 @@ one_load() {
             --listen 127.0.0.1:0 2>"$WORK/vg.log" >/dev/null &
         local pid=$! i
         BG_PIDS+=("$pid")
-        for ((i = 0; i < 300; i++)); do
+        # valgrind starts slowly on a loaded machine: up to 60 s.
+        for ((i = 0; i < 1200; i++)); do
             grep -q 'sockit: serving' "$WORK/vg.log" && break
             sleep 0.05
         done

@@ -32,6 +32,7 @@ sockit_start() {
     local name=$1 log
     shift
     log="$WORK/$name.log"
+    : >"$log" # there before the first look, even if the server is slow to start
     "$SOCKIT" serve "$@" --listen 127.0.0.1:0 2>"$log" >/dev/null &
     SK_PID=$!
     BG_PIDS+=("$SK_PID")

@@ -56,12 +56,14 @@ sk_loop *sk_loop_new(const char *backend, int setsize, int *err)
     l->next_timer_id = 1;
     l->now_us = sk_now_us();
     l->io = calloc((size_t)setsize, sizeof *l->io);
+    l->events = calloc((size_t)setsize, sizeof *l->events);
     l->fired = calloc((size_t)setsize, sizeof *l->fired);
-    if (l->io == NULL || l->fired == NULL)
+    if (l->io == NULL || l->events == NULL || l->fired == NULL)
         goto nomem;
     rc = be->create(l);
     if (rc < 0) {
         free(l->io);
+        free(l->events);
         free(l->fired);
         free(l);
         *err = rc;
@@ -71,6 +73,7 @@ sk_loop *sk_loop_new(const char *backend, int setsize, int *err)
 nomem:
     if (l) {
         free(l->io);
+        free(l->events);
         free(l->fired);
         free(l);
     }
@@ -84,6 +87,7 @@ void sk_loop_free(sk_loop *l)
         return;
     l->be->destroy(l);
     free(l->io);
+    free(l->events);
     free(l->fired);
     free(l->timers);
     free(l);
@@ -101,24 +105,24 @@ int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
         return -ERANGE;
     sk__io *io = &l->io[fd];
     events &= SK_READ | SK_WRITE;
-    if (events != io->events) {
-        int rc = l->be->set(l, fd, io->events, events);
+    if (events != l->events[fd]) {
+        int rc = l->be->set(l, fd, l->events[fd], events);
         if (rc < 0)
             return rc;
     }
-    io->events = events;
+    l->events[fd] = (uint8_t)events;
     io->fn = events ? fn : NULL;
     io->data = events ? data : NULL;
     if (events && fd > l->maxfd)
         l->maxfd = fd;
     if (!events && fd == l->maxfd) {
-        while (l->maxfd >= 0 && l->io[l->maxfd].events == 0)
+        while (l->maxfd >= 0 && l->events[l->maxfd] == 0)
             l->maxfd--;
     }
     return 0;
 }
 
-int sk_loop_watched(const sk_loop *l, int fd) { return fd >= 0 && fd < l->setsize ? l->io[fd].events : 0; }
+int sk_loop_watched(const sk_loop *l, int fd) { return fd >= 0 && fd < l->setsize ? l->events[fd] : 0; }
 
 /* Timer heap ------------------------------------------------------------ */
 
@@ -258,7 +262,7 @@ int sk_loop_once(sk_loop *l, int timeout_ms)
         int fd = l->fired[i].fd;
         sk__io *io = &l->io[fd];
         /* An earlier callback may have stopped watching this fd. */
-        int ev = l->fired[i].events & io->events;
+        int ev = l->fired[i].events & l->events[fd];
         if (ev && io->fn)
             io->fn(l, fd, io->data, ev);
     }

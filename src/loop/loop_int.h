@@ -7,10 +7,12 @@
 #include <stdint.h>
 #include <sockit/loop.h>
 
+/* What the loop calls for a watched fd. The events watched are in a byte
+ * array beside it: every fd a process opens touches its entry, so an entry
+ * is 16 bytes, not 24 with the events and padding inside. */
 typedef struct sk__io {
     sk_io_fn fn;
     void *data;
-    int events;
 } sk__io;
 
 typedef struct sk__fired {
@@ -45,6 +47,7 @@ struct sk_loop {
     int setsize;
     int maxfd; /* highest fd watched, -1 if none */
     sk__io *io;
+    uint8_t *events; /* per fd: SK_READ | SK_WRITE watched, or 0 */
     sk__fired *fired;
     sk__timer *timers; /* binary min-heap on when */
     int ntimers, timers_cap;

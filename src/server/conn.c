@@ -5,6 +5,7 @@
 #include "conn_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,98 @@ void *sk_conn_state(sk_conn *c) { return c->state; }
 
 const void *sk_conn_config(const sk_conn *c) { return c->eng->srv->cfg.service_config; }
 
-const sk_tuple *sk_conn_tuple(const sk_conn *c) { return &c->tuple; }
+/* The 4-tuple ------------------------------------------------------------ */
+
+static void tuple_store(sk__ctuple *ct, const sk_tuple *t)
+{
+    const struct sockaddr *p = (const struct sockaddr *)&t->peer.ss, *l = (const struct sockaddr *)&t->local.ss;
+
+    memset(ct, 0, sizeof *ct);
+    if (p->sa_family != l->sa_family)
+        return;
+    if (p->sa_family == AF_INET) {
+        const struct sockaddr_in *p4 = (const void *)p, *l4 = (const void *)l;
+        memcpy(ct->peer, &p4->sin_addr, 4);
+        memcpy(ct->local, &l4->sin_addr, 4);
+        ct->peer_port = p4->sin_port;
+        ct->local_port = l4->sin_port;
+        ct->family = AF_INET;
+    } else if (p->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *p6 = (const void *)p, *l6 = (const void *)l;
+        if (p6->sin6_scope_id != l6->sin6_scope_id && l6->sin6_scope_id != 0)
+            return;
+        memcpy(ct->peer, &p6->sin6_addr, 16);
+        memcpy(ct->local, &l6->sin6_addr, 16);
+        ct->peer_port = p6->sin6_port;
+        ct->local_port = l6->sin6_port;
+        ct->scope_id = p6->sin6_scope_id;
+        ct->family = AF_INET6;
+    }
+}
+
+static void addr_load(sk_addr *a, int family, const uint8_t *ip, uint16_t port, uint32_t scope_id)
+{
+    if (family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = port;
+        memcpy(&s4->sin_addr, ip, 4);
+        a->len = sizeof *s4;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = port;
+        memcpy(&s6->sin6_addr, ip, 16);
+        s6->sin6_scope_id = scope_id;
+        a->len = sizeof *s6;
+    }
+}
+
+void sk__conn_tuple(const sk_conn *c, sk_tuple *t)
+{
+    const sk__ctuple *ct = &c->tuple;
+
+    if (ct->family == 0) {
+        if (c->ext && c->ext->tuple)
+            *t = *c->ext->tuple;
+        else
+            memset(t, 0, sizeof *t);
+        return;
+    }
+    memset(t, 0, sizeof *t);
+    addr_load(&t->peer, ct->family, ct->peer, ct->peer_port, ct->scope_id);
+    addr_load(&t->local, ct->family, ct->local, ct->local_port, ct->scope_id);
+}
+
+static sk__conn_ext *ext_get(sk_conn *c)
+{
+    if (c->ext == NULL)
+        c->ext = calloc(1, sizeof *c->ext);
+    return c->ext;
+}
+
+const sk_tuple *sk_conn_tuple(const sk_conn *cc)
+{
+    static _Thread_local sk_tuple fallback;
+    /* Built once and kept with the connection, so the pointer stays good
+     * for as long as the connection does; few services ask. */
+    sk_conn *c = (sk_conn *)cc;
+    /* A tuple not kept compact has its copy from sk__conn_open, if any. */
+    sk__conn_ext *x = c->tuple.family != 0 ? ext_get(c) : c->ext;
+
+    if (x != NULL && x->tuple == NULL && c->tuple.family != 0) {
+        sk_tuple *t = malloc(sizeof *t);
+        if (t != NULL) {
+            sk__conn_tuple(c, t);
+            x->tuple = t;
+        }
+    }
+    if (x != NULL && x->tuple != NULL)
+        return x->tuple;
+    /* Out of memory: valid until the next call on this thread. */
+    sk__conn_tuple(c, &fallback);
+    return &fallback;
+}
 
 int sk_conn_fd(const sk_conn *c) { return c->fd; }
 
@@ -48,18 +140,19 @@ int sk_conn_defer(sk_conn *c, void (*work)(void *arg), void (*done)(sk_conn *c, 
         done(c, arg);
         return 0;
     }
-    sk__job *j = calloc(1, sizeof *j);
+    sk__conn_ext *x = ext_get(c);
+    sk__job *j = x ? calloc(1, sizeof *j) : NULL;
     if (j == NULL)
         return -ENOMEM;
     j->c = c;
     j->work = work;
     j->done = done;
     j->arg = arg;
-    c->job = j;
+    x->job = j;
     c->flags |= SK__C_DEFERRED;
     int rc = e->defer(e, j);
     if (rc < 0) {
-        c->job = NULL;
+        x->job = NULL;
         c->flags &= ~SK__C_DEFERRED;
         free(j);
     }
@@ -71,7 +164,7 @@ sk_conn *sk__job_complete(sk__job *j)
     sk_conn *c = j->c;
 
     if (c != NULL) {
-        c->job = NULL;
+        c->ext->job = NULL;
         c->flags &= ~SK__C_DEFERRED;
         c->active_ms = c->eng->now;
     }
@@ -83,38 +176,41 @@ sk_conn *sk__job_complete(sk__job *j)
 int sk_conn_watch(sk_conn *c, int fd, int events)
 {
     sk__engine *e = c->eng;
-    int i = 0, rc = 0;
+    int i = 0, rc = 0, n = sk__conn_nwatch(c);
 
     if (fd < 0 || fd == c->fd || e->srv->cfg.service->on_watch == NULL)
         return -EINVAL;
-    while (i < c->nwatch && c->watch[i].fd != fd)
+    while (i < n && c->ext->watch[i].fd != fd)
         i++;
-    if (i == c->nwatch && events == 0)
+    if (i == n && events == 0)
         return 0;
-    if (i == c->nwatch && c->nwatch == SK_CONN_WATCH_MAX)
+    if (i == n && n == SK_CONN_WATCH_MAX)
         return -ENOSPC;
-    if (i < c->nwatch && c->watch[i].events == events)
+    if (i < n && c->ext->watch[i].events == events)
         return 0;
+    sk__conn_ext *x = ext_get(c);
+    if (x == NULL)
+        return -ENOMEM;
     if (e->watch && (rc = e->watch(c, fd, events)) < 0)
         return rc;
     if (events == 0) {
-        c->watch[i] = c->watch[--c->nwatch];
+        x->watch[i] = x->watch[--x->nwatch];
         return 0;
     }
-    if (i == c->nwatch)
-        c->nwatch++;
-    c->watch[i].fd = fd;
-    c->watch[i].events = events;
+    if (i == x->nwatch)
+        x->nwatch++;
+    x->watch[i].fd = fd;
+    x->watch[i].events = events;
     return 0;
 }
 
 int sk__conn_watched(sk_conn *c, int fd, int events)
 {
-    int i = 0;
+    int i = 0, n = sk__conn_nwatch(c);
     /* A poll loop may report an fd the service stopped watching since. */
-    while (i < c->nwatch && c->watch[i].fd != fd)
+    while (i < n && c->ext->watch[i].fd != fd)
         i++;
-    if (i == c->nwatch)
+    if (i == n)
         return SK__KEEP;
     c->active_ms = c->eng->now;
     return c->eng->srv->cfg.service->on_watch(c, fd, events) < 0 ? SK__DONE : SK__KEEP;
@@ -122,7 +218,12 @@ int sk__conn_watched(sk_conn *c, int fd, int events)
 
 sk_server *sk_conn_server(const sk_conn *c) { return c->eng->srv; }
 
-void sk_conn_set_timeout(sk_conn *c, int64_t ms) { c->deadline_ms = ms > 0 ? c->eng->now + ms : 0; }
+void sk_conn_set_timeout(sk_conn *c, int64_t ms)
+{
+    /* A lingering connection's due time is the linger's. */
+    if (!(c->flags & SK__C_LINGER))
+        c->due_ms = ms > 0 ? c->eng->now + ms : 0;
+}
 
 /* Lifecycle ---------------------------------------------------------------- */
 
@@ -132,7 +233,8 @@ sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr 
 {
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
-    sk_conn *c = calloc(1, sizeof *c + svc->conn_state_size);
+    sk_conn *c = e->conns.size ? sk__slab_alloc(&e->conns) : calloc(1, sizeof *c + svc->conn_state_size);
+    sk_tuple t;
 
     if (c == NULL) {
         if (reserved)
@@ -143,10 +245,25 @@ sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr 
     c->fd = fd;
     c->tp = s->transport;
     c->eng = e;
-    if (held)
-        c->held = *held;
-    c->opened_ms = c->active_ms = c->rate_from_ms = e->now;
-    sk_tuple_get(fd, &c->tuple);
+    c->opened_ms = c->active_ms = e->now;
+    sk_tuple_get(fd, &t);
+    tuple_store(&c->tuple, &t);
+    if (held && held->len > 0) {
+        /* The peer given back at close is the tuple's: one the kernel
+         * could not name any more (getpeername after a reset) is the one
+         * accept gave. */
+        c->flags |= SK__C_HELD;
+        if (c->tuple.family == 0) {
+            t.peer = *held;
+            memset(&t.local, 0, sizeof t.local);
+            t.local.ss.ss_family = held->ss.ss_family;
+            tuple_store(&c->tuple, &t);
+        }
+    }
+    if (c->tuple.family == 0 && ext_get(c) && (c->ext->tuple = malloc(sizeof t)) != NULL)
+        *c->ext->tuple = t;
+    if (s->cfg.min_rate_bps > 0 && ext_get(c))
+        c->ext->rate_from_ms = e->now;
     pthread_mutex_lock(&e->lock);
     c->next = e->head;
     if (e->head)
@@ -157,7 +274,7 @@ sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr 
     SK__STAT_ADD(s, accepted, 1);
     if (!reserved || s->cfg.max_conns == 0)
         SK__STAT_ADD(s, active, 1);
-    sk__server_event(s, SK_EV_OPEN, &c->tuple, 0, NULL);
+    sk__server_event(s, SK_EV_OPEN, &t, 0, NULL);
     if (svc->on_open && svc->on_open(c) < 0)
         c->flags |= SK__C_CLOSING;
     return c;
@@ -168,16 +285,18 @@ void sk__conn_free(sk_conn *c)
     sk__engine *e = c->eng;
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
-    sk_event ev = {.kind = SK_EV_CLOSE, .tuple = &c->tuple, .bytes_in = c->bytes_in, .bytes_out = c->bytes_out};
+    sk__conn_ext *x = c->ext;
+    sk_tuple t;
+    sk_event ev = {.kind = SK_EV_CLOSE, .tuple = &t, .bytes_in = c->bytes_in, .bytes_out = c->bytes_out};
 
-    if (c->job)
-        c->job->c = NULL; /* done() will learn the connection is gone */
+    if (x && x->job)
+        x->job->c = NULL; /* done() will learn the connection is gone */
     /* The service closes its extra fds in on_close: stop waiting for them
      * first, so no loop ever holds a closed (and maybe reused) fd. */
-    while (c->nwatch > 0) {
-        c->nwatch--;
+    while (x && x->nwatch > 0) {
+        x->nwatch--;
         if (e->watch)
-            e->watch(c, c->watch[c->nwatch].fd, 0);
+            e->watch(c, x->watch[x->nwatch].fd, 0);
     }
     if (svc->on_close)
         svc->on_close(c);
@@ -197,11 +316,23 @@ void sk__conn_free(sk_conn *c)
     pthread_mutex_unlock(&e->lock);
     SK__STAT_SUB(s, active, 1);
     SK__STAT_ADD(s, closed, 1);
-    if (c->held.len > 0)
-        sk__peer_release(s, &c->held);
-    if (s->cfg.on_event)
+    if (c->flags & SK__C_HELD) {
+        sk_addr peer = {.len = 0};
+        addr_load(&peer, c->tuple.family, c->tuple.peer, c->tuple.peer_port, c->tuple.scope_id);
+        sk__peer_release(s, &peer);
+    }
+    if (s->cfg.on_event) {
+        sk__conn_tuple(c, &t);
         s->cfg.on_event(s->cfg.userdata, &ev);
-    free(c);
+    }
+    if (x) {
+        free(x->tuple);
+        free(x);
+    }
+    if (e->conns.size)
+        sk__slab_free(&e->conns, c);
+    else
+        free(c);
 }
 
 void sk__conn_finish(sk_conn *c) { c->flags |= SK__C_CLOSING; }
@@ -249,7 +380,7 @@ static int process(sk_conn *c)
      * service refuses input it has room to answer. Drop it rather than hang
      * -- unless the service waits on an extra fd (a child's full stdin). */
     if (sk__buf_used(&c->in) == p->blocksize && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED) &&
-        c->nwatch == 0)
+        sk__conn_nwatch(c) == 0)
         return -EPROTO;
     return 0;
 }
@@ -267,7 +398,9 @@ static void on_peer_eof(sk_conn *c)
 static void data_event(sk_conn *c, sk_data_dir dir, const void *data, size_t len, uint64_t offset)
 {
     sk_server *s = c->eng->srv;
-    sk_event ev = {.kind = SK_EV_DATA, .tuple = &c->tuple, .dir = dir, .data = data, .len = len, .offset = offset};
+    sk_tuple t;
+    sk__conn_tuple(c, &t);
+    sk_event ev = {.kind = SK_EV_DATA, .tuple = &t, .dir = dir, .data = data, .len = len, .offset = offset};
     if (s->cfg.on_event)
         s->cfg.on_event(s->cfg.userdata, &ev);
 }
@@ -408,7 +541,7 @@ int sk__conn_drive(sk_conn *c, int events)
         if (c->tp->shutdown(c->tp_ctx, c->fd) < 0)
             return SK__DONE;
         c->flags |= SK__C_LINGER;
-        c->linger_until = c->eng->now + SK__LINGER_MS;
+        c->due_ms = c->eng->now + SK__LINGER_MS;
         return linger_read(c);
     }
     return SK__KEEP;
@@ -432,10 +565,12 @@ void sk__conn_cut(sk_conn *c)
      * the output the client has not read yet: take what is queued now. */
     (void)linger_read(c);
     SK__STAT_ADD(s, cut, 1);
-    sk_tuple_format(&c->tuple, conn, sizeof conn);
+    sk_tuple t;
+    sk__conn_tuple(c, &t);
+    sk_tuple_format(&t, conn, sizeof conn);
     snprintf(msg, sizeof msg, "drain timeout: cut %s (%zu bytes unsent, %zu read and not answered)", conn, unsent,
              unread);
-    sk__server_event(s, SK_EV_WARN, &c->tuple, 0, msg);
+    sk__server_event(s, SK_EV_WARN, &t, 0, msg);
 }
 
 int sk__conn_drain(sk_conn *c)

@@ -13,6 +13,7 @@
 #include <sockit/server.h>
 
 #include "base/buf.h"
+#include "base/slab.h"
 #include "net/transport.h"
 
 #define SK__MAX_LISTENERS 16
@@ -34,6 +35,10 @@ typedef struct sk__job {
 typedef struct sk__engine {
     sk_server *srv;
     sk__bufpool pool;
+    /* Where the engine's connections live: slabs of sk_conn plus the
+     * service's state when it serves many (loop workers), else one malloc
+     * each (conns.size == 0). */
+    sk__slab conns;
     struct sk_conn *head; /* every live connection of this engine */
     int nconns;
     int64_t now; /* ms, refreshed by the model at each wakeup */
@@ -60,8 +65,39 @@ enum {
     SK__C_EOF = 1 << 1,      /* the peer sent FIN */
     SK__C_LINGER = 1 << 2,   /* our FIN is out; waiting for the peer's */
     SK__C_DEFERRED = 1 << 3, /* a job is out: no input until it is done */
+    SK__C_HELD = 1 << 4,     /* its peer counts in --max-conns-per-ip: given back at close */
 };
 
+/* A connection's 4-tuple as it is kept: the IP addresses and ports alone
+ * (44 bytes, where an sk_tuple is two sockaddr_storage, 272). The sk_tuple
+ * the API hands out is built from it (sk__conn_tuple). IPv6 keeps one
+ * scope: a link-local peer is on the interface of the local address. */
+typedef struct sk__ctuple {
+    uint8_t peer[16], local[16]; /* IPv4: the first 4 bytes */
+    uint32_t scope_id;
+    uint16_t peer_port, local_port; /* network byte order */
+    uint16_t family;                /* AF_INET, AF_INET6; 0: see ext->tuple */
+} sk__ctuple;
+
+/* What few connections use, allocated the first time one does: deferred
+ * work, extra fds, the whole sk_tuple once asked for by pointer, and the
+ * --min-rate window when that limit is on. */
+typedef struct sk__conn_ext {
+    sk__job *job;    /* the deferred job, while SK__C_DEFERRED */
+    sk_tuple *tuple; /* sk_conn_tuple()'s, or the only copy (family 0) */
+    /* --min-rate (every connection has one then): the window's start and
+     * the byte counts at that moment. */
+    int64_t rate_from_ms;
+    uint64_t rate_in0, rate_out0;
+    int nwatch; /* extra fds the service watches (sk_conn_watch) */
+    struct {
+        int fd, events;
+    } watch[SK_CONN_WATCH_MAX];
+} sk__conn_ext;
+
+/* Every field here is held by each idle connection (with the service's
+ * state after it), so it stays small: what only some connections need is
+ * in ext, and the buffers hold storage only while they hold bytes. */
 struct sk_conn {
     int fd;
     unsigned flags;
@@ -69,23 +105,22 @@ struct sk_conn {
     void *tp_ctx;            /* the transport's state for this connection */
     sk__engine *eng;
     sk__buf in, out;
-    sk_tuple tuple;
-    int64_t opened_ms, active_ms, linger_until;
-    int64_t deadline_ms; /* 0 or when on_timeout is due (sk_conn_set_timeout) */
+    int64_t opened_ms, active_ms;
+    /* While SK__C_LINGER: when lingering ends. Otherwise 0 or when the
+     * service's on_timeout is due (sk_conn_set_timeout). */
+    int64_t due_ms;
     uint64_t bytes_in, bytes_out;
     struct sk_conn *prev, *next;
-    void *model_data;
-    sk__job *job; /* the deferred job, while SK__C_DEFERRED */
-    sk_addr held; /* the peer counted in max_conns_per_ip (len 0: none) */
-    /* min_rate: the window's start and the counters then. */
-    int64_t rate_from_ms;
-    uint64_t rate_in0, rate_out0;
-    int nwatch; /* extra fds the service watches (sk_conn_watch) */
-    struct {
-        int fd, events;
-    } watch[SK_CONN_WATCH_MAX];
+    sk__conn_ext *ext; /* NULL until needed */
+    sk__ctuple tuple;
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
+
+/* The connection's extra fds (sk_conn_watch), 0 without ext. */
+static inline int sk__conn_nwatch(const struct sk_conn *c) { return c->ext ? c->ext->nwatch : 0; }
+
+/* The 4-tuple as an sk_tuple, into t. */
+void sk__conn_tuple(const struct sk_conn *c, sk_tuple *t);
 
 /* What every thread and process of a server shares (MAP_SHARED). */
 typedef struct sk__shared {
@@ -152,7 +187,9 @@ void sk__netstat_read(uint64_t *overflows, uint64_t *drops);
 bool sk__server_admits(const sk_server *s, const struct sockaddr *peer);
 
 /* Engine -------------------------------------------------------------- */
-int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks);
+/* many: the engine serves many connections at once (a loop worker), so
+ * they come from slabs rather than one malloc each. */
+int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool many);
 void sk__engine_destroy(sk__engine *e); /* closes every connection left */
 
 /* In a forked child: forget the parent's engines (copies of another

@@ -9,7 +9,7 @@ static void fill(sk_conn_info *o, const sk_conn *c, int64_t now)
 {
     sk_tcp_info ti;
 
-    o->tuple = c->tuple;
+    sk__conn_tuple(c, &o->tuple);
     o->age_ms = now - c->opened_ms;
     o->bytes_in = __atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
     o->bytes_out = __atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);

@@ -9,11 +9,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks)
+int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool many)
 {
     memset(e, 0, sizeof *e);
     e->srv = srv;
     e->now = sk_now_ms();
+    /* A service with a large state is better served by malloc: a slab
+     * must hold several connections. */
+    if (many && sk__slab_init(&e->conns, sizeof(sk_conn) + srv->cfg.service->conn_state_size) < 0)
+        e->conns.size = 0;
     int rc = sk__bufpool_init(&e->pool, srv->buf_size, cached_blocks);
     if (rc < 0)
         return rc;
@@ -40,12 +44,13 @@ void sk__engine_destroy(sk__engine *e)
     pthread_mutex_unlock(&s->engines_lock);
     pthread_mutex_destroy(&e->lock);
     sk__bufpool_destroy(&e->pool);
+    sk__slab_destroy(&e->conns);
 }
 
 static void deadline_due(sk__engine *e, sk_conn *c, void (*done)(sk_conn *c, void *arg), void *arg)
 {
     const sk_service *svc = e->srv->cfg.service;
-    c->deadline_ms = 0;
+    c->due_ms = 0;
     if (svc->on_timeout == NULL)
         sk__conn_finish(c);
     else if (svc->on_timeout(c) < 0) {
@@ -86,9 +91,9 @@ static bool idle_now(sk__engine *e, sk_conn *c, int idle)
 int64_t sk__conn_rate_due(const sk_conn *c)
 {
     const sk_server_config *cfg = &c->eng->srv->cfg;
-    if (cfg->min_rate_bps == 0 || (c->flags & SK__C_LINGER))
+    if (cfg->min_rate_bps == 0 || c->ext == NULL || (c->flags & SK__C_LINGER))
         return 0;
-    return c->rate_from_ms + cfg->min_rate_window_ms;
+    return c->ext->rate_from_ms + cfg->min_rate_window_ms;
 }
 
 /* min_rate: at the end of each window a connection that waits on its peer
@@ -106,22 +111,25 @@ static bool too_slow(sk__engine *e, sk_conn *c)
 
     if (due == 0 || e->now < due || (c->flags & SK__C_DEFERRED))
         return false;
-    uint64_t din = c->bytes_in - c->rate_in0, dout = c->bytes_out - c->rate_out0;
-    uint64_t need = cfg->min_rate_bps * (uint64_t)(e->now - c->rate_from_ms) / 1000;
+    sk__conn_ext *x = c->ext;
+    uint64_t din = c->bytes_in - x->rate_in0, dout = c->bytes_out - x->rate_out0;
+    uint64_t need = cfg->min_rate_bps * (uint64_t)(e->now - x->rate_from_ms) / 1000;
     bool slow_reader = sk__buf_used(&c->out) > 0 && dout < need;
     bool slow_writer = din > 0 && dout == 0 && din < need;
-    c->rate_from_ms = e->now;
-    c->rate_in0 = c->bytes_in;
-    c->rate_out0 = c->bytes_out;
+    x->rate_from_ms = e->now;
+    x->rate_in0 = c->bytes_in;
+    x->rate_out0 = c->bytes_out;
     if (!slow_reader && !slow_writer)
         return false;
     char conn[2 * SK_ADDRSTRLEN + 8], msg[sizeof conn + 160];
-    sk_tuple_format(&c->tuple, conn, sizeof conn);
+    sk_tuple t;
+    sk__conn_tuple(c, &t);
+    sk_tuple_format(&t, conn, sizeof conn);
     snprintf(msg, sizeof msg,
              "min-rate: closed %s, a slow %s (%" PRIu64 " bytes in, %" PRIu64 " out in %d ms; %zu bytes unsent)", conn,
              slow_reader ? "reader" : "writer", din, dout, cfg->min_rate_window_ms, sk__buf_used(&c->out));
     SK__STAT_ADD(e->srv, slow_closed, 1);
-    sk__server_event(e->srv, SK_EV_WARN, &c->tuple, 0, msg);
+    sk__server_event(e->srv, SK_EV_WARN, &t, 0, msg);
     /* Reset, not FIN: what is queued would otherwise stay in the kernel for
      * a peer that does not read it, which is what this limit frees. */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -136,13 +144,14 @@ void sk__engine_sweep(sk__engine *e, void (*done)(sk_conn *c, void *arg), void *
 
     for (sk_conn *c = e->head; c != NULL; c = next) {
         next = c->next;
-        if ((c->flags & SK__C_LINGER) && e->now >= c->linger_until)
-            done(c, arg);
-        else if (idle_now(e, c, idle))
+        if (c->flags & SK__C_LINGER) {
+            if (e->now >= c->due_ms)
+                done(c, arg);
+        } else if (idle_now(e, c, idle))
             done(c, arg);
         else if (too_slow(e, c))
             done(c, arg);
-        else if (c->deadline_ms > 0 && e->now >= c->deadline_ms && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+        else if (c->due_ms > 0 && e->now >= c->due_ms && !(c->flags & SK__C_CLOSING))
             deadline_due(e, c, done, arg);
     }
 }

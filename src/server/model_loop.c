@@ -5,11 +5,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <sockit/error.h>
+
+/* The worker a connection belongs to: its engine is the worker's. */
+static sk__loop_worker *worker_of(const sk_conn *c)
+{
+    return (sk__loop_worker *)(void *)((char *)c->eng - offsetof(sk__loop_worker, eng));
+}
 
 /* Prefork: tell the master how many connections this process holds, so it
  * can settle the shared counters if the process is killed. */
@@ -42,18 +49,20 @@ static void rearm(sk__loop_worker *w, sk_conn *c)
     if (want != sk_loop_watched(w->loop, c->fd)) {
         int rc = sk_loop_watch(w->loop, c->fd, want, conn_cb, c);
         if (rc < 0) {
-            sk__server_event(w->srv, SK_EV_WARN, &c->tuple, rc, "cannot watch connection");
+            sk_tuple t;
+            sk__conn_tuple(c, &t);
+            sk__server_event(w->srv, SK_EV_WARN, &t, rc, "cannot watch connection");
             close_conn(c, w);
         }
     }
 }
 
-static void rearm_conn(sk_conn *c) { rearm(c->model_data, c); }
+static void rearm_conn(sk_conn *c) { rearm(worker_of(c), c); }
 
 static void conn_cb(sk_loop *l, int fd, void *data, int events)
 {
     sk_conn *c = data;
-    sk__loop_worker *w = c->model_data;
+    sk__loop_worker *w = worker_of(c);
     (void)fd;
     w->eng.now = sk_loop_now(l);
     if (sk__conn_drive(c, events) == SK__DONE)
@@ -181,7 +190,6 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
         publish(w);
         if (c == NULL)
             continue;
-        c->model_data = w;
         if (sk__conn_drive(c, 0) == SK__DONE)
             close_conn(c, w);
         else
@@ -277,7 +285,7 @@ int sk__loop_worker_run(sk__loop_worker *w)
     sk_server *s = w->srv;
     int rc;
 
-    rc = sk__engine_init(&w->eng, s, 256);
+    rc = sk__engine_init(&w->eng, s, 256, true);
     if (rc < 0)
         return rc;
     w->eng.rearm = rearm_conn;

@@ -52,11 +52,11 @@ static int wait_ms(const sk__engine *e, const sk_conn *c, int64_t drain_until)
     int64_t when = -1;
 
     if (c->flags & SK__C_LINGER)
-        when = c->linger_until;
+        when = c->due_ms;
     else if (idle > 0)
         when = c->active_ms + idle;
-    if (c->deadline_ms > 0 && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
-        when = earliest(when, c->deadline_ms);
+    if (c->due_ms > 0 && !(c->flags & (SK__C_LINGER | SK__C_CLOSING)))
+        when = earliest(when, c->due_ms);
     if (e->draining)
         when = earliest(when, drain_until);
     int64_t rate = sk__conn_rate_due(c);
@@ -76,7 +76,7 @@ int sk__serve_one(sk_server *s, int fd, const sk_addr *held)
     int rc;
 
     /* One connection needs at most its two blocks: cache nothing more. */
-    rc = sk__engine_init(&e, s, 2);
+    rc = sk__engine_init(&e, s, 2, false);
     if (rc < 0) {
         sk__server_reject(s, fd, held, rc, "out of memory for a new connection");
         return rc;
@@ -102,9 +102,9 @@ int sk__serve_one(sk_server *s, int fd, const sk_addr *held)
              * watch it only until the drain starts. */
             {.fd = e.draining ? -1 : s->stop_fd, .events = POLLIN},
         };
-        int nw = c->nwatch;
+        int nw = sk__conn_nwatch(c);
         for (int i = 0; i < nw; i++)
-            p[2 + i] = (struct pollfd){.fd = c->watch[i].fd, .events = poll_events(c->watch[i].events)};
+            p[2 + i] = (struct pollfd){.fd = c->ext->watch[i].fd, .events = poll_events(c->ext->watch[i].events)};
         int n = poll(p, (nfds_t)(2 + nw), wait_ms(&e, c, drain_until));
         e.now = sk_now_ms();
         if (n < 0 && errno != EINTR)

@@ -27,13 +27,23 @@
 
 static const char hello[] = "hello\n";
 
+/* A /stats answer still to stream. */
+typedef struct http_blob {
+    char *data;
+    size_t off, len;
+} http_blob;
+
+/* Every connection holds one, idle or not, so it is kept to 32 bytes:
+ * what only some requests need (a /stats answer, the decoder of a chunked
+ * request body) is allocated while they need it. */
 typedef struct http_state {
-    uint64_t body_off, body_len; /* pattern body still to stream: [off, len) */
-    char *blob;                  /* /stats JSON still to stream */
-    size_t blob_off, blob_len;
-    uint64_t skip; /* request body bytes still to discard */
-    bool chunked;  /* a chunked request body is being read past */
-    sk_http_chunks chunks;
+    uint64_t body_left; /* bytes of the pattern body still to stream */
+    http_blob *blob;
+    union {
+        uint64_t skip;          /* !chunked: request body bytes still to discard */
+        sk_http_chunks *chunks; /* chunked: the request body being read past */
+    } body;
+    bool chunked;
     bool close_after; /* close once the pending response is queued */
     bool served;      /* at least one response went out */
     bool partial;     /* part of the next request head has arrived */
@@ -184,7 +194,7 @@ static int answer_error(sk_conn *c, http_state *st, int status)
     return rc;
 }
 
-static bool pending(const http_state *st) { return st->body_off < st->body_len || st->blob != NULL; }
+static bool pending(const http_state *st) { return st->body_left > 0 || st->blob != NULL; }
 
 /* Queue as much of the pending body as fits. When it is all queued, close
  * if asked to, else start waiting for the next request head. */
@@ -192,39 +202,41 @@ static void pump(sk_conn *c, http_state *st)
 {
     int64_t size = body_size(c);
 
-    while (st->body_off < st->body_len) {
+    while (st->body_left > 0) {
+        /* Only GET / streams: the body is the configured one. */
+        uint64_t off = body_len(size) - st->body_left;
         size_t room = sk_conn_room(c);
-        uint64_t left = st->body_len - st->body_off;
-        size_t n = left < PATTERN_CHUNK ? (size_t)left : PATTERN_CHUNK;
+        size_t n = st->body_left < PATTERN_CHUNK ? (size_t)st->body_left : PATTERN_CHUNK;
         if (n > room)
             n = room;
         if (n == 0)
             return;
-        if (size >= 0 && st->body_off + n == st->body_len) {
-            if (n > 1 && sk_conn_write(c, pattern + st->body_off % 26, n - 1) < 0)
+        if (size >= 0 && n == st->body_left) {
+            if (n > 1 && sk_conn_write(c, pattern + off % 26, n - 1) < 0)
                 return;
             if (sk_conn_write(c, "\n", 1) < 0)
                 return;
-        } else if (sk_conn_write(c, pattern + st->body_off % 26, n) < 0) {
+        } else if (sk_conn_write(c, pattern + off % 26, n) < 0) {
             return;
         }
-        st->body_off += n;
+        st->body_left -= n;
     }
     while (st->blob) {
-        size_t room = sk_conn_room(c), n = st->blob_len - st->blob_off;
+        http_blob *b = st->blob;
+        size_t room = sk_conn_room(c), n = b->len - b->off;
         if (n > room)
             n = room;
         if (n == 0)
             return;
-        if (sk_conn_write(c, st->blob + st->blob_off, n) < 0)
+        if (sk_conn_write(c, b->data + b->off, n) < 0)
             return;
-        st->blob_off += n;
-        if (st->blob_off == st->blob_len) {
-            free(st->blob);
+        b->off += n;
+        if (b->off == b->len) {
+            free(b->data);
+            free(b);
             st->blob = NULL;
         }
     }
-    st->body_off = st->body_len = 0;
     if (st->close_after) {
         sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
@@ -285,10 +297,8 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         }
         /* A large body streams: the head now, the body as room appears. */
         rc = write_head(c, 200, "text/plain", blen, conn, NULL, NULL, 0);
-        if (rc == 0) {
-            st->body_off = 0;
-            st->body_len = blen;
-        }
+        if (rc == 0)
+            st->body_left = blen;
         goto done;
     }
     if (target_is(r, "/stats")) {
@@ -296,6 +306,7 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         size_t jlen;
         const char *t, *q;
         size_t tlen;
+        http_blob *b;
         if (sk_conn_room(c) < 1024)
             return -ENOBUFS;
         /* Server-wide: a flood of /stats cannot take the server's time from
@@ -306,20 +317,22 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
                             head ? 0 : sizeof body - 1);
             goto done;
         }
+        if ((b = malloc(sizeof *b)) == NULL)
+            return answer_error(c, st, 500);
         sk_http_request_path(r, &t, &tlen);
         q = memchr(t, '?', tlen);
         rc = sk__http_stats_json(c, q ? q + 1 : "", q ? tlen - (size_t)(q + 1 - t) : 0, &json, &jlen);
-        if (rc == -EINVAL)
-            return answer_error(c, st, 400);
-        if (rc < 0)
-            return answer_error(c, st, 500);
+        if (rc < 0) {
+            free(b);
+            return answer_error(c, st, rc == -EINVAL ? 400 : 500);
+        }
         rc = write_head(c, 200, "application/json", jlen, conn, "Cache-Control: no-store\r\n", NULL, 0);
         if (rc < 0 || head) {
             free(json);
+            free(b);
         } else {
-            st->blob = json;
-            st->blob_off = 0;
-            st->blob_len = jlen;
+            *b = (http_blob){.data = json, .len = jlen};
+            st->blob = b;
         }
         goto done;
     }
@@ -341,6 +354,15 @@ done:
     return 0;
 }
 
+/* A chunked request body was read past (or the connection ends). */
+static void chunks_end(http_state *st)
+{
+    if (st->chunked)
+        free(st->body.chunks);
+    st->chunked = false;
+    st->body.skip = 0;
+}
+
 static int http_data(sk_conn *c, const void *data, size_t len)
 {
     http_state *st = sk_conn_state(c);
@@ -350,14 +372,14 @@ static int http_data(sk_conn *c, const void *data, size_t len)
     sk_http_request req = {.headers = hdrs, .max_headers = MAX_HEADERS};
 
     for (;;) {
-        if (st->skip > 0) {
-            size_t k = len - off < st->skip ? len - off : (size_t)st->skip;
+        if (!st->chunked && st->body.skip > 0) {
+            size_t k = len - off < st->body.skip ? len - off : (size_t)st->body.skip;
             off += k;
-            st->skip -= k;
+            st->body.skip -= k;
         }
         if (st->chunked && off < len) {
             bool end;
-            long k = sk_http_chunks_feed(&st->chunks, buf + off, len - off, &end, NULL, NULL);
+            long k = sk_http_chunks_feed(st->body.chunks, buf + off, len - off, &end, NULL, NULL);
             if (k < 0) {
                 /* The framing is lost: nothing after it can be trusted. */
                 if (!pending(st) && answer_error(c, st, 400) == -ENOBUFS)
@@ -367,7 +389,8 @@ static int http_data(sk_conn *c, const void *data, size_t len)
                 return (int)len;
             }
             off += (size_t)k;
-            st->chunked = !end;
+            if (end)
+                chunks_end(st);
         }
         if (pending(st)) {
             pump(c, st);
@@ -387,13 +410,20 @@ static int http_data(sk_conn *c, const void *data, size_t len)
         if (answer(c, st, &req) == -ENOBUFS)
             break;
         off += (size_t)rc;
-        st->skip = req.content_length;
         if (req.flags & SK_HTTP_CHUNKED) {
+            st->body.chunks = calloc(1, sizeof *st->body.chunks);
+            if (st->body.chunks == NULL) {
+                /* The body cannot be read past: the answer is the last. */
+                st->close_after = true;
+                if (!pending(st))
+                    sk_conn_close(c);
+                return (int)len;
+            }
             st->chunked = true;
-            st->chunks = (sk_http_chunks){0};
-        }
+        } else
+            st->body.skip = req.content_length;
     }
-    st->partial = off < len && st->skip == 0 && !st->chunked;
+    st->partial = off < len && !st->chunked && st->body.skip == 0;
     if (st->close_after && !pending(st))
         return (int)len;
     return (int)off;
@@ -451,8 +481,11 @@ static int http_open(sk_conn *c)
 static void http_close(sk_conn *c)
 {
     http_state *st = sk_conn_state(c);
+    if (st->blob)
+        free(st->blob->data);
     free(st->blob);
     st->blob = NULL;
+    chunks_end(st);
 }
 
 /* Options (sockit serve --body-size, --head-timeout) ------------------------ */
