@@ -224,7 +224,7 @@ static int tcp_client(const connect_opts *o)
                           .on_event = o->verbose ? cli_dial_step : NULL,
                           .userdata = e->host,
                           .tracer = o->tracer};
-        fd = sk_dial(e->host, e->port, &d, &peer);
+        fd = t.naddrs[i] ? sk_dial_addrs(t.addrs[i], t.naddrs[i], &d, &peer) : sk_dial(e->host, e->port, &d, &peer);
         if (fd >= 0)
             break;
         char ep[SK_HOST_MAX + 16];

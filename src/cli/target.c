@@ -1,7 +1,9 @@
 /* A client's operand to the servers it names (target.h). */
 #include "target.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +98,26 @@ static int find_etcd(const cli_target_opts *o, const char *url, cli_target *t)
  * (mdns:NAME._echo._tcp), resolved over mDNS: one endpoint per instance, its
  * first address (IPv4 and global IPv6 come before link-local, which carries
  * its interface), each weight 1, in the order they answered. */
+static void mdns_addr_load(sk_addr *out, const sk_mdns_addr *a, uint16_t port)
+{
+    memset(out, 0, sizeof *out);
+    if (a->family == AF_INET) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        memcpy(&s4->sin_addr, a->addr, 4);
+        out->len = sizeof *s4;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, a->addr, 16);
+        if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
+            s6->sin6_scope_id = a->ifindex;
+        out->len = sizeof *s6;
+    }
+}
+
 static int find_mdns(const cli_target_opts *o, const char *name, cli_target *t)
 {
     static sk_mdns_instance inst[CLI_TARGETS_MAX];
@@ -115,10 +137,13 @@ static int find_mdns(const cli_target_opts *o, const char *name, cli_target *t)
         return EXIT_FAIL;
     }
     for (int i = 0; i < n; i++) {
-        sk_endpoint *e = &t->ep[t->n++];
+        size_t at = t->n++;
+        sk_endpoint *e = &t->ep[at];
         discover_mdns_addr_text(&inst[i].addrs[0], e->host, sizeof e->host);
         e->port = inst[i].port;
         e->weight = 1;
+        for (size_t k = 0; k < inst[i].naddrs && t->naddrs[at] < CLI_TARGET_ADDRS; k++)
+            mdns_addr_load(&t->addrs[at][t->naddrs[at]++], &inst[i].addrs[k], inst[i].port);
     }
     if (o->verbose) {
         fprintf(stderr, "sockit: mDNS %s: %d instance%s\n", name, n, n == 1 ? "" : "s");

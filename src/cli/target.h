@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sockit/addr.h>
 #include <sockit/dial.h>
 
 #define CLI_TARGETS_MAX 32
+#define CLI_TARGET_ADDRS 8
 
 typedef struct cli_target {
     const char *text; /* the operand as given */
@@ -24,6 +26,10 @@ typedef struct cli_target {
     bool many;        /* an SRV name or a registry: servers, not one host:port */
     sk_endpoint ep[CLI_TARGETS_MAX];
     size_t n;
+    /* An mDNS instance's every address (ep[i].host is the first): connect
+     * races them all, as it races a name's. naddrs[i] 0: dial ep[i].host. */
+    sk_addr addrs[CLI_TARGETS_MAX][CLI_TARGET_ADDRS];
+    uint8_t naddrs[CLI_TARGETS_MAX];
 } cli_target;
 
 /* What every client passes down: where to ask DNS, how long to wait, and
