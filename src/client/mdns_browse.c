@@ -25,6 +25,10 @@
 #define MAX_HOSTREC 256
 #define MAX_TYPES 128
 #define TICK_MS 50
+/* sk_mdns_resolve of a named instance: once it has an address of one
+ * family, how long to wait for the other's (A and AAAA often come in
+ * separate answers); the caller then races both (RFC 8305's spirit). */
+#define SETTLE_MS 250
 #define QUERY_MAX_MS (3600 * 1000)
 #define ENUM_NAME "_services._dns-sd._udp.local"
 
@@ -76,6 +80,8 @@ struct sk_mdns_browser {
     bool stop_on_first; /* sk_mdns_resolve: */
     char want[SK_DNS_NAME_MAX];
     int64_t first_resolved;
+    int64_t settle_since; /* the wanted instance has one family only */
+    bool settle_asked;
 };
 
 #define RR_MAX 64
@@ -183,6 +189,18 @@ static uint64_t gather(sk_mdns_browser *b, entry *e)
     return h;
 }
 
+/* The family an instance has no address of (AF_INET or AF_INET6), or 0
+ * when it has both. */
+static int missing_family(const sk_mdns_instance *in)
+{
+    bool v4 = false, v6 = false;
+    for (size_t k = 0; k < in->naddrs; k++) {
+        v4 |= in->addrs[k].family == AF_INET;
+        v6 |= in->addrs[k].family == AF_INET6;
+    }
+    return !v4 ? AF_INET : !v6 ? AF_INET6 : 0;
+}
+
 static void report(sk_mdns_browser *b, int64_t now)
 {
     for (size_t i = 0; i < b->ninst; i++) {
@@ -198,11 +216,15 @@ static void report(sk_mdns_browser *b, int64_t now)
             if (b->first_resolved == 0)
                 b->first_resolved = now;
             emit(b, SK_MDNS_ADD, &e->in, NULL);
-            if (b->stop_on_first && b->want[0] && sk_dns_name_equal(e->in.name, b->want))
-                sk_loop_stop(b->loop);
         } else if (sig != e->sig) {
             e->sig = sig;
             emit(b, SK_MDNS_UPDATE, &e->in, NULL);
+        }
+        if (b->stop_on_first && b->want[0] && sk_dns_name_equal(e->in.name, b->want)) {
+            if (b->o.family || missing_family(&e->in) == 0)
+                sk_loop_stop(b->loop);
+            else if (b->settle_since == 0)
+                b->settle_since = now;
         }
     }
 }
@@ -472,6 +494,10 @@ static int64_t on_tick(sk_loop *l, void *data)
         sk_loop_stop(l);
         return -1;
     }
+    if (b->settle_since && now - b->settle_since >= SETTLE_MS) {
+        sk_loop_stop(l);
+        return -1;
+    }
     expire(b, now);
     q_init(&q);
     bool refresh = false;
@@ -492,6 +518,14 @@ static int64_t on_tick(sk_loop *l, void *data)
             if (!b->o.continuous && b->interval > 4000)
                 b->interval = 4000;
         }
+    }
+    /* The wanted instance with one family only: ask for the other, once. */
+    if (b->settle_since && !b->settle_asked) {
+        b->settle_asked = true;
+        entry *w = inst_find(b, b->want);
+        int miss = w ? missing_family(&w->in) : 0;
+        if (miss)
+            q_ask(&q, w->in.host, miss == AF_INET ? SK_DNS_A : SK_DNS_AAAA);
     }
     /* Resolving: what an instance still lacks, asked with a back-off. */
     for (size_t i = 0; i < b->ninst; i++) {

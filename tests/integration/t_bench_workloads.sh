@@ -13,6 +13,9 @@
 start_json_server() { # NAME ARGS...
     local name=$1 i
     shift
+    # The file exists before the server starts: the redirection happens in
+    # the child, and sed on a missing file would end the test (pipefail).
+    : >"$TMP/$name.json"
     "$SOCKIT" serve "$@" --json >"$TMP/$name.json" 2>"$TMP/$name.log" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
