@@ -151,6 +151,17 @@ typedef struct sk_server_config {
      * writers. An idle connection is the idle timeout's. 0: off. */
     uint64_t min_rate_bps;
     int min_rate_window_ms;
+    /* TCP_DEFER_ACCEPT on the listeners: a connection is handed to the
+     * server only once the client's first bytes are in (and read at once,
+     * without waiting for the loop to report it readable), or after about
+     * defer_accept_s seconds of silence. For protocols where the client
+     * speaks first (HTTP); a server-speaks-first service (daytime, chat's
+     * greeting) would greet late. 0: off. */
+    int defer_accept_s;
+    /* TCP_FASTOPEN on the listeners, with at most this many connections
+     * pending whose SYN carried data (the kernel's net.ipv4.tcp_fastopen
+     * must allow the server side, bit 2). 0: off. */
+    int fastopen_qlen;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

@@ -130,6 +130,11 @@ sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved) { return sk__conn_o
 
 sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr *held)
 {
+    return sk__conn_open_tuple(e, fd, reserved, held, NULL);
+}
+
+sk_conn *sk__conn_open_tuple(sk__engine *e, int fd, bool reserved, const sk_addr *held, const sk_tuple *t)
+{
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
     sk_conn *c = calloc(1, sizeof *c + svc->conn_state_size);
@@ -146,7 +151,10 @@ sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr 
     if (held)
         c->held = *held;
     c->opened_ms = c->active_ms = c->rate_from_ms = e->now;
-    sk_tuple_get(fd, &c->tuple);
+    if (t)
+        c->tuple = *t;
+    else
+        sk_tuple_get(fd, &c->tuple);
     pthread_mutex_lock(&e->lock);
     c->next = e->head;
     if (e->head)
