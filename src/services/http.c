@@ -266,15 +266,22 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         int64_t size = body_size(c);
         const resp_cache *rcache = cache_get(size);
         uint64_t blen = body_len(size);
-        if (conn == R_KEEP) {
-            /* The hot path: one copy of a prebuilt answer. */
-            size_t n = head ? rcache->head_len : rcache->full_len;
-            if (n > 0) {
-                if (n > sk_conn_room(c))
-                    return -ENOBUFS;
+        /* The hot path: one copy of a prebuilt answer, or for a client
+         * that asked to close (one request per connection) the same with
+         * its Connection header put in before the blank line. */
+        size_t n = head ? rcache->head_len : rcache->full_len;
+        if (n > 0) {
+            const char *hdr = conn == R_CLOSE    ? "Connection: close\r\n"
+                              : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
+                                                 : "";
+            size_t hlen = strlen(hdr), cut = rcache->head_len - 2;
+            if (n + hlen > sk_conn_room(c))
+                return -ENOBUFS;
+            if (hlen == 0)
                 rc = sk_conn_write(c, rcache->buf, n);
-                goto done;
-            }
+            else if ((rc = sk_conn_write(c, rcache->buf, cut)) == 0 && (rc = sk_conn_write(c, hdr, hlen)) == 0)
+                rc = sk_conn_write(c, rcache->buf + cut, n - cut);
+            goto done;
         }
         if (head || blen <= INLINE_BODY) {
             char body[INLINE_BODY];
