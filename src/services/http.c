@@ -448,9 +448,7 @@ static int http_drain(sk_conn *c)
 static int http_open(sk_conn *c)
 {
     pthread_once(&pattern_once, pattern_init);
-    /* Answers are whole and written once per batch: Nagle could only hold
-     * back the tail of a large body waiting for an ACK. */
-    sk_set_nodelay(sk_conn_fd(c), true);
+    /* TCP_NODELAY comes from the listener (.nodelay below). */
     sk_conn_set_timeout(c, head_timeout(c));
     return 0;
 }
@@ -562,6 +560,9 @@ const sk_service sk__service_http = {
     /* A head at both limits (target and header section) with its request
      * line, and an answer with an inline body, each in one buffer. */
     .min_buf_size = SK_HTTP_MAX_TARGET + SK_HTTP_MAX_HEAD + 512,
+    /* Answers are whole and written once per batch: Nagle could only hold
+     * back the tail of a large body waiting for an ACK. */
+    .nodelay = true,
     .options = http_options,
     .config_size = sizeof(sk_http_config),
     .config_init = http_config_init,

@@ -49,6 +49,60 @@ time.sleep(6)' "$SERVER_PORT" &
     stop_server "$SERVER_PID"
 done
 
+# http's connections run with TCP_NODELAY, set once on the listener and
+# inherited by every accepted socket: the test takes a copy of the server's
+# side of a connection (pidfd_getfd) and reads the option; echo's have none.
+cat >"$TMP/nodelay.py" <<'PY'
+import ctypes, os, socket, sys, time
+# nodelay.py PID PORT: connect to 127.0.0.1:PORT, find the server's side of
+# that connection in process PID or a child of it, take a copy of it (pidfd_getfd) and print
+# its TCP_NODELAY.
+pid, port = int(sys.argv[1]), int(sys.argv[2])
+c = socket.create_connection(("127.0.0.1", port))
+c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+c.recv(4096)
+cport = c.getsockname()[1]
+inode = None
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    if int(f[1].split(":")[1], 16) == port and int(f[2].split(":")[1], 16) == cport:
+        inode = f[9]
+libc = ctypes.CDLL(None, use_errno=True)
+# The server or one of its children (prefork's workers, fork's per-connection
+# processes) holds it.
+procs = [pid] + [int(d) for d in os.listdir("/proc") if d.isdigit() and
+                 open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1] == str(pid)]
+for p in procs:
+    for fd in os.listdir(f"/proc/{p}/fd"):
+        try:
+            if os.readlink(f"/proc/{p}/fd/{fd}") != f"socket:[{inode}]":
+                continue
+        except OSError:
+            continue
+        mine = libc.syscall(438, os.pidfd_open(p), int(fd), 0)  # pidfd_getfd
+        if mine < 0:
+            sys.exit("pidfd_getfd: errno %d" % ctypes.get_errno())
+        s = socket.socket(fileno=mine)
+        print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        sys.exit(0)
+sys.exit("the server's side of the connection was not found")
+PY
+for model in loop prefork hybrid fork thread; do
+    for svc in http echo; do
+        start_server "nodelay-$model-$svc" --service "$svc" --model "$model" --workers 2 --listen 127.0.0.1:0
+        got=
+        for ((try = 0; try < 20; try++)); do
+            got=$("$PYTHON" "$TMP/nodelay.py" "$SERVER_PID" "$SERVER_PORT" 2>/dev/null) && break
+            sleep 0.1 # prefork's workers start just after the server says it serves
+        done
+        want=0
+        [[ $svc == http ]] && want=1
+        [[ $got == "$want" ]] || fail "$model $svc: TCP_NODELAY '$got' on the server's side, wanted $want"
+        stop_server "$SERVER_PID"
+    done
+done
+pass "http's connections have TCP_NODELAY from the listener (loop, prefork, hybrid, fork, thread); echo's do not"
+
 NS="sockit-tfo-$$"
 if ! ip netns add "$NS" 2>/dev/null; then
     echo "skip [$TEST_NAME]: 'ip netns add' is not permitted here; --fastopen not tested"
@@ -65,7 +119,7 @@ for model in loop prefork; do
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     for ((i = 0; i < 100; i++)); do
-        grep -q 'sockit: serving .* on ' "$log" && break
+        grep -qs 'sockit: serving .* on ' "$log" && break
         sleep 0.05
     done
     addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
@@ -87,7 +141,7 @@ log="$TMP/tfo-off.log"
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 for ((i = 0; i < 100; i++)); do
-    grep -q 'sockit: serving .* on ' "$log" && break
+    grep -qs 'sockit: serving .* on ' "$log" && break
     sleep 0.05
 done
 addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
