@@ -25,7 +25,8 @@ static void resume_queued(sk__loop_worker *w);
 static void close_conn(sk_conn *c, void *arg)
 {
     sk__loop_worker *w = arg;
-    sk_loop_watch(w->loop, c->fd, 0, NULL, NULL);
+    /* sk__conn_free closes the fd, the only copy of it. */
+    sk_loop_forget(w->loop, c->fd);
     sk__conn_free(c);
     publish(w);
     if (w->eng.draining && w->eng.nconns == 0)
