@@ -152,11 +152,11 @@ typedef struct sk_server_config {
     uint64_t min_rate_bps;
     int min_rate_window_ms;
     /* TCP_DEFER_ACCEPT on the listeners: a connection is handed to the
-     * server only once the client's first bytes are in (and read at once,
-     * without waiting for the loop to report it readable), or after about
+     * server only once the client's first bytes are in, or after about
      * defer_accept_s seconds of silence. For protocols where the client
      * speaks first (HTTP); a server-speaks-first service (daytime, chat's
-     * greeting) would greet late. 0: off. */
+     * greeting) would greet late. Under the loop models the connection's
+     * first bytes are read at accept (with or without it). 0: off. */
     int defer_accept_s;
     /* TCP_FASTOPEN on the listeners, with at most this many connections
      * pending whose SYN carried data (the kernel's net.ipv4.tcp_fastopen

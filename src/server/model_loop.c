@@ -176,9 +176,10 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
     sk_server *s = w->srv;
     bool queues = sk__server_queues(s);
     const sk_addr *local = fixed_local(w, lfd);
-    /* With TCP_DEFER_ACCEPT (or data in the SYN) the request is already
-     * in: read it now rather than after one more turn of the loop. */
-    int first = s->cfg.defer_accept_s > 0 || s->cfg.fastopen_qlen > 0 ? SK_READ : 0;
+    /* Read each new connection at once: under churn its request is
+     * usually in by the time it is accepted (always with TCP_DEFER_ACCEPT
+     * or data in the SYN), which saves a turn of the loop; when it is not,
+     * one recv says EAGAIN. */
     (void)events;
 
     w->eng.now = sk_loop_now(l);
@@ -212,7 +213,7 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
         if (c == NULL)
             continue;
         c->model_data = w;
-        if (sk__conn_drive(c, first) == SK__DONE)
+        if (sk__conn_drive(c, SK_READ) == SK__DONE)
             close_conn(c, w);
         else
             rearm(w, c);

@@ -8,17 +8,18 @@
 N=2000
 W=4
 
-# hold ADDR: N connections, each echoing every second, for 4 s (background).
+# hold ADDR: N connections, each echoing every second, for 8 s (background;
+# the counts are taken as soon as all are up, long before the end).
 hold() {
-    "$SOCKIT" bench "$1" -c "$N" --idle 1s -d 4s --timeout 5s --json >"$TMP/bench.json" 2>"$TMP/bench.log" &
+    "$SOCKIT" bench "$1" -c "$N" --idle 1s -d 8s --timeout 5s --json >"$TMP/bench.json" 2>"$TMP/bench.log" &
     BENCH_PID=$!
     PIDS+=("$BENCH_PID")
 }
 
-# wait_established PORT: until N sockets on the server side are established (5 s).
+# wait_established PORT: until N sockets on the server side are established (8 s).
 wait_established() {
     local i n=0
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 160; i++)); do
         n=$(ss -tnH state established "( sport = :$1 )" | wc -l)
         ((n >= N)) && return 0
         sleep 0.05
