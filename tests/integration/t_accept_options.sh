@@ -7,7 +7,8 @@
 # --fastopen: in a network namespace of the test's own where
 # net.ipv4.tcp_fastopen allows the server side, curl --tcp-fastopen's
 # second request (with the cookie from the first) carries its data in the
-# SYN, and the kernel counts a passive Fast Open (TcpExtTCPFastOpenPassive).
+# SYN, and the kernel counts a passive Fast Open (TcpExtTCPFastOpenPassive);
+# so do sockit bench --fastopen's connections.
 . "$(dirname "$0")/lib.sh"
 
 expect_rc 2 "$SOCKIT" serve --defer-accept 0
@@ -15,6 +16,7 @@ expect_rc 2 "$SOCKIT" serve --defer-accept soon
 expect_rc 2 "$SOCKIT" serve --fastopen 0
 expect_rc 2 "$SOCKIT" serve --proto udp --fastopen 16
 expect_rc 2 "$SOCKIT" serve --proto udp --defer-accept 2s
+expect_rc 2 "$SOCKIT" bench 127.0.0.1:9 --proto udp --fastopen
 pass "bad --defer-accept / --fastopen values are usage errors"
 
 for model in loop prefork hybrid; do
@@ -133,6 +135,16 @@ for model in loop prefork; do
     after=$(tfo_passive)
     ((after - before >= 2)) || fail "$model: $((after - before)) passive Fast Opens for 3 requests (want >= 2)"
     pass "$model --fastopen 16: curl --tcp-fastopen answered, $((after - before)) of 3 with data in the SYN"
+    # sockit bench --fastopen as the client: after the first connection's
+    # cookie every request rides in its SYN.
+    before=$(tfo_passive)
+    "${IN[@]}" timeout 20 "$SOCKIT" bench "$addr" --proto http --new-conn --fastopen -c 4 -n 200 --json >"$TMP/tfo.json" ||
+        fail "$model: sockit bench --fastopen failed"
+    grep -q '"errors":{"connect":0,"read":0,"write":0,"timeout":0,"status":0}' "$TMP/tfo.json" ||
+        fail "$model: sockit bench --fastopen errors: $(cat "$TMP/tfo.json")"
+    after=$(tfo_passive)
+    ((after - before >= 190)) || fail "$model: $((after - before)) passive Fast Opens for 200 bench connections"
+    pass "$model: sockit bench --fastopen: $((after - before)) of 200 connections with the request in the SYN"
     stop_server "$SERVER_PID"
 done
 # Without --fastopen the server takes none (the cookie is refused).
