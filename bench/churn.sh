@@ -14,7 +14,8 @@
 # connections/s where the floor allows it, and sockit bench --new-conn >=
 # 1.0x ab's rate against the same server. Every sockit bench run also
 # prints the kernel's ListenOverflows/ListenDrops growth and TIME_WAIT.
-# Env: RUNS (5), CONNS (50), AB_N (20000: requests per run, both clients), SETUPS ("1 2").
+# Env: RUNS (5), CONNS (50), AB_N (20000: requests per run, both clients), SETUPS ("1 2"),
+# SERVER_EXTRA (more sockit serve options for the http server, e.g. "--defer-accept 1s").
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-50}
 AB_N=${AB_N:-20000}
@@ -43,7 +44,7 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
     port=$(free_port)
     nginx_start "$WORK/nginx$workers" "$port" "$workers" || exit 1
     # shellcheck disable=SC2086
-    sockit_start "http-$workers" --service http --model $model_args || exit 1
+    sockit_start "http-$workers" --service http --model $model_args ${SERVER_EXTRA:-} || exit 1
     HTTP_ADDR=$SK_ADDR HTTP_PID=$SK_PID
     # shellcheck disable=SC2086
     sockit_start "echo-$workers" --service echo --model $model_args || exit 1
@@ -55,7 +56,7 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
         BG_PIDS+=($!)
         sleep 0.2
     fi
-    echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --model $model_args"
+    echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --model $model_args ${SERVER_EXTRA:-}"
     echo "#   ab -q -n $AB_N -c $CONNS http://ADDR/"
     echo "#   sockit bench ADDR --proto http --new-conn -c $CONNS -n $AB_N --json"
     echo "#   sockit bench $ECHO_ADDR --new-conn -c $CONNS -n $AB_N --json (echo)"

@@ -72,6 +72,9 @@ typedef struct sk_bench_config {
     bool new_conn;      /* one request per connection: closed after its
                            answer and connected anew (HTTP asks for
                            Connection: close); pipeline must be 1 */
+    bool fastopen;      /* TCP Fast Open (TCP_FASTOPEN_CONNECT): after the
+                           first connection to a server has its cookie,
+                           each request goes out in the SYN */
     int64_t idle_ms;    /* > 0: hold the connections, each sending one
                            request every idle_ms (evenly spread); rate
                            must be 0. The result says the longest gap. */

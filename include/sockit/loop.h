@@ -42,6 +42,13 @@ int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data);
 /* The events fd is watched for (0 if none). */
 int sk_loop_watched(const sk_loop *l, int fd);
 
+/* Stop watching fd, which the caller closes next and holds the only copy
+ * of (no dup, no child process sharing it). With epoll this costs no
+ * system call: the close takes the fd out of the kernel's set. The other
+ * backends stop watching it as sk_loop_watch(l, fd, 0, NULL, NULL) does.
+ * Returns 0 or -ERANGE. */
+int sk_loop_forget(sk_loop *l, int fd);
+
 /* The loop's clock: sk_now_us() (CLOCK_MONOTONIC) read once per wakeup,
  * right after the backend's wait returns, and at sk_loop_new(). Every
  * callback of one wakeup sees the same value, so a batch of events costs

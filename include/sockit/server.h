@@ -156,6 +156,17 @@ typedef struct sk_server_config {
      * service that answers nothing), it shuts down its writing, waits for
      * the client's FIN and closes. */
     bool close_first;
+    /* TCP_DEFER_ACCEPT on the listeners: a connection is handed to the
+     * server only once the client's first bytes are in, or after about
+     * defer_accept_s seconds of silence. For protocols where the client
+     * speaks first (HTTP); a server-speaks-first service (daytime, chat's
+     * greeting) would greet late. Under the loop models the connection's
+     * first bytes are read at accept (with or without it). 0: off. */
+    int defer_accept_s;
+    /* TCP_FASTOPEN on the listeners, with at most this many connections
+     * pending whose SYN carried data (the kernel's net.ipv4.tcp_fastopen
+     * must allow the server side, bit 2). 0: off. */
+    int fastopen_qlen;
 } sk_server_config;
 
 typedef struct sk_server sk_server;

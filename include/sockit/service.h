@@ -128,6 +128,12 @@ typedef struct sk_service {
      * and its answer). sk_server_open() refuses a smaller buf_size with
      * SK_EBUFSMALL. 0: any. */
     size_t min_buf_size;
+
+    /* Connections of this service run with TCP_NODELAY (answers written
+     * whole, which Nagle could only delay). Set once on the listening
+     * sockets, which every accepted connection inherits: no call per
+     * connection. */
+    bool nodelay;
 } sk_service;
 
 /* Queue len bytes for the peer. All or nothing: returns 0 when queued,

@@ -39,6 +39,7 @@ enum {
     O_BUSY_POLL,
     O_DNS,
     O_NEW_CONN,
+    O_FASTOPEN,
     O_IDLE,
     O_PROCS,
     O_SOURCE,
@@ -75,6 +76,9 @@ static const cli_option options[] = {
             "one request per connection, then close and connect anew\n"
             "(HTTP asks Connection: close); reports connects/s, connect\n"
             "time and the kernel's listen drops and TIME_WAIT count"),
+    CLI_OPT(0, "fastopen", NULL, O_FASTOPEN,
+            "TCP Fast Open: requests go out in the SYN once the server\n"
+            "gave a cookie (serve --fastopen N; net.ipv4.tcp_fastopen bit 1)"),
     CLI_OPT(0, "idle", "TIME", O_IDLE,
             "hold the connections; each sends one echo every TIME (10s),\n"
             "spread evenly; reports the longest gap and the errors"),
@@ -305,6 +309,9 @@ int cmd_bench(int argc, char **argv)
         case O_NEW_CONN:
             cfg.new_conn = true;
             break;
+        case O_FASTOPEN:
+            cfg.fastopen = true;
+            break;
         case O_IDLE:
             if (!cli_parse_seconds(optarg, &ms) || ms < 10)
                 return cli_usage_error("bench", "--idle wants a time of at least 10ms (10s, 500ms), not '%s'", optarg);
@@ -381,6 +388,8 @@ int cmd_bench(int argc, char **argv)
     if (cfg.proto == SK_BENCH_UDP && (cfg.new_conn || cfg.idle_ms > 0))
         return cli_usage_error("bench", "--proto udp has no connections to renew or hold: leave out %s",
                                cfg.new_conn ? "--new-conn" : "--idle");
+    if (cfg.proto == SK_BENCH_UDP && cfg.fastopen)
+        return cli_usage_error("bench", "--fastopen is for TCP, not --proto udp");
     if (cfg.new_conn && cfg.idle_ms > 0)
         return cli_usage_error("bench", "--new-conn and --idle cannot go together");
     if (cfg.new_conn && pipeline_set && cfg.pipeline != 1)

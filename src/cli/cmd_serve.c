@@ -217,7 +217,9 @@ enum {
     O_ON_MAX_CONNS,
     O_PER_IP,
     O_MIN_RATE,
-    O_CLOSEFIRST
+    O_CLOSEFIRST,
+    O_DEFER_ACCEPT,
+    O_FASTOPEN
 };
 
 static const cli_option options[] = {
@@ -255,6 +257,14 @@ static const cli_option options[] = {
             "dropped after IDLE + INTVL x CNT (default 60,10,6); off: none"),
     CLI_OPT(0, "drain-timeout", "TIME", O_DRAIN, "on stop, how long open connections are served (default 5s)"),
     CLI_OPT(0, "backlog", "N", O_BACKLOG, "listen backlog (default SOMAXCONN)"),
+    CLI_OPT(0, "defer-accept", "TIME", O_DEFER_ACCEPT,
+            "TCP_DEFER_ACCEPT: hand a connection over only once the client\n"
+            "has sent something (read at once), or after TIME of silence\n"
+            "(whole seconds; for client-speaks-first protocols such as http;\n"
+            "default off)"),
+    CLI_OPT(0, "fastopen", "N", O_FASTOPEN,
+            "TCP_FASTOPEN: accept data in the SYN, at most N such connections\n"
+            "pending (needs net.ipv4.tcp_fastopen with bit 2; default off)"),
     CLI_OPT(0, "no-accept", NULL, O_NOACCEPT,
             "listen but never accept: the accept queue fills to --backlog + 1,\n"
             "then SYNs are dropped (ListenOverflows); for 'sockit conns', ss"),
@@ -463,6 +473,16 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage_error("serve", "--backlog wants a positive number, not '%s'", optarg);
             cfg.backlog = (int)v;
             break;
+        case O_DEFER_ACCEPT:
+            if (!cli_parse_seconds(optarg, &ms) || ms < 1000 || ms > 3600 * 1000)
+                return cli_usage_error("serve", "--defer-accept wants a time of 1s to 1h, not '%s'", optarg);
+            cfg.defer_accept_s = (int)((ms + 999) / 1000);
+            break;
+        case O_FASTOPEN:
+            if (!cli_parse_int(optarg, 1, 1 << 20, &v))
+                return cli_usage_error("serve", "--fastopen wants a queue length of 1 to 1048576, not '%s'", optarg);
+            cfg.fastopen_qlen = (int)v;
+            break;
         case O_BUFSIZE:
             if (!cli_parse_int(optarg, 256, 64L << 20, &v))
                 return cli_usage_error("serve", "--buffer-size wants 256 to 67108864 bytes, not '%s'", optarg);
@@ -591,6 +611,8 @@ int cmd_serve(int argc, char **argv)
          cfg.on_fd_limit != SK_ON_FD_LIMIT_SPARE_FD))
         return cli_usage_error("serve", "--max-conns-per-ip, --min-rate, --on-max-conns and --on-fd-limit are for "
                                         "TCP connections, not --proto udp");
+    if (cfg.proto == SK_PROTO_UDP && (cfg.defer_accept_s > 0 || cfg.fastopen_qlen > 0))
+        return cli_usage_error("serve", "--defer-accept and --fastopen are for TCP listeners, not --proto udp");
     /* Safe defaults (docs/reliability.md): idle connections end, vanished
      * peers are found, and fork cannot make processes without bound. */
     if (!idle_set)

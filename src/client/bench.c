@@ -214,6 +214,13 @@ static void conn_start(bthread *t, bconn *c)
     int one = 1, rc;
     if (!udp)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* connect() then returns at once and the first send carries the
+     * request in the SYN (a plain handshake while there is no cookie). */
+    if (!udp && cfg->fastopen && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one) < 0) {
+        close(fd);
+        connect_failed(t, c, -errno);
+        return;
+    }
     c->fd = fd;
     c->events = 0;
     c->wait_since = now_ns();

@@ -122,6 +122,28 @@ int sk_loop_watch(sk_loop *l, int fd, int events, sk_io_fn fn, void *data)
     return 0;
 }
 
+int sk_loop_forget(sk_loop *l, int fd)
+{
+    if (fd < 0 || fd >= l->setsize)
+        return -ERANGE;
+    sk__io *io = &l->io[fd];
+    if (l->events[fd] == 0)
+        return 0;
+    if (l->be->forget == NULL)
+        return sk_loop_watch(l, fd, 0, NULL, NULL);
+    int rc = l->be->forget(l, fd, l->events[fd]);
+    if (rc < 0)
+        return rc;
+    l->events[fd] = 0;
+    io->fn = NULL;
+    io->data = NULL;
+    if (fd == l->maxfd) {
+        while (l->maxfd >= 0 && l->events[l->maxfd] == 0)
+            l->maxfd--;
+    }
+    return 0;
+}
+
 int sk_loop_watched(const sk_loop *l, int fd) { return fd >= 0 && fd < l->setsize ? l->events[fd] : 0; }
 
 /* Timer heap ------------------------------------------------------------ */

@@ -65,6 +65,16 @@ static int ep_set(sk_loop *l, int fd, int old_events, int new_events)
     return 0;
 }
 
+/* Closing the fd removes it from the epoll set (the caller holds the only
+ * reference to the file): nothing to tell the kernel. */
+static int ep_forget(sk_loop *l, int fd, int old_events)
+{
+    (void)l;
+    (void)fd;
+    (void)old_events;
+    return 0;
+}
+
 /* epoll_wait() counts in milliseconds, so a 300 us timer would wait a
  * whole millisecond; epoll_pwait2() takes a timespec. Waits of 0 (busy
  * polling) and forever need no timespec and take the older call. */
@@ -107,4 +117,5 @@ const sk__backend sk__backend_epoll = {
     .destroy = ep_destroy,
     .set = ep_set,
     .poll = ep_poll,
+    .forget = ep_forget,
 };

@@ -39,6 +39,9 @@ typedef struct sk__backend {
      * never less; fill l->fired; return the count or -errno (-EINTR is
      * fine: the loop just goes round again). */
     int (*poll)(sk_loop *l, int64_t timeout_us);
+    /* fd (watched for old_events) is about to be closed: drop it without
+     * a kernel call where the close does that anyway. NULL: set(.., 0). */
+    int (*forget)(sk_loop *l, int fd, int old_events);
 } sk__backend;
 
 struct sk_loop {

@@ -231,6 +231,11 @@ sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved) { return sk__conn_o
 
 sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr *held)
 {
+    return sk__conn_open_tuple(e, fd, reserved, held, NULL);
+}
+
+sk_conn *sk__conn_open_tuple(sk__engine *e, int fd, bool reserved, const sk_addr *held, const sk_tuple *given)
+{
     sk_server *s = e->srv;
     const sk_service *svc = s->cfg.service;
     sk_conn *c = e->conns.size ? sk__slab_alloc(&e->conns) : calloc(1, sizeof *c + svc->conn_state_size);
@@ -246,7 +251,10 @@ sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr 
     c->tp = s->transport;
     c->eng = e;
     c->opened_ms = c->active_ms = e->now;
-    sk_tuple_get(fd, &t);
+    if (given)
+        t = *given;
+    else
+        sk_tuple_get(fd, &t);
     tuple_store(&c->tuple, &t);
     if (held && held->len > 0) {
         /* The peer given back at close is the tuple's: one the kernel

@@ -244,6 +244,10 @@ void sk__server_unreserve(sk_server *s);
  * back. With s->accept_lock the reserve is shared and used only under it. */
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held);
 
+/* The same, and peer gets the client's address as accept4 gave it, which
+ * saves the connection a getpeername. */
+int sk__server_accept_peer(sk_server *s, int lfd, int *reserve_fd, sk_addr *held, sk_addr *peer);
+
 /* Accepting paused for SK__PAUSE_MS at the fd limit: count it. */
 void sk__server_fd_paused(sk_server *s);
 
@@ -264,6 +268,10 @@ sk_conn *sk__conn_open(sk__engine *e, int fd, bool reserved);
 /* The same for a connection whose peer was counted against
  * max_conns_per_ip (held, or NULL): given back when it closes. */
 sk_conn *sk__conn_open_held(sk__engine *e, int fd, bool reserved, const sk_addr *held);
+
+/* The same with the connection's 4-tuple already known (from accept and
+ * the listener's address: no getpeername / getsockname); NULL: ask. */
+sk_conn *sk__conn_open_tuple(sk__engine *e, int fd, bool reserved, const sk_addr *held, const sk_tuple *t);
 
 /* Advance the connection after the model saw events (SK_READ/SK_WRITE, or
  * 0 just to run pending work): read, hand input to the service, flush,

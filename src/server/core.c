@@ -154,6 +154,12 @@ static bool take_peer(sk_server *s, int fd, const sk_addr *peer, sk_addr *held)
 
 int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held)
 {
+    sk_addr peer;
+    return sk__server_accept_peer(s, lfd, reserve_fd, held, &peer);
+}
+
+int sk__server_accept_peer(sk_server *s, int lfd, int *reserve_fd, sk_addr *held, sk_addr *out)
+{
     bool pause = s->cfg.on_fd_limit == SK_ON_FD_LIMIT_PAUSE_ACCEPT;
 
     held->len = 0;
@@ -193,8 +199,10 @@ int sk__server_accept(sk_server *s, int lfd, int *reserve_fd, sk_addr *held)
         }
         if (fd >= 0 && !take_peer(s, fd, &peer, held))
             continue;
-        if (fd >= 0)
+        if (fd >= 0) {
+            *out = peer;
             return fd;
+        }
         switch (fd) {
         case -EAGAIN:
             return fd;

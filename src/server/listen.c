@@ -40,6 +40,20 @@ static int open_one(const sk_server *s, const sk_addr *a, int n, bool reuseport)
         return udp_open(s, a, flags);
     int fd = SK__TRACER(s) ? sk__traced_listen(SK__TRACER(s), a, s->cfg.backlog, flags)
                            : sk_tcp_listen(a, s->cfg.backlog, flags);
+    int one = 1;
+    if (fd >= 0 && s->cfg.service->nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    if (fd >= 0 && ((s->cfg.defer_accept_s > 0 && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &s->cfg.defer_accept_s,
+                                                             sizeof s->cfg.defer_accept_s) < 0) ||
+                    (s->cfg.fastopen_qlen > 0 && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &s->cfg.fastopen_qlen,
+                                                            sizeof s->cfg.fastopen_qlen) < 0))) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
     if (fd >= 0 && s->cfg.keepalive_idle_s > 0) {
         /* Accepted sockets inherit these from their listener. */
         int on = 1, idle = s->cfg.keepalive_idle_s,

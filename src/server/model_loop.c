@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,7 +32,8 @@ static void resume_queued(sk__loop_worker *w);
 static void close_conn(sk_conn *c, void *arg)
 {
     sk__loop_worker *w = arg;
-    sk_loop_watch(w->loop, c->fd, 0, NULL, NULL);
+    /* sk__conn_free closes the fd, the only copy of it. */
+    sk_loop_forget(w->loop, c->fd);
     sk__conn_free(c);
     publish(w);
     if (w->eng.draining && w->eng.nconns == 0)
@@ -156,11 +158,37 @@ static void queue_accept(sk__loop_worker *w)
     sk_loop_timer(w->loop, SK__QUEUE_RECHECK_MS, queue_check, w);
 }
 
+/* A listener bound to one address (not the wildcard) gives every
+ * connection that address as its local end: no getsockname per accept. */
+static const sk_addr *fixed_local(const sk__loop_worker *w, int lfd)
+{
+    for (int i = 0; i < w->nlfds; i++) {
+        if (w->lfds[i] != lfd)
+            continue;
+        const sk_addr *a = &w->srv->laddrs[i];
+        if (a->ss.ss_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+            return in->sin_addr.s_addr != htonl(INADDR_ANY) ? a : NULL;
+        }
+        if (a->ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+            return !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) ? a : NULL;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
 static void accept_cb(sk_loop *l, int lfd, void *data, int events)
 {
     sk__loop_worker *w = data;
     sk_server *s = w->srv;
     bool queues = sk__server_queues(s);
+    const sk_addr *local = fixed_local(w, lfd);
+    /* Read each new connection at once: under churn its request is
+     * usually in by the time it is accepted (always with TCP_DEFER_ACCEPT
+     * or data in the SYN), which saves a turn of the loop; when it is not,
+     * one recv says EAGAIN. */
     (void)events;
 
     w->eng.now = sk_loop_now(l);
@@ -174,7 +202,8 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             return;
         }
         sk_addr held;
-        int fd = sk__server_accept(s, lfd, w->reserve, &held);
+        sk_tuple t;
+        int fd = sk__server_accept_peer(s, lfd, w->reserve, &held, &t.peer);
         if (fd == -EMFILE || fd == -ENFILE)
             pause_accept(w);
         if (fd < 0) {
@@ -186,11 +215,13 @@ static void accept_cb(sk_loop *l, int lfd, void *data, int events)
             sk__server_reject_full(s, fd, &held);
             continue;
         }
-        sk_conn *c = sk__conn_open_held(&w->eng, fd, true, &held);
+        if (local && t.peer.len > 0)
+            t.local = *local;
+        sk_conn *c = sk__conn_open_tuple(&w->eng, fd, true, &held, local && t.peer.len > 0 ? &t : NULL);
         publish(w);
         if (c == NULL)
             continue;
-        if (sk__conn_drive(c, 0) == SK__DONE)
+        if (sk__conn_drive(c, SK_READ) == SK__DONE)
             close_conn(c, w);
         else
             rearm(w, c);

@@ -1,6 +1,12 @@
-/* The prefork model: a master forks N worker processes that share the
- * listening sockets, each running the event-loop worker; the master only
- * supervises: a worker that dies is replaced at once. */
+/* The prefork model: a master forks N worker processes, each running the
+ * event-loop worker on its own copy of the listening sockets (SO_REUSEPORT:
+ * the kernel spreads new connections evenly by their 4-tuple, where one
+ * shared listener hands them to whichever worker wakes first, and a busy
+ * one fills up to its fd limit while others idle). The master keeps every
+ * copy open and only supervises: a worker that dies is replaced at once on
+ * the same copy, so the connections queued on it wait instead of being
+ * lost. */
+#include "listen.h"
 #include "model_loop.h"
 #include "procs.h"
 
@@ -17,13 +23,24 @@
 typedef struct slot {
     pid_t pid; /* 0: to be started at start_at */
     int64_t started, start_at;
-    uint64_t *live; /* MAP_SHARED: connections the worker holds */
+    uint64_t *live;              /* MAP_SHARED: connections the worker holds */
+    int lfds[SK__MAX_LISTENERS]; /* this worker's listeners (slot 0: the server's own) */
+    int nslots;                  /* the slots array's length (each slot knows it) */
+    struct slot *all;
 } slot;
 
 static int worker_body(sk_server *s, void *arg)
 {
     slot *sl = arg;
-    sk__loop_worker w = {.srv = s, .lfds = s->lfds, .nlfds = s->nlisteners, .live = sl->live};
+    /* The other workers' listeners are the master's to keep; open here
+     * they would only cost descriptors. */
+    for (int i = 1; i < sl->nslots; i++) {
+        if (&sl->all[i] != sl)
+            sk__listen_close(sl->all[i].lfds, s->nlisteners);
+    }
+    if (sl != &sl->all[0])
+        sk__listen_close(s->lfds, s->nlisteners);
+    sk__loop_worker w = {.srv = s, .lfds = sl->lfds, .nlfds = s->nlisteners, .live = sl->live};
     return sk__loop_worker_run(&w);
 }
 
@@ -36,6 +53,12 @@ static void settle(sk_server *s, slot *sl)
         SK__STAT_SUB(s, active, lost);
         SK__STAT_ADD(s, closed, lost);
     }
+}
+
+static void close_copies(const sk_server *s, slot *slots, int n)
+{
+    for (int i = 1; i < n; i++)
+        sk__listen_close(slots[i].lfds, s->nlisteners);
 }
 
 static void start_due(sk__procs *procs, sk_server *s, slot *slots, int n)
@@ -80,10 +103,22 @@ int sk__model_prefork(sk_server *s)
             munmap(live, (size_t)n * sizeof *live);
         return -ENOMEM;
     }
-    for (int i = 0; i < n; i++)
+    rc = 0;
+    for (int i = 0; i < n; i++) {
         slots[i].live = &live[i];
-    rc = sk__procs_init(&procs);
+        slots[i].nslots = n;
+        slots[i].all = slots;
+        for (int j = 0; j < s->nlisteners; j++)
+            slots[i].lfds[j] = i == 0 ? s->lfds[j] : -1;
+        /* Worker 0 takes the server's listeners, the others copies on the
+         * very addresses bound (port 0 already resolved). */
+        if (i > 0 && rc == 0)
+            rc = sk__listen_copy(s, slots[i].lfds);
+    }
+    if (rc == 0)
+        rc = sk__procs_init(&procs);
     if (rc < 0) {
+        close_copies(s, slots, n);
         free(slots);
         munmap(live, (size_t)n * sizeof *live);
         return rc;
@@ -113,6 +148,7 @@ int sk__model_prefork(sk_server *s)
     sk__procs_destroy(&procs);
     for (int i = 0; i < n; i++)
         settle(s, &slots[i]); /* workers SIGKILLed after the drain timeout */
+    close_copies(s, slots, n);
     free(slots);
     munmap(live, (size_t)n * sizeof *live);
     return 0;

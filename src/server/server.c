@@ -24,14 +24,14 @@ typedef struct sk__model {
     const char *name;
     int (*serve)(sk_server *s); /* TCP */
     bool loop;                  /* runs event loops: --backend applies */
-    bool reuseport;             /* each thread takes its own copy of the listeners */
+    bool reuseport;             /* each thread or process takes its own copy of the listeners */
     bool processes;             /* connections live in several processes */
 } sk__model;
 
 static const sk__model models[] = {
     [SK_MODEL_LOOP] = {"loop", sk__model_loop, true, false, false},
     [SK_MODEL_FORK] = {"fork", sk__model_fork, false, false, true},
-    [SK_MODEL_PREFORK] = {"prefork", sk__model_prefork, true, false, true},
+    [SK_MODEL_PREFORK] = {"prefork", sk__model_prefork, true, true, true},
     [SK_MODEL_THREAD] = {"thread", sk__model_thread, false, false, false},
     [SK_MODEL_HYBRID] = {"hybrid", sk__model_hybrid, true, true, false},
 };

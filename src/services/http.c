@@ -278,15 +278,22 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         int64_t size = body_size(c);
         const resp_cache *rcache = cache_get(size);
         uint64_t blen = body_len(size);
-        if (conn == R_KEEP) {
-            /* The hot path: one copy of a prebuilt answer. */
-            size_t n = head ? rcache->head_len : rcache->full_len;
-            if (n > 0) {
-                if (n > sk_conn_room(c))
-                    return -ENOBUFS;
+        /* The hot path: one copy of a prebuilt answer, or for a client
+         * that asked to close (one request per connection) the same with
+         * its Connection header put in before the blank line. */
+        size_t n = head ? rcache->head_len : rcache->full_len;
+        if (n > 0) {
+            const char *hdr = conn == R_CLOSE    ? "Connection: close\r\n"
+                              : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
+                                                 : "";
+            size_t hlen = strlen(hdr), cut = rcache->head_len - 2;
+            if (n + hlen > sk_conn_room(c))
+                return -ENOBUFS;
+            if (hlen == 0)
                 rc = sk_conn_write(c, rcache->buf, n);
-                goto done;
-            }
+            else if ((rc = sk_conn_write(c, rcache->buf, cut)) == 0 && (rc = sk_conn_write(c, hdr, hlen)) == 0)
+                rc = sk_conn_write(c, rcache->buf + cut, n - cut);
+            goto done;
         }
         if (head || blen <= INLINE_BODY) {
             char body[INLINE_BODY];
@@ -471,9 +478,7 @@ static int http_drain(sk_conn *c)
 static int http_open(sk_conn *c)
 {
     pthread_once(&pattern_once, pattern_init);
-    /* Answers are whole and written once per batch: Nagle could only hold
-     * back the tail of a large body waiting for an ACK. */
-    sk_set_nodelay(sk_conn_fd(c), true);
+    /* TCP_NODELAY comes from the listener (.nodelay below). */
     sk_conn_set_timeout(c, head_timeout(c));
     return 0;
 }
@@ -588,6 +593,9 @@ const sk_service sk__service_http = {
     /* A head at both limits (target and header section) with its request
      * line, and an answer with an inline body, each in one buffer. */
     .min_buf_size = SK_HTTP_MAX_TARGET + SK_HTTP_MAX_HEAD + 512,
+    /* Answers are whole and written once per batch: Nagle could only hold
+     * back the tail of a large body waiting for an ACK. */
+    .nodelay = true,
     .options = http_options,
     .config_size = sizeof(sk_http_config),
     .config_init = http_config_init,

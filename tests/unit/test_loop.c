@@ -257,6 +257,44 @@ static void test_watch_unwatch_replace(void **state)
     sk_loop_free(l);
 }
 
+/* sk_loop_forget then close: the fd is no longer watched (with epoll, the
+ * close took it out of the kernel's set), and a new socket that gets the
+ * same number is watched afresh with no stale event from the old one. */
+static void test_forget_then_close(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    int sv[2], sv2[2];
+    hits h = no_hits();
+
+    assert_int_equal(sk_loop_forget(l, -1), -ERANGE);
+    make_pair(sv);
+    assert_int_equal(sk_loop_forget(l, sv[0]), 0); /* never watched */
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(sk_loop_watch(l, sv[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(sk_loop_forget(l, sv[0]), 0);
+    assert_int_equal(sk_loop_watched(l, sv[0]), 0);
+    int old = sv[0];
+    close(sv[0]);
+    close(sv[1]);
+    make_pair(sv2);
+    int fd = sv2[0] == old ? sv2[0] : sv2[1];
+    int peer = fd == sv2[0] ? sv2[1] : sv2[0];
+    h = no_hits();
+    assert_int_equal(sk_loop_once(l, 20), 0);
+    assert_int_equal(sk_loop_watch(l, fd, SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 20), 0); /* nothing to read yet */
+    assert_int_equal(h.n, 0);
+    assert_int_equal(write(peer, "y", 1), 1);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.fd, fd);
+    assert_int_equal(sk_loop_watch(l, fd, 0, NULL, NULL), 0);
+    close(sv2[0]);
+    close(sv2[1]);
+    sk_loop_free(l);
+}
+
 /* Two fds ready in one wakeup; the first callback stops watching the other:
  * the other's callback must not run. */
 static void test_unwatch_from_callback(void **state)
@@ -891,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_pipe_readiness),
         cmocka_unit_test(test_write_readiness),
         cmocka_unit_test(test_watch_unwatch_replace),
+        cmocka_unit_test(test_forget_then_close),
         cmocka_unit_test(test_unwatch_from_callback),
         cmocka_unit_test(test_many_fds),
         cmocka_unit_test(test_timers_in_order),
