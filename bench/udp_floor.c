@@ -3,6 +3,9 @@
  * blocking socket. "simple": one recvfrom() and one sendto() per datagram.
  * "batch": recvmmsg() of up to 64 datagrams, sendmmsg() of all of them
  * back. No checks, no limits: what the kernel alone costs per datagram.
+ * The receive buffer is asked for as sockit's UDP server asks (4 MiB, the
+ * kernel caps it at rmem_max), so a window of datagrams in flight that
+ * fits one fits the other.
  *
  *   cc -O2 -o udp_floor bench/udp_floor.c && ./udp_floor 127.0.0.1 0 simple|batch
  *
@@ -37,6 +40,8 @@ int main(int argc, char **argv)
         perror("udp_floor: bind");
         return 1;
     }
+    int sz = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     printf("port %u\n", ntohs(sa.sin_port));
     fflush(stdout);
     if (strcmp(argv[3], "simple") == 0) {

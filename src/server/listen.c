@@ -3,6 +3,7 @@
 #include "server_trace.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -10,11 +11,35 @@
 
 #include <sockit/udp.h>
 
-/* A bound UDP server socket: the destination address of each request is
- * reported (PKTINFO) so the reply leaves from the address it was sent to. */
+/* Whether datagrams to this bound address can be sent to more than one
+ * address of ours: the wildcard (any local address, broadcast, groups
+ * joined), a group or the broadcast address itself, a v4-mapped address
+ * (its IPv4 side may be any of these), or any address when --join asked.
+ * A socket bound to one unicast address receives only what was sent to
+ * exactly that address, and its replies leave from it without help. */
+static bool udp_dest_varies(const sk_server *s, const sk_addr *a)
+{
+    if (s->cfg.joins && s->cfg.joins[0])
+        return true;
+    if (a->ss.ss_family == AF_INET) {
+        uint32_t ip = ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr);
+        return ip == INADDR_ANY || ip == INADDR_BROADCAST || IN_MULTICAST(ip);
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        const struct in6_addr *ip = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+        return IN6_IS_ADDR_UNSPECIFIED(ip) || IN6_IS_ADDR_MULTICAST(ip) || IN6_IS_ADDR_V4MAPPED(ip);
+    }
+    return true;
+}
+
+/* A bound UDP server socket: where the destination of a request can be
+ * more than one address, it is reported (PKTINFO) so the reply leaves from
+ * the address it was sent to, and broadcast and group requests are told
+ * apart. Bound to one unicast address, nothing is asked: that costs the
+ * kernel a control message on every receive and every send. */
 static int udp_open(const sk_server *s, const sk_addr *a, int flags)
 {
-    int uflags = SK_UDP_BIND | SK_UDP_PKTINFO;
+    int uflags = SK_UDP_BIND | (udp_dest_varies(s, a) ? SK_UDP_PKTINFO : 0);
     if (flags & SK_LISTEN_REUSEPORT)
         uflags |= SK_UDP_REUSEPORT;
     if (flags & SK_LISTEN_V6ONLY)

@@ -37,6 +37,7 @@ typedef struct udp_worker {
     sk_loop *loop;
     int rc;
     unsigned char *rx, *tx;
+    int rused; /* receive headers the last recvmmsg filled */
     struct mmsghdr rmsg[BATCH], smsg[BATCH];
     struct iovec riov[BATCH], siov[BATCH];
     struct sockaddr_storage peer[BATCH];
@@ -135,8 +136,10 @@ static void send_replies(udp_worker *w, int fd, int n)
             off++;
             continue;
         }
+        uint64_t bytes = 0;
         for (int i = off; i < off + k; i++)
-            SK__STAT_ADD(w->srv, bytes_out, w->smsg[i].msg_len);
+            bytes += w->smsg[i].msg_len;
+        SK__STAT_ADD(w->srv, bytes_out, bytes);
         off += k;
     }
 }
@@ -149,16 +152,16 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
     (void)events;
 
     for (int round = 0; round < ROUNDS; round++) {
-        for (int i = 0; i < BATCH; i++) {
-            w->riov[i] = (struct iovec){w->rx + (size_t)i * RX_SIZE, RX_SIZE};
-            w->rmsg[i].msg_hdr = (struct msghdr){.msg_name = &w->peer[i],
-                                                 .msg_namelen = sizeof w->peer[i],
-                                                 .msg_iov = &w->riov[i],
-                                                 .msg_iovlen = 1,
-                                                 .msg_control = w->rctl[i].buf,
-                                                 .msg_controllen = sizeof w->rctl[i].buf};
+        /* The kernel wrote the lengths of the headers it filled last time;
+         * the rest are as rx_init left them. */
+        for (int i = 0; i < w->rused; i++) {
+            w->rmsg[i].msg_hdr.msg_namelen = sizeof w->peer[i];
+            w->rmsg[i].msg_hdr.msg_controllen = sizeof w->rctl[i].buf;
         }
         int n = udp_recv(SK__TRACER(w->srv), fd, w->rmsg, BATCH);
+        /* Next round resets the headers this call filled, and the one
+         * after them, which a receive that failed may have touched. */
+        w->rused = n < BATCH ? (n > 0 ? n : 0) + 1 : BATCH;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -167,6 +170,8 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
             return;
         }
         int nout = 0;
+        uint64_t accepted = 0, bytes_in = 0;
+        bool filtered = w->srv->nallow > 0 || w->srv->ndeny > 0; /* --allow / --deny */
         for (int i = 0; i < n; i++) {
             struct msghdr *in = &w->rmsg[i].msg_hdr;
             struct msghdr *out = &w->smsg[nout].msg_hdr;
@@ -174,7 +179,7 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                 SK__STAT_ADD(w->srv, rejected, 1); /* larger than any UDP payload: not from a real stack */
                 continue;
             }
-            if (!sk__server_admits(w->srv, (const struct sockaddr *)&w->peer[i])) {
+            if (filtered && !sk__server_admits(w->srv, (const struct sockaddr *)&w->peer[i])) {
                 SK__STAT_ADD(w->srv, rejected, 1); /* --allow / --deny: not answered */
                 continue;
             }
@@ -185,8 +190,8 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
                 out->msg_control = NULL;
                 out->msg_controllen = 0;
             }
-            SK__STAT_ADD(w->srv, accepted, 1);
-            SK__STAT_ADD(w->srv, bytes_in, w->rmsg[i].msg_len);
+            accepted++;
+            bytes_in += w->rmsg[i].msg_len;
             unsigned char *reply = w->tx + (size_t)nout * SK_UDP_MAX_PAYLOAD6;
             sk_datagram d = {.data = w->riov[i].iov_base,
                              .len = w->rmsg[i].msg_len,
@@ -207,10 +212,33 @@ static void on_readable(sk_loop *l, int fd, void *data, int events)
             out->msg_flags = 0;
             nout++;
         }
+        /* The counters once per batch: in hybrid every worker adds to
+         * the same ones, and an atomic add per datagram made them bounce
+         * between the cores. */
+        if (accepted > 0) {
+            SK__STAT_ADD(w->srv, accepted, accepted);
+            SK__STAT_ADD(w->srv, bytes_in, bytes_in);
+        }
         send_replies(w, fd, nout);
         if (n < BATCH)
             return;
     }
+}
+
+/* The receive headers, set up once: recvmmsg changes only their name and
+ * control lengths (and flags, which it sets), never the buffers. */
+static void rx_init(udp_worker *w)
+{
+    for (int i = 0; i < BATCH; i++) {
+        w->riov[i] = (struct iovec){w->rx + (size_t)i * RX_SIZE, RX_SIZE};
+        w->rmsg[i].msg_hdr = (struct msghdr){.msg_name = &w->peer[i],
+                                             .msg_namelen = sizeof w->peer[i],
+                                             .msg_iov = &w->riov[i],
+                                             .msg_iovlen = 1,
+                                             .msg_control = w->rctl[i].buf,
+                                             .msg_controllen = sizeof w->rctl[i].buf};
+    }
+    w->rused = 0;
 }
 
 static void on_stop(sk_loop *l, int fd, void *data, int events)
@@ -232,6 +260,7 @@ static int worker_run(udp_worker *w)
         rc = -ENOMEM;
     if (w->rx == NULL || w->tx == NULL || w->loop == NULL)
         goto out;
+    rx_init(w);
     for (int i = 0; i < w->nfds; i++) {
         rc = sk_loop_watch(w->loop, w->fds[i], SK_READ, on_readable, w);
         if (rc < 0)
