@@ -52,6 +52,13 @@ size_t sk_diag_owners(sk_diag_sock *socks, size_t n);
  * "CLOSE_WAIT", "syn-recv"). Returns the state or -1. */
 int sk_tcp_state_of(const char *name);
 
+/* The kernel's TCP counters of /proc/net/netstat's TcpExt group (the whole
+ * network namespace's, since boot), by name: out[i] is names[i]'s value,
+ * or -1 when this kernel has no such counter ("ListenOverflows",
+ * "ListenDrops", "TCPFastOpenPassive"). Returns how many were found, or
+ * -errno when the file cannot be read. */
+int sk_tcpext_read(const char *const *names, size_t n, int64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

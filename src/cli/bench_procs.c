@@ -103,26 +103,12 @@ int bench_sources_parse(const char *text, sk_addr *first, uint32_t *count)
 
 int bench_kernel_counters(bench_kernel *k)
 {
-    char names[4096], values[4096];
-    FILE *f = fopen("/proc/net/netstat", "r");
-    int found = 0;
-    k->listen_overflows = k->listen_drops = -1;
-    if (f == NULL)
-        return -errno;
-    while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
-        if (strncmp(names, "TcpExt:", 7) != 0)
-            continue;
-        char *sn, *sv;
-        char *n = strtok_r(names + 7, " \n", &sn), *v = strtok_r(values + 7, " \n", &sv);
-        for (; n && v; n = strtok_r(NULL, " \n", &sn), v = strtok_r(NULL, " \n", &sv)) {
-            if (strcmp(n, "ListenOverflows") == 0)
-                k->listen_overflows = strtoll(v, NULL, 10), found++;
-            else if (strcmp(n, "ListenDrops") == 0)
-                k->listen_drops = strtoll(v, NULL, 10), found++;
-        }
-    }
-    fclose(f);
-    return found == 2 ? 0 : -ENOENT;
+    static const char *const names[] = {"ListenOverflows", "ListenDrops"};
+    int64_t v[2];
+    int rc = sk_tcpext_read(names, 2, v);
+    k->listen_overflows = v[0];
+    k->listen_drops = v[1];
+    return rc < 0 ? rc : rc == 2 ? 0 : -ENOENT;
 }
 
 long bench_time_wait(const sk_addr *server)

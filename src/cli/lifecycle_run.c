@@ -81,26 +81,13 @@ static void on_call(void *ud, const sk_trace_event *ev)
     add(r, &e);
 }
 
-/* TcpExt ListenOverflows from /proc/net/netstat (a header line of names,
- * then a line of values). */
+/* TcpExt ListenOverflows (0 when the kernel does not say). */
 static uint64_t listen_overflows(void)
 {
-    FILE *f = fopen("/proc/net/netstat", "re");
-    char names[4096], values[4096];
-    uint64_t v = 0;
-    if (f == NULL)
-        return 0;
-    while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
-        if (strncmp(names, "TcpExt:", 7) != 0)
-            continue;
-        char *sn, *sv, *n = strtok_r(names, " \n", &sn), *val = strtok_r(values, " \n", &sv);
-        for (; n && val; n = strtok_r(NULL, " \n", &sn), val = strtok_r(NULL, " \n", &sv)) {
-            if (strcmp(n, "ListenOverflows") == 0)
-                v = strtoull(val, NULL, 10);
-        }
-    }
-    fclose(f);
-    return v;
+    static const char *const names[] = {"ListenOverflows"};
+    int64_t v;
+    sk_tcpext_read(names, 1, &v);
+    return v > 0 ? (uint64_t)v : 0;
 }
 
 typedef struct capture {

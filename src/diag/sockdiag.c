@@ -299,3 +299,31 @@ int sk_tcp_state_of(const char *name)
     }
     return -1;
 }
+
+int sk_tcpext_read(const char *const *names, size_t n, int64_t *out)
+{
+    char head[4096], vals[4096];
+    FILE *f = fopen("/proc/net/netstat", "re");
+    int found = 0;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = -1;
+    if (f == NULL)
+        return -errno;
+    /* Pairs of lines: "TcpExt: Name1 Name2 ..." then "TcpExt: 1 2 ...". */
+    while (fgets(head, sizeof head, f) && fgets(vals, sizeof vals, f)) {
+        if (strncmp(head, "TcpExt:", 7) != 0)
+            continue;
+        char *sh, *sv;
+        char *k = strtok_r(head + 7, " \n", &sh), *v = strtok_r(vals + 7, " \n", &sv);
+        for (; k && v; k = strtok_r(NULL, " \n", &sh), v = strtok_r(NULL, " \n", &sv))
+            for (size_t i = 0; i < n; i++)
+                if (out[i] < 0 && strcmp(k, names[i]) == 0) {
+                    out[i] = strtoll(v, NULL, 10);
+                    found++;
+                }
+        break;
+    }
+    fclose(f);
+    return found;
+}

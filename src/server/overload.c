@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <sockit/sockdiag.h>
+
 /* A process-shared mutex: a process killed while holding it (a prefork
  * worker, a fork child) leaves it to the next locker, not locked forever. */
 static int shared_mutex_init(pthread_mutex_t *m)
@@ -217,25 +219,9 @@ bool sk_server_rate_take(sk_server *s, int per_sec)
 
 void sk__netstat_read(uint64_t *overflows, uint64_t *drops)
 {
-    char names[4096], values[4096];
-    FILE *f = fopen("/proc/net/netstat", "re");
-
-    *overflows = *drops = 0;
-    if (f == NULL)
-        return;
-    /* Pairs of lines: "TcpExt: Name1 Name2 ..." then "TcpExt: 1 2 ...". */
-    while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
-        if (strncmp(names, "TcpExt:", 7) != 0)
-            continue;
-        char *sn, *sv;
-        char *n = strtok_r(names + 7, " \n", &sn), *v = strtok_r(values + 7, " \n", &sv);
-        for (; n && v; n = strtok_r(NULL, " \n", &sn), v = strtok_r(NULL, " \n", &sv)) {
-            if (strcmp(n, "ListenOverflows") == 0)
-                *overflows = strtoull(v, NULL, 10);
-            else if (strcmp(n, "ListenDrops") == 0)
-                *drops = strtoull(v, NULL, 10);
-        }
-        break;
-    }
-    fclose(f);
+    static const char *const names[] = {"ListenOverflows", "ListenDrops"};
+    int64_t v[2];
+    sk_tcpext_read(names, 2, v);
+    *overflows = v[0] > 0 ? (uint64_t)v[0] : 0;
+    *drops = v[1] > 0 ? (uint64_t)v[1] : 0;
 }
