@@ -120,34 +120,60 @@ static void close_and_follow(sk_tracer *t, int fd, const tuple *u)
 
 static int accept_one(lc_run *r) { return sk_tr_accept(&r->server, r->lfd, NULL, 0); }
 
-/* normal: the client closes first. */
-static int normal_server(lc_run *r)
+/* The server side's start in most scenarios: listen (backlog 8), tell the
+ * client, take its connection. Returns the fd or -1. */
+static int serve_one(lc_run *r, tuple *u)
 {
-    char buf[64];
     if (open_server(r, 8) < 0)
         return -1;
     lc_signal(r, 1);
     int fd = accept_one(r);
+    if (fd >= 0)
+        *u = tuple_of(fd);
+    return fd;
+}
+
+/* The client side's start: wait for the listener, connect. */
+static int dial_one(lc_run *r, tuple *u)
+{
+    lc_wait(r, 2);
+    int fd = dial(r);
+    if (fd >= 0)
+        *u = tuple_of(fd);
+    return fd;
+}
+
+/* The server side's end: close the connection, follow its states, close
+ * the listener. */
+static void server_done(lc_run *r, int fd, const tuple *u)
+{
+    close_and_follow(&r->server, fd, u);
+    sk_tr_close(&r->server, r->lfd);
+}
+
+/* normal: the client closes first. */
+static int normal_server(lc_run *r)
+{
+    char buf[64];
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
     if (n > 0)
         sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
     recv_when_ready(&r->server, fd, buf, sizeof buf); /* 0: the client's FIN */
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
 static int normal_client(lc_run *r)
 {
     char buf[64];
-    lc_wait(r, 2);
-    int fd = dial(r);
+    tuple u;
+    int fd = dial_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     recv_when_ready(&r->client, fd, buf, sizeof buf);
     close_and_follow(&r->client, fd, &u);
@@ -158,29 +184,24 @@ static int normal_client(lc_run *r)
 static int sclose_server(lc_run *r)
 {
     char buf[64];
-    if (open_server(r, 8) < 0)
-        return -1;
-    lc_signal(r, 1);
-    int fd = accept_one(r);
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
     if (n > 0)
         sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
 static int sclose_client(lc_run *r)
 {
     char buf[64];
-    lc_wait(r, 2);
-    int fd = dial(r);
+    tuple u;
+    int fd = dial_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     ssize_t n = recv_when_ready(&r->client, fd, buf, sizeof buf);
     while (n > 0)
@@ -195,13 +216,10 @@ static int half_server(lc_run *r)
 {
     char buf[64], got[64];
     size_t have = 0;
-    if (open_server(r, 8) < 0)
-        return -1;
-    lc_signal(r, 1);
-    int fd = accept_one(r);
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     for (ssize_t n; (n = recv_when_ready(&r->server, fd, buf, sizeof buf)) > 0;) {
         if (have + (size_t)n <= sizeof got) {
             memcpy(got + have, buf, (size_t)n);
@@ -209,19 +227,17 @@ static int half_server(lc_run *r)
         }
     }
     sk_tr_send(&r->server, fd, got, have, 0); /* after the client's FIN */
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
 static int half_client(lc_run *r)
 {
     char buf[64];
-    lc_wait(r, 2);
-    int fd = dial(r);
+    tuple u;
+    int fd = dial_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     sk_tr_shutdown(&r->client, fd, SHUT_WR);
     for (ssize_t n = 1; n > 0;)
@@ -234,30 +250,25 @@ static int half_client(lc_run *r)
 static int rst_server(lc_run *r)
 {
     char buf[64];
-    if (open_server(r, 8) < 0)
-        return -1;
-    lc_signal(r, 1);
-    int fd = accept_one(r);
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
     if (n > 0)
         sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
     recv_when_ready(&r->server, fd, buf, sizeof buf); /* -1 ECONNRESET */
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
 static int rst_client(lc_run *r)
 {
     char buf[64];
-    lc_wait(r, 2);
-    int fd = dial(r);
+    tuple u;
+    int fd = dial_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     recv_when_ready(&r->client, fd, buf, sizeof buf);
     sk_tr_linger(&r->client, fd, 0);
@@ -333,27 +344,22 @@ static int backlog_client(lc_run *r)
  * kernel answers with RST (RFC 2525 2.17), not FIN. */
 static int unread_server(lc_run *r)
 {
-    if (open_server(r, 8) < 0)
-        return -1;
-    lc_signal(r, 1);
-    int fd = accept_one(r);
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_poll(&r->server, fd, POLLIN, WAIT_MS, NULL); /* the data is there, unread */
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
 static int unread_client(lc_run *r)
 {
     char buf[64];
-    lc_wait(r, 2);
-    int fd = dial(r);
+    tuple u;
+    int fd = dial_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     sk_tr_send(&r->client, fd, HELLO, sizeof HELLO - 1, 0);
     recv_when_ready(&r->client, fd, buf, sizeof buf); /* -1 ECONNRESET */
     close_and_follow(&r->client, fd, &u);
@@ -371,13 +377,10 @@ static int unread_client(lc_run *r)
 static int simul_server(lc_run *r)
 {
     char buf[64];
-    if (open_server(r, 8) < 0)
-        return -1;
-    lc_signal(r, 1);
-    int fd = accept_one(r);
+    tuple u;
+    int fd = serve_one(r, &u);
     if (fd < 0)
         return -1;
-    tuple u = tuple_of(fd);
     ssize_t n = recv_when_ready(&r->server, fd, buf, sizeof buf);
     if (n > 0)
         sk_tr_send(&r->server, fd, buf, (size_t)n, 0);
@@ -386,8 +389,7 @@ static int simul_server(lc_run *r)
     lc_barrier_done(r, 1);
     while (recv_when_ready(&r->server, fd, buf, sizeof buf) > 0)
         ;
-    close_and_follow(&r->server, fd, &u);
-    sk_tr_close(&r->server, r->lfd);
+    server_done(r, fd, &u);
     return 0;
 }
 
