@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sockit/icmp.h>
@@ -52,13 +51,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     g_stop = 1;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 enum { O_JSON = CLI_LONG, O_SOCKET };
@@ -119,7 +111,7 @@ static int send_one(ping *p)
 {
     uint8_t pkt[SK_ICMP_HDR_LEN + 65536];
     uint16_t seq = (uint16_t)(p->ntx + 1);
-    int64_t t = now_ns();
+    int64_t t = sk_now_ns();
     int n = sk_icmp_echo_build(p->family, p->id, seq, t, p->size, pkt, sizeof pkt);
 
     if (n < 0)
@@ -165,7 +157,7 @@ static void report_error(ping *p, const struct sockaddr *from, uint16_t seq, uin
 
 static void got_reply(ping *p, const sk_icmp_info *in, size_t bytes, int ttl, const struct sockaddr *from)
 {
-    int64_t t = now_ns();
+    int64_t t = sk_now_ns();
     uint16_t seq = in->seq;
     double ms = (double)(t - p->sent_ns[seq]) / 1e6;
     bool dup = p->seen[seq] > 0;
@@ -446,11 +438,11 @@ static int setup(ping *p, sk_icmp_sock want)
  * be sent at all (no summary then: nothing was measured). */
 static int loop(ping *p)
 {
-    int64_t next = now_ns();
+    int64_t next = sk_now_ns();
     p->start_ns = next;
     int64_t deadline = p->deadline_ms ? next + p->deadline_ms * 1000000 : INT64_MAX;
     while (!g_stop) {
-        int64_t t = now_ns();
+        int64_t t = sk_now_ns();
         if (t >= deadline)
             break;
         bool more = p->count == 0 || p->ntx < (uint64_t)p->count;
@@ -478,7 +470,7 @@ static int loop(ping *p)
         }
         if (until > deadline)
             until = deadline;
-        int wait = (int)((until - now_ns() + 999999) / 1000000);
+        int wait = (int)((until - sk_now_ns() + 999999) / 1000000);
         struct pollfd pf = {.fd = p->fd, .events = POLLIN};
         int n = poll(&pf, 1, wait < 0 ? 0 : wait);
         if (n < 0 && errno != EINTR) {

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sockit/icmp.h>
@@ -55,13 +54,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 enum { O_JSON = CLI_LONG, O_SOCKET };
@@ -156,7 +148,7 @@ static void from_packet(trace *t, const uint8_t *buf, size_t n, bool iphdr, cons
 static void drain(trace *t, int fd)
 {
     uint8_t buf[2048];
-    int64_t at = now_ns();
+    int64_t at = sk_now_ns();
 
     for (;;) {
         struct sockaddr_storage from;
@@ -205,7 +197,7 @@ static int send_probe(trace *t, int ttl, int pi)
                                    : setsockopt(t->send_fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
     if (rc < 0)
         return -errno;
-    t->probes[pi].sent_ns = now_ns();
+    t->probes[pi].sent_ns = sk_now_ns();
     t->probes[pi].rtt_ns = -1;
     if (t->icmp) {
         len = (size_t)sk_icmp_echo_build(t->family, t->id, (uint16_t)(pi + 1), t->probes[pi].sent_ns, 32, pkt,
@@ -288,12 +280,12 @@ static int run(trace *t)
                 return EXIT_FAIL;
             }
         }
-        int64_t deadline = now_ns() + t->wait_ms * 1000000;
+        int64_t deadline = sk_now_ns() + t->wait_ms * 1000000;
         for (;;) {
             int answered = 0;
             for (int q = 0; q < t->queries; q++)
                 answered += t->probes[first + q].rtt_ns >= 0;
-            int64_t left = deadline - now_ns();
+            int64_t left = deadline - sk_now_ns();
             if (answered == t->queries || left <= 0 || g_stop)
                 break;
             struct pollfd pf[2] = {{.fd = t->send_fd, .events = POLLIN}, {.fd = t->raw_fd, .events = POLLIN}};

@@ -5,6 +5,7 @@
  * request per connection (new_conn), connections held and checked now and
  * then (idle_ms), and echo over UDP with every datagram numbered. */
 #include <sockit/bench.h>
+#include <sockit/clock.h>
 #include <sockit/http.h>
 #include <sockit/loop.h>
 
@@ -106,13 +107,6 @@ static bool stopping(const bthread *t) { return __atomic_load_n(t->stop, __ATOMI
  * free of data races without a locked instruction. */
 #define ADD(t, field, v) __atomic_store_n(&(t)->n.field, (t)->n.field + (v), __ATOMIC_RELAXED)
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static const char *const proto_names[] = {
     [SK_BENCH_ECHO] = "echo", [SK_BENCH_HTTP] = "http", [SK_BENCH_DISCARD] = "discard", [SK_BENCH_UDP] = "udp"};
 
@@ -167,7 +161,7 @@ static void conn_close(bthread *t, bconn *c, int64_t retry_in)
     c->events = 0;
     c->inflight = c->ring_head = 0;
     c->out_left = c->out_phase = c->in_phase = 0;
-    c->retry_at = now_ns() + retry_in;
+    c->retry_at = sk_now_ns() + retry_in;
     if (retry_in == 0 && !stopping(t))
         conn_start(t, c);
 }
@@ -223,7 +217,7 @@ static void conn_start(bthread *t, bconn *c)
     }
     c->fd = fd;
     c->events = 0;
-    c->wait_since = now_ns();
+    c->wait_since = sk_now_ns();
     sk_http_response_init(&c->resp, 0);
     if (cfg->source_count && (rc = bind_source(cfg, fd, c, udp)) < 0) {
         connect_failed(t, c, rc);
@@ -241,7 +235,7 @@ static void conn_start(bthread *t, bconn *c)
             connect_failed(t, c, rc);
             return;
         }
-        refill(t, c, now_ns());
+        refill(t, c, sk_now_ns());
         return;
     }
     c->state = C_CONNECTING;
@@ -365,7 +359,7 @@ static void conn_flush(bthread *t, bconn *c)
         if (t->cfg->proto == SK_BENCH_DISCARD) {
             /* Nothing comes back: a request is done once written. */
             size_t done = (c->out_phase + (size_t)n) / t->reqlen;
-            int64_t now = now_ns();
+            int64_t now = sk_now_ns();
             for (size_t i = 0; i < done; i++)
                 complete(t, c, now, true);
             c->out_phase = (c->out_phase + (size_t)n) % t->reqlen;
@@ -526,13 +520,13 @@ static void udp_readable(bthread *t, bconn *c)
             }
             return;
         }
-        int64_t now = now_ns();
+        int64_t now = sk_now_ns();
         for (int i = 0; i < got; i++)
             udp_answer(t, c, t->mmsg_in[i].msg_hdr.msg_iov->iov_base, t->mmsg_in[i].msg_len, now);
         if ((uint32_t)got < t->batch)
             break;
     }
-    refill(t, c, now_ns());
+    refill(t, c, sk_now_ns());
 }
 
 /* One datagram that came back. */
@@ -572,7 +566,7 @@ static void on_readable(bthread *t, bconn *c)
     for (;;) {
         ssize_t n = recv(c->fd, t->scratch, SCRATCH, MSG_DONTWAIT);
         if (n > 0) {
-            int64_t now = now_ns();
+            int64_t now = sk_now_ns();
             ADD(t, bytes_in, (uint64_t)n);
             if (!consume(t, c, t->scratch, (size_t)n, now))
                 return;
@@ -585,7 +579,7 @@ static void on_readable(bthread *t, bconn *c)
         if (n < 0 && errno == EAGAIN)
             break;
         if (n == 0 && t->cfg->proto == SK_BENCH_HTTP && c->inflight > 0 && sk_http_response_eof(&c->resp) == 1) {
-            complete(t, c, now_ns(), c->resp.status >= 200 && c->resp.status < 300);
+            complete(t, c, sk_now_ns(), c->resp.status >= 200 && c->resp.status < 300);
             conn_close(t, c, 0);
             return;
         }
@@ -596,7 +590,7 @@ static void on_readable(bthread *t, bconn *c)
         conn_close(t, c, n < 0 || c->inflight > 0 ? RETRY_ERR_NS : 0);
         return;
     }
-    refill(t, c, now_ns());
+    refill(t, c, sk_now_ns());
 }
 
 static void on_io(sk_loop *l, int fd, void *data, int ev)
@@ -618,7 +612,7 @@ static void on_io(sk_loop *l, int fd, void *data, int ev)
         /* Errors and hangups come as both events. */
         if (!(ev & SK_WRITE))
             return;
-        int64_t now = now_ns();
+        int64_t now = sk_now_ns();
         c->state = C_OPEN;
         t->connecting--;
         sk_hist_record(&t->conn_hist, (uint64_t)(now - c->wait_since) / 1000);
@@ -710,7 +704,7 @@ static int64_t on_tick(sk_loop *l, void *data)
 static int64_t on_slot(sk_loop *l, void *data)
 {
     bthread *t = data;
-    int64_t now = now_ns();
+    int64_t now = sk_now_ns();
     (void)l;
     run_schedule(t, now);
     int64_t next = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns);
@@ -718,7 +712,7 @@ static int64_t on_slot(sk_loop *l, void *data)
      * fresh clock), not from before the sends above, or every slot would
      * come late by their time. Microseconds, rounded so that the slot is
      * due when the timer runs. */
-    now = now_ns();
+    now = sk_now_ns();
     return next > now ? (next - now) / 1000 + 1 : 0;
 }
 
@@ -733,12 +727,12 @@ static int busy_poll(bthread *t)
     int64_t spin = (int64_t)t->cfg->busy_poll_us * 1000;
     if (spin <= 0)
         return 0;
-    int64_t until = now_ns() + spin;
+    int64_t until = sk_now_ns() + spin;
     do {
         int n = sk_loop_once(t->loop, 0);
         if (n != 0)
             return n > 0 ? n : 0;
-    } while (now_ns() < until && !stopping(t));
+    } while (sk_now_ns() < until && !stopping(t));
     return 0;
 }
 
@@ -758,12 +752,12 @@ static void *worker(void *arg)
     /* UDP: nothing more is sent; the answers still due get the timeout
      * to come back, then count as lost, so sent == answered + lost. */
     if (t->cfg->proto == SK_BENCH_UDP) {
-        int64_t until = now_ns() + t->cfg->timeout_ms * 1000000LL;
+        int64_t until = sk_now_ns() + t->cfg->timeout_ms * 1000000LL;
         for (;;) {
             uint64_t due = 0;
             for (int i = 0; i < t->ramp; i++)
                 due += t->conns[i].state == C_OPEN ? t->conns[i].inflight : 0;
-            if (due == 0 || now_ns() > until || sk_loop_once(t->loop, -1) < 0)
+            if (due == 0 || sk_now_ns() > until || sk_loop_once(t->loop, -1) < 0)
                 break;
         }
         for (int i = 0; i < t->ramp; i++) {
@@ -771,7 +765,7 @@ static void *worker(void *arg)
                 udp_lose(t, &t->conns[i], INT64_MAX);
         }
     }
-    int64_t end = now_ns();
+    int64_t end = sk_now_ns();
     for (int i = 0; i < t->nconns; i++) {
         if (t->conns[i].state != C_OPEN)
             continue;
@@ -895,7 +889,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         rc = -ENOMEM;
         goto done;
     }
-    int64_t t0 = now_ns();
+    int64_t t0 = sk_now_ns();
     for (int i = 0; i < nt; i++) {
         bthread *t = &ts[i];
         t->cfg = &cfg;
@@ -979,7 +973,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
 
     int64_t end = t0 + cfg.duration_ms * 1000000LL, next_report = t0 + 1000000000LL;
     for (;;) {
-        int64_t now = now_ns();
+        int64_t now = sk_now_ns();
         if (now >= end || (cfg.stop && *cfg.stop))
             break;
         sk_bench_counts sofar = {0};
@@ -1007,7 +1001,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         struct timespec ts_nap = {.tv_sec = 0, .tv_nsec = nap};
         nanosleep(&ts_nap, NULL);
     }
-    out->elapsed_ms = (now_ns() - t0) / 1000000;
+    out->elapsed_ms = (sk_now_ns() - t0) / 1000000;
 
 done:
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
