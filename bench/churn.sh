@@ -15,7 +15,9 @@
 # 1.0x ab's rate against the same server. Every sockit bench run also
 # prints the kernel's ListenOverflows/ListenDrops growth and TIME_WAIT.
 # Env: RUNS (5), CONNS (50), AB_N (20000: requests per run, both clients), SETUPS ("1 2"),
-# SERVER_EXTRA (more sockit serve options for the http server, e.g. "--defer-accept 1s").
+# SERVER_EXTRA (more sockit serve options for the http server, e.g. "--defer-accept 1s"),
+# SERVER_PREFIX / CLIENT_PREFIX (e.g. "taskset -c 0" / "taskset -c 1": every
+# server's threads and processes, and each client run, pinned).
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-50}
 AB_N=${AB_N:-20000}
@@ -26,7 +28,7 @@ build_floor
 
 # ab_cps ADDR: connections (= requests) per second from one ab run.
 ab_cps() {
-    ab -q -n "$AB_N" -c "$CONNS" "http://$1/" 2>&1 | awk '/^Requests per second:/ {print $4} /^Failed requests:/ && $3 > 0 {print "ab: failed " $3 > "/dev/stderr"}'
+    ${CLIENT_PREFIX:-} ab -q -n "$AB_N" -c "$CONNS" "http://$1/" 2>&1 | awk '/^Requests per second:/ {print $4} /^Failed requests:/ && $3 > 0 {print "ab: failed " $3 > "/dev/stderr"}'
 }
 
 # sk_cps ADDR [--proto P]: "connects/s drops time_wait" from one sockit
@@ -34,7 +36,7 @@ ab_cps() {
 sk_cps() {
     local addr=$1
     shift
-    "$SOCKIT" bench "$addr" --new-conn -c "$CONNS" -n "$AB_N" "$@" --json |
+    ${CLIENT_PREFIX:-} "$SOCKIT" bench "$addr" --new-conn -c "$CONNS" -n "$AB_N" "$@" --json |
         json_get '"%.0f %d %d" % (r["connects_per_s"], r["kernel"]["listen_drops"], r["kernel"]["time_wait"])'
 }
 
@@ -54,13 +56,21 @@ for setup in "1 loop" "2 hybrid --workers 2"; do
         fport=$(free_port)
         "$FLOOR" 127.0.0.1 "$fport" close &
         BG_PIDS+=($!)
+        FLOOR_PID=$!
         sleep 0.2
+    fi
+    if [[ -n ${SERVER_PREFIX:-} ]]; then
+        for p in "$HTTP_PID" "$SK_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true) ${fport:+"$FLOOR_PID"}; do
+            # shellcheck disable=SC2086
+            ${SERVER_PREFIX/taskset/taskset -a -p} "$p" >/dev/null
+        done
     fi
     echo "# $workers core(s): nginx worker_processes $workers vs sockit serve --model $model_args ${SERVER_EXTRA:-}"
     echo "#   ab -q -n $AB_N -c $CONNS http://ADDR/"
     echo "#   sockit bench ADDR --proto http --new-conn -c $CONNS -n $AB_N --json"
     echo "#   sockit bench $ECHO_ADDR --new-conn -c $CONNS -n $AB_N --json (echo)"
     echo "#   (nginx 127.0.0.1:$port, sockit http $HTTP_ADDR${fport:+, floor close 127.0.0.1:$fport})"
+    echo "#   servers ${SERVER_PREFIX:-unpinned}; client ${CLIENT_PREFIX:-unpinned}; $(date -u '+%F %H:%M UTC')"
     for f in an as bn bs bf af e; do : >"$WORK/$f"; done
     for ((i = 1; i <= RUNS; i++)); do
         an=$(ab_cps "127.0.0.1:$port")
