@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -336,7 +337,7 @@ int bench_run_procs(const sk_bench_config *cfg, int procs, sk_bench_result *out)
             rc = -errno;
             break;
         }
-        pid_t pid = fork();
+        pid_t parent = getpid(), pid = fork();
         if (pid < 0) {
             rc = -errno;
             close(fds[0]);
@@ -344,6 +345,11 @@ int bench_run_procs(const sk_bench_config *cfg, int procs, sk_bench_result *out)
             break;
         }
         if (pid == 0) {
+            /* A share without its parent reports to no one: it ends with
+             * it, however the parent ended (SIGKILL included). */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(1);
             close(fds[0]);
             for (int i = 0; i < started; i++)
                 close(ps[i].fd);

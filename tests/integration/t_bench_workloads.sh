@@ -95,6 +95,28 @@ grep -q '^sockit bench .*: 6 connections, 2 processes, 1 threads each,' "$TMP/la
 grep -qE '^  connects +6 ' "$TMP/last.out" || fail "--procs report connects: $(cat "$TMP/last.out")"
 pass "--procs text report"
 
+# A parent killed with SIGKILL takes its processes with it.
+"$SOCKIT" bench "$SERVER_ADDR" --procs 3 -c 6 -d 30 >/dev/null 2>&1 &
+bpid=$!
+PIDS+=("$bpid")
+kids=
+for ((i = 0; i < 100; i++)); do
+    kids=$(pgrep -P "$bpid" || true)
+    (($(wc -w <<<"$kids") == 3)) && break
+    sleep 0.05
+done
+(($(wc -w <<<"$kids") == 3)) || fail "bench --procs 3 started $(wc -w <<<"$kids") processes: $kids"
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null || true
+for ((i = 0; i < 40; i++)); do
+    alive=0
+    for k in $kids; do kill -0 "$k" 2>/dev/null && alive=$((alive + 1)); done
+    ((alive == 0)) && break
+    sleep 0.05
+done
+((alive == 0)) || fail "$alive of bench's 3 processes outlived their parent's SIGKILL"
+pass "--procs: the processes end with their parent (SIGKILL)"
+
 # 2. --new-conn against sockit echo: every connection carries one request;
 # what the server accepted and read matches, and the client's closes are
 # TIME_WAIT on the client side.
