@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -387,6 +388,27 @@ static void test_host_syntax(void **state)
     }
 }
 
+/* Every byte value inside a reg-name: allowed exactly when RFC 3986 lists
+ * it (unreserved, pct-encoded, sub-delims but ','). */
+static void test_host_bytes(void **state)
+{
+    (void)state;
+    const char *listed = "-._~%!$&'()*+;=";
+    for (int ch = 1; ch < 256; ch++) {
+        if (ch == ':' || ch == '\r' || ch == '\n')
+            continue; /* the port's separator; the line's end */
+        char buf[64];
+        sk_http_request req;
+        int n = snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: a%cb\r\n\r\n", ch);
+        bool want = isalnum(ch) ? ch < 128 : strchr(listed, ch) != NULL;
+        int rc = parse(buf, &req);
+        if (want && rc != n)
+            fail_msg("Host byte 0x%02x: got %d, want the request (%d)", ch, rc, n);
+        if (!want && rc != SK_EHTTP_BAD)
+            fail_msg("Host byte 0x%02x: got %d, want SK_EHTTP_BAD", ch, rc);
+    }
+}
+
 static void path_is(const char *target, const char *want)
 {
     char buf[256];
@@ -546,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_host),
+        cmocka_unit_test(test_host_bytes),
         cmocka_unit_test(test_status_map),
         cmocka_unit_test(test_every_byte),
     };
