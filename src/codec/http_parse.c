@@ -82,21 +82,17 @@ static bool host_valid(ucp v, size_t n)
             return false;
         i++;
     } else {
-        while (i < n && v[i] != ':') {
-            if (!host_byte(v[i]))
-                return false;
+        /* ':' is not a host byte: the scan stops at the port or at a bad byte. */
+        while (i < n && host_byte(v[i]))
             i++;
-        }
     }
     if (i == n)
         return true;
     if (v[i] != ':')
         return false;
-    for (i++; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return false;
-    }
-    return true;
+    for (i++; i < n && (sk__http_cls[v[i]] & SK__C_DIGIT); i++)
+        ;
+    return i == n;
 }
 
 /* Transfer-Encoding: only whether its last coding is chunked matters. */

@@ -406,6 +406,14 @@ static void test_host_bytes(void **state)
             fail_msg("Host byte 0x%02x: got %d, want the request (%d)", ch, rc, n);
         if (!want && rc != SK_EHTTP_BAD)
             fail_msg("Host byte 0x%02x: got %d, want SK_EHTTP_BAD", ch, rc);
+        /* In the port, digits only. */
+        if (ch == '\r' || ch == '\n')
+            continue;
+        n = snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: a:1%c2\r\n\r\n", ch);
+        rc = parse(buf, &req);
+        want = ch >= '0' && ch <= '9';
+        if (want ? rc != n : rc != SK_EHTTP_BAD)
+            fail_msg("port byte 0x%02x: got %d", ch, rc);
     }
 }
 
