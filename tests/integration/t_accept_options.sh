@@ -105,27 +105,22 @@ for model in loop prefork hybrid fork thread; do
 done
 pass "http's connections have TCP_NODELAY from the listener (loop, prefork, hybrid, fork, thread); echo's do not"
 
-NS="sockit-tfo-$$"
+. "$(dirname "$0")/helpers/netns.sh"
+NS="sk-$$-tfo"
 if ! ip netns add "$NS" 2>/dev/null; then
     echo "skip [$TEST_NAME]: 'ip netns add' is not permitted here; --fastopen not tested"
     exit 0
 fi
-trap 'ip netns del "$NS" 2>/dev/null || true; cleanup' EXIT
+NETNS+=("$NS")
 IN=(ip netns exec "$NS")
+IN_SOCKIT=$(ns_sockit "$NS")
 "${IN[@]}" ip link set lo up
 "${IN[@]}" sysctl -qw net.ipv4.tcp_fastopen=3
 tfo_passive() { "${IN[@]}" nstat -az TcpExtTCPFastOpenPassive | awk '$1 == "TcpExtTCPFastOpenPassive" {print $2}'; }
 for model in loop prefork; do
-    log="$TMP/tfo-$model.log"
-    "${IN[@]}" "$SOCKIT" serve --service http --model "$model" --workers 2 --fastopen 16 --listen 127.0.0.1:0 2>"$log" &
-    SERVER_PID=$!
-    PIDS+=("$SERVER_PID")
-    for ((i = 0; i < 100; i++)); do
-        grep -qs 'sockit: serving .* on ' "$log" && break
-        sleep 0.05
-    done
-    addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
-    [[ -n $addr ]] || fail "$model: the server in $NS did not start: $(cat "$log")"
+    SOCKIT=$IN_SOCKIT start_server "tfo-$model" --service http --model "$model" --workers 2 --fastopen 16 \
+        --listen 127.0.0.1:0
+    addr=$SERVER_ADDR
     before=$(tfo_passive)
     for ((i = 0; i < 3; i++)); do
         code=$("${IN[@]}" timeout 5 curl -s --tcp-fastopen -o /dev/null -w '%{http_code}' "http://$addr/") ||
@@ -148,15 +143,8 @@ for model in loop prefork; do
     stop_server "$SERVER_PID"
 done
 # Without --fastopen the server takes none (the cookie is refused).
-log="$TMP/tfo-off.log"
-"${IN[@]}" "$SOCKIT" serve --service http --listen 127.0.0.1:0 2>"$log" &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
-for ((i = 0; i < 100; i++)); do
-    grep -qs 'sockit: serving .* on ' "$log" && break
-    sleep 0.05
-done
-addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
+SOCKIT=$IN_SOCKIT start_server tfo-off --service http --listen 127.0.0.1:0
+addr=$SERVER_ADDR
 before=$(tfo_passive)
 for ((i = 0; i < 3; i++)); do
     "${IN[@]}" timeout 5 curl -s --tcp-fastopen -o /dev/null "http://$addr/" || fail "curl to the plain server failed"
