@@ -41,11 +41,7 @@ one_load() {
     $(wrap "$out") "$bin" serve --service http $args --listen 127.0.0.1:0 2>"$log" >/dev/null &
     pid=$!
     BG_PIDS+=("$pid")
-    for ((i = 0; i < 300; i++)); do
-        grep -qs 'sockit: serving' "$log" && break
-        sleep 0.05
-    done
-    addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
+    addr=$(serving_addr "$log" "$pid" 300) || true
     "$SOCKIT" bench "$addr" --proto http --new-conn -c 4 -n "$n" --json >"$WORK/b.json"
     # strace runs the server as its child and passes no SIGTERM on.
     [[ $TOOL == strace ]] && kill -TERM "$(ps -o pid= --ppid "$pid")"

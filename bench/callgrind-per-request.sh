@@ -26,11 +26,7 @@ one_load() {
         local pid=$! i
         BG_PIDS+=("$pid")
         # valgrind starts slowly on a loaded machine: up to 60 s.
-        for ((i = 0; i < 1200; i++)); do
-            grep -q 'sockit: serving' "$WORK/vg.log" && break
-            sleep 0.05
-        done
-        addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$WORK/vg.log" | head -n1)
+        addr=$(serving_addr "$WORK/vg.log" "$pid" 1200) || true
         req=$("$SOCKIT" bench "$addr" --proto "$proto" -c1 -d"$dur" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
         kill -TERM "$pid"

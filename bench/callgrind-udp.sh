@@ -29,11 +29,7 @@ one_load() {
         valgrind --tool=callgrind --callgrind-out-file="$out" "$SOCKIT" serve --proto udp --service echo \
             --model loop --listen 127.0.0.1:0 2>"$log" >/dev/null &
         pid=$!
-        for ((i = 0; i < 1200; i++)); do
-            grep -q 'sockit: serving' "$log" && break
-            sleep 0.05
-        done
-        addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
+        addr=$(serving_addr "$log" "$pid" 1200) || true
         ;;
     simple | batch)
         valgrind --tool=callgrind --callgrind-out-file="$out" "$UDP_FLOOR" 127.0.0.1 0 "$kind" >"$log" 2>/dev/null &

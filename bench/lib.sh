@@ -36,19 +36,29 @@ sockit_start() {
     "$SOCKIT" serve "$@" --listen 127.0.0.1:0 2>"$log" >/dev/null &
     SK_PID=$!
     BG_PIDS+=("$SK_PID")
-    local i
-    for ((i = 0; i < 100; i++)); do
+    # shellcheck disable=SC2034 # read by the scripts
+    if SK_ADDR=$(serving_addr "$log" "$SK_PID" 100) && [[ -n $SK_ADDR ]]; then
+        sleep 0.2
+        kill -0 "$SK_PID" 2>/dev/null && return 0
+    fi
+    echo "bench: sockit serve $* did not start: $(grep -v '^Try' "$log" | tail -n1)" >&2
+    return 1
+}
+
+# serving_addr LOG PID [TRIES]: wait (TRIES x 50 ms, default 1200: a server
+# under valgrind starts slowly) for the "sockit: serving ... on ADDR" line
+# of the server PID writes its stderr to; print ADDR. Returns 1 (printing
+# nothing) when PID exits or the time runs out first.
+serving_addr() {
+    local log=$1 pid=$2 tries=${3:-1200} i
+    for ((i = 0; i < tries; i++)); do
         if grep -qs 'sockit: serving .* on ' "$log"; then
-            # shellcheck disable=SC2034 # read by the scripts
-            SK_ADDR=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
-            sleep 0.2
-            kill -0 "$SK_PID" 2>/dev/null && return 0
-            break
+            sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1
+            return 0
         fi
-        kill -0 "$SK_PID" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.05
     done
-    echo "bench: sockit serve $* did not start: $(grep -v '^Try' "$log" | tail -n1)" >&2
     return 1
 }
 

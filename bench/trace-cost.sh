@@ -37,11 +37,7 @@ load() {
         --listen 127.0.0.1:0 2>"$log" >/dev/null &
     pid=$!
     BG_PIDS+=("$pid")
-    for ((i = 0; i < 300; i++)); do
-        grep -q 'sockit: serving' "$log" 2>/dev/null && break
-        sleep 0.05
-    done
-    addr=$(sed -n 's/^sockit: serving .* on \([^ ,]*\)[ ,].*/\1/p' "$log" | head -n1)
+    addr=$(serving_addr "$log" "$pid" 300) || true
     if [[ $kind == requests ]]; then
         count=$("$SOCKIT" bench "$addr" --proto echo -c1 -d"${n}s" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
