@@ -5,7 +5,10 @@
  * one fills up to its fd limit while others idle). The master keeps every
  * copy open and only supervises: a worker that dies is replaced at once on
  * the same copy, so the connections queued on it wait instead of being
- * lost. */
+ * lost. Under --on-fd-limit pause-accept the workers share the server's
+ * listeners instead: a worker out of descriptors stops accepting and the
+ * others take the queue, where a connection on the paused worker's own
+ * listener could only wait for that one worker's descriptors. */
 #include "listen.h"
 #include "model_loop.h"
 #include "procs.h"
@@ -26,6 +29,7 @@ typedef struct slot {
     uint64_t *live;              /* MAP_SHARED: connections the worker holds */
     int lfds[SK__MAX_LISTENERS]; /* this worker's listeners (slot 0: the server's own) */
     int nslots;                  /* the slots array's length (each slot knows it) */
+    bool shared;                 /* every worker on the server's own listeners */
     struct slot *all;
 } slot;
 
@@ -34,11 +38,11 @@ static int worker_body(sk_server *s, void *arg)
     slot *sl = arg;
     /* The other workers' listeners are the master's to keep; open here
      * they would only cost descriptors. */
-    for (int i = 1; i < sl->nslots; i++) {
+    for (int i = 1; i < sl->nslots && !sl->shared; i++) {
         if (&sl->all[i] != sl)
             sk__listen_close(sl->all[i].lfds, s->nlisteners);
     }
-    if (sl != &sl->all[0])
+    if (sl != &sl->all[0] && !sl->shared)
         sk__listen_close(s->lfds, s->nlisteners);
     sk__loop_worker w = {.srv = s, .lfds = sl->lfds, .nlfds = s->nlisteners, .live = sl->live};
     return sk__loop_worker_run(&w);
@@ -57,7 +61,7 @@ static void settle(sk_server *s, slot *sl)
 
 static void close_copies(const sk_server *s, slot *slots, int n)
 {
-    for (int i = 1; i < n; i++)
+    for (int i = 1; i < n && !slots[0].shared; i++)
         sk__listen_close(slots[i].lfds, s->nlisteners);
 }
 
@@ -104,15 +108,17 @@ int sk__model_prefork(sk_server *s)
         return -ENOMEM;
     }
     rc = 0;
+    bool shared = s->cfg.on_fd_limit == SK_ON_FD_LIMIT_PAUSE_ACCEPT;
     for (int i = 0; i < n; i++) {
         slots[i].live = &live[i];
         slots[i].nslots = n;
+        slots[i].shared = shared;
         slots[i].all = slots;
         for (int j = 0; j < s->nlisteners; j++)
-            slots[i].lfds[j] = i == 0 ? s->lfds[j] : -1;
+            slots[i].lfds[j] = i == 0 || shared ? s->lfds[j] : -1;
         /* Worker 0 takes the server's listeners, the others copies on the
          * very addresses bound (port 0 already resolved). */
-        if (i > 0 && rc == 0)
+        if (i > 0 && !shared && rc == 0)
             rc = sk__listen_copy(s, slots[i].lfds);
     }
     if (rc == 0)

@@ -85,6 +85,14 @@ for spec in loop thread fork prefork:2 hybrid:2; do
         for p in "$SERVER_PID" $(pgrep -P "$SERVER_PID" || true); do
             prlimit --pid "$p" --nofile=64:64
         done
+        # prefork: a listener per worker, but under pause-accept one shared
+        # listener, so a worker out of descriptors leaves its queue to the others.
+        if [[ $model == prefork ]]; then
+            nl=$(ss -Hltn "sport = :$SERVER_PORT" | wc -l)
+            want=2
+            [[ $policy == pause-accept ]] && want=1
+            ((nl == want)) || fail "$tag: --on-fd-limit $policy: $nl listening sockets, wanted $want"
+        fi
         timeout 120 "${OV[@]}" fdlimit "$SERVER_HOST" "$SERVER_PORT" "$policy" >"$TMP/out" ||
             fail "$tag: --on-fd-limit $policy: $(cat "$TMP/out")"
         stop_server "$SERVER_PID"
