@@ -50,6 +50,41 @@ theirs_segments() {
         done >"$TMP/theirs"
 }
 
+# The two captures agree: the same segments with the same flags, each side's
+# in the same order. Two segments the two sides sent at the same moment
+# (the crossing FINs of simultaneous-close) are handed to each packet
+# socket by the CPU that sent each, so two captures may list such a pair
+# either way round: adjacent segments of opposite sides may swap when
+# neither acknowledges the other (by sockit's seq, ack and len). OURS has
+# "side flags seq ack len" lines, THEIRS "side flags".
+same_segments() {
+    "$PYTHON" - "$1" "$2" <<'PY'
+import sys
+ours = [l.split() for l in open(sys.argv[1]).read().split("\n")[:-1]]
+theirs = [l.split() for l in open(sys.argv[2]).read().split("\n")[:-1]]
+
+def saw(b, a):
+    """b acknowledges what a sent (a SYN or FIN counts one)."""
+    end = int(a[2]) + int(a[4]) + ("S" in a[1]) + ("F" in a[1])
+    return end > int(a[2]) and "A" in b[1] and int(b[3]) >= end
+
+i = 0
+while i < len(ours) and len(ours) == len(theirs):
+    if ours[i][:2] != theirs[i]:
+        if (i + 1 < len(ours) and ours[i][:2] == theirs[i + 1] and ours[i + 1][:2] == theirs[i]
+                and ours[i][0] != ours[i + 1][0] and not saw(ours[i + 1], ours[i])
+                and not saw(ours[i], ours[i + 1])):
+            i += 2
+            continue
+        break
+    i += 1
+if len(ours) != len(theirs) or i < len(ours):
+    print("sockit's:", " | ".join(" ".join(l[:2]) for l in ours))
+    print("tcpdump's:", " | ".join(" ".join(l) for l in theirs))
+    sys.exit(1)
+PY
+}
+
 for s in $SCENARIOS; do
     rm -f "$TMP/cap.pcap" "$TMP/td.err"
     # Headers only and a large buffer: other programs' bulk traffic on lo
@@ -77,7 +112,7 @@ import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
     if e["event"] == "segment":
-        print(e["from"], e["flags"])
+        print(e["from"], e["flags"], e["seq"], e["ack"], e["len"])
 ' "$TMP/$s.json" >"$TMP/ours"
     # The client's own ports: another program's connection may share the
     # server's port number as its ephemeral port.
@@ -103,7 +138,7 @@ print(" ".join(sorted(ports)))
     wait "$td" 2>/dev/null || true
     theirs_segments
     [[ -s $TMP/theirs ]] || fail "$s: tcpdump saw nothing on port $port: $(cat "$TMP/td.err"; ls -la "$TMP"; tcpdump -nn -r "$TMP/cap.pcap" 2>&1 | head -3)"
-    diff "$TMP/ours" "$TMP/theirs" >"$TMP/diff" || fail "$s: sockit's segments differ from tcpdump's: $(cat "$TMP/diff")"
+    same_segments "$TMP/ours" "$TMP/theirs" >"$TMP/diff" || fail "$s: sockit's segments differ from tcpdump's: $(cat "$TMP/diff")"
     grep -q '"event":"verdict","scenario":"'"$s"'","ok":true' "$TMP/$s.json" || fail "$s --packets verdict: $(tail -1 "$TMP/$s.json")"
 done
 pass "8 scenarios with --packets: the same segments, flags and order as tcpdump -i lo"

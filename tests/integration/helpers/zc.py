@@ -9,6 +9,7 @@ import json
 import signal
 import socket
 import sys
+import threading
 import time
 
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
@@ -34,29 +35,42 @@ def register(name, typ, port, addr, txt):
 def browse(typ, seconds):
     zc = Zeroconf(ip_version=IPVersion.All)
     full = typ + ".local."
+    out = threading.Lock()
 
+    def say(event):
+        with out:
+            print(json.dumps(event), flush=True)
+
+    def resolve(service_type, name):
+        info = zc.get_service_info(service_type, name, timeout=3000)
+        if info is None:
+            say({"event": "unresolved", "name": name, "at_s": round(time.time() - start, 2)})
+            return
+        say({"event": "add", "name": name, "port": info.port, "server": info.server,
+             "addrs": info.parsed_addresses(), "at_s": round(time.time() - start, 2),
+             "txt": {k.decode(): (v.decode() if v is not None else None) for k, v in info.properties.items()}})
+
+    # The browser's own thread runs the handlers one at a time, and while
+    # one runs, zeroconf keeps a single pending change per name with an add
+    # taking precedence over a remove: a resolve that waited there would
+    # delay (or cost) the remove of a goodbye. Resolving happens elsewhere.
     def on_change(zeroconf, service_type, name, state_change):
         if state_change is ServiceStateChange.Removed:
-            print(json.dumps({"event": "remove", "name": name}), flush=True)
-            return
-        if state_change is not ServiceStateChange.Added:
-            return
-        info = zeroconf.get_service_info(service_type, name, timeout=3000)
-        if info is None:
-            print(json.dumps({"event": "unresolved", "name": name}), flush=True)
-            return
-        print(json.dumps({"event": "add", "name": name, "port": info.port, "server": info.server,
-                          "addrs": info.parsed_addresses(),
-                          "txt": {k.decode(): (v.decode() if v is not None else None)
-                                  for k, v in info.properties.items()}}), flush=True)
+            say({"event": "remove", "name": name, "at_s": round(time.time() - start, 2)})
+        elif state_change is ServiceStateChange.Added:
+            threading.Thread(target=resolve, args=(service_type, name), daemon=True).start()
 
+    start = time.time()
     ServiceBrowser(zc, full, handlers=[on_change])
-    end = time.time() + float(seconds)
+    end = start + float(seconds)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     while time.time() < end and not stop:
         time.sleep(0.1)
     zc.close()
+    # The end of the browse: a failed wait for a remove can tell the
+    # browser's time running out from a goodbye that never came.
+    say({"event": "end", "after_s": round(time.time() - start, 2), "by": "SIGTERM" if stop else "timeout"})
 
 
 if __name__ == "__main__":
