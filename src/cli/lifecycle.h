@@ -16,6 +16,7 @@
 /* One thing that happened: a side's call or state, or a segment. */
 typedef struct lc_event {
     int64_t at_us;
+    unsigned n;          /* the order it was recorded in: ties keep it */
     char side;           /* 'c' client, 's' server, 'w' wire */
     sk_trace_event call; /* c, s */
     sk_segment seg;      /* w */

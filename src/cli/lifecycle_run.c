@@ -68,8 +68,11 @@ void lc_barrier_done(lc_run *r, int side)
 static void add(lc_run *r, const lc_event *e)
 {
     pthread_mutex_lock(&r->lock);
-    if (r->nev < LC_EVENTS_MAX)
-        r->ev[r->nev++] = *e;
+    if (r->nev < LC_EVENTS_MAX) {
+        r->ev[r->nev] = *e;
+        r->ev[r->nev].n = (unsigned)r->nev;
+        r->nev++;
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -251,7 +254,7 @@ static int by_time(const void *a, const void *b)
     const lc_event *x = a, *y = b;
     if (x->at_us != y->at_us)
         return x->at_us < y->at_us ? -1 : 1;
-    return 0;
+    return x->n < y->n ? -1 : x->n > y->n;
 }
 
 static bool from_server(const lc_run *r, const sk_segment *s)

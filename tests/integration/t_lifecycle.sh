@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # sockit lifecycle: every scenario passes its own checks (the states each
 # side goes through, errors, ListenOverflows), and with --packets the
-# segments it saw are the ones tcpdump saw on lo for that port, in the same
-# order with the same flags; the side ss shows in TIME_WAIT is the one the
-# scenario names. --json is valid against docs/schema/lifecycle.json.
+# segments it saw are the ones tcpdump saw on lo for that port, with the
+# same flags, in the same order (up to crossing pairs: same_segments); the
+# side ss shows in TIME_WAIT is the one the scenario names. --json is valid against docs/schema/lifecycle.json.
 . "$(dirname "$0")/lib.sh"
 SCHEMAS="$(dirname "$0")/../../docs/schema"
 CHECK="$(dirname "$0")/helpers/json_schema_check.py"
