@@ -26,7 +26,7 @@ void sk__bufpool_destroy(sk__bufpool *p)
     memset(p, 0, sizeof *p);
 }
 
-static void pool_put(sk__bufpool *p, void *block)
+void sk__buf_put(sk__bufpool *p, void *block)
 {
     if (p->nfree < p->max)
         p->free[p->nfree++] = block;
@@ -34,7 +34,7 @@ static void pool_put(sk__bufpool *p, void *block)
         free(block);
 }
 
-int sk__buf_prepare(sk__buf *b, sk__bufpool *p)
+int sk__buf_fill(sk__buf *b, sk__bufpool *p)
 {
     if (b->data == NULL) {
         b->data = p->nfree > 0 ? p->free[--p->nfree] : malloc(p->blocksize);
@@ -48,35 +48,4 @@ int sk__buf_prepare(sk__buf *b, sk__bufpool *p)
         b->end = (uint32_t)used;
     }
     return 0;
-}
-
-int sk__buf_append(sk__buf *b, sk__bufpool *p, const void *src, size_t len)
-{
-    if (len == 0)
-        return 0;
-    if (len > sk__buf_room(b, p))
-        return -ENOBUFS;
-    if (b->data == NULL || len > sk__buf_wspace(b, p)) {
-        int rc = sk__buf_prepare(b, p);
-        if (rc < 0)
-            return rc;
-    }
-    memcpy(b->data + b->end, src, len);
-    b->end += (uint32_t)len;
-    return 0;
-}
-
-void sk__buf_consume(sk__buf *b, sk__bufpool *p, size_t n)
-{
-    b->start += (uint32_t)n;
-    if (b->start >= b->end)
-        sk__buf_release(b, p);
-}
-
-void sk__buf_release(sk__buf *b, sk__bufpool *p)
-{
-    if (b->data != NULL)
-        pool_put(p, b->data);
-    b->data = NULL;
-    b->start = b->end = 0;
 }

@@ -9,7 +9,10 @@
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 #define TV (SK__C_TCHAR | SK__C_TARGET | SK__C_VALUE)
 #define PV (SK__C_TARGET | SK__C_VALUE)
-#define DV (SK__C_TCHAR | SK__C_TARGET | SK__C_VALUE | SK__C_DIGIT)
+#define DV (SK__C_TCHAR | SK__C_TARGET | SK__C_VALUE | SK__C_DIGIT | SK__C_HOST)
+/* ... and a byte of a Host's reg-name or IPv4 address */
+#define TH (TV | SK__C_HOST)
+#define PH (PV | SK__C_HOST)
 /* clang-format off */
 const unsigned char sk__http_cls[256] = {
     /* 0x00 */
@@ -17,17 +20,17 @@ const unsigned char sk__http_cls[256] = {
     /* 0x10 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     /* 0x20  SP ! " # $ % & ' ( ) * + , - . / */
-    SK__C_VALUE, TV, PV, TV, TV, TV, TV, TV, PV, PV, TV, TV, PV, TV, TV, PV,
+    SK__C_VALUE, TH, PV, TV, TH, TH, TH, TH, PH, PH, TH, TH, PV, TH, TH, PV,
     /* 0x30  0-9 : ; < = > ? */
-    DV, DV, DV, DV, DV, DV, DV, DV, DV, DV, PV, PV, PV, PV, PV, PV,
+    DV, DV, DV, DV, DV, DV, DV, DV, DV, DV, PV, PH, PV, PH, PV, PV,
     /* 0x40  @ A-O */
-    PV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV,
+    PV, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH,
     /* 0x50  P-Z [ \ ] ^ _ */
-    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, PV, PV, PV, TV, TV,
+    TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, PV, PV, PV, TV, TH,
     /* 0x60  ` a-o */
-    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV,
+    TV, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH,
     /* 0x70  p-z { | } ~ DEL */
-    TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, TV, PV, TV, PV, TV, 0,
+    TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, PV, TV, PV, TH, 0,
     /* 0x80-0xff obs-text: allowed in targets and values, not in tokens */
     R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV), R16(PV),
 };

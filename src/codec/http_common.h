@@ -14,7 +14,8 @@
 #define SK__HIDDEN __attribute__((visibility("hidden")))
 
 /* Character classes, one table so each byte costs one load. */
-enum { SK__C_TCHAR = 1, SK__C_TARGET = 2, SK__C_VALUE = 4, SK__C_DIGIT = 8 };
+/* Host: unreserved, sub-delims but ',' (a list of hosts is refused), '%' */
+enum { SK__C_TCHAR = 1, SK__C_TARGET = 2, SK__C_VALUE = 4, SK__C_DIGIT = 8, SK__C_HOST = 16 };
 SK__HIDDEN extern const unsigned char sk__http_cls[256];
 
 typedef const unsigned char *sk__ucp;
@@ -50,25 +51,38 @@ static inline bool sk__http_ieq(sk__ucp s, size_t n, const char *lower, size_t l
 }
 #define SK__HTTP_IEQ(s, n, lit) sk__http_ieq(s, n, lit, sizeof(lit) - 1)
 
-/* Eight bytes at a time (SWAR): true when any byte of w is below n (n <=
- * 128), or equals DEL. Long targets and values (cookies, user agents) are
- * skipped a word at a time; the byte loop after it decides exactly. */
+/* Eight bytes at a time (SWAR): the bytes of w below n (n <= 128) or equal
+ * to DEL, each as its high bit. A borrow runs only upwards (to more
+ * significant bytes) from a byte that is below n, so the mask can be wrong
+ * only above its least significant set byte: that one is exact, and on a
+ * little-endian machine it is the first in memory. Long targets and values (cookies, user
+ * agents) are skipped a word at a time. */
 #define SK__ONES UINT64_C(0x0101010101010101)
 #define SK__HIGHS UINT64_C(0x8080808080808080)
-static inline bool sk__http_word_stops(uint64_t w, unsigned n)
+static inline uint64_t sk__http_word_stops(uint64_t w, unsigned n)
 {
     uint64_t del = w ^ (SK__ONES * 0x7f);
     return (((w - SK__ONES * n) & ~w) | ((del - SK__ONES) & ~del)) & SK__HIGHS;
 }
 
-/* Skip the bytes every one of which is >= lo and not DEL. */
+/* Skip the bytes every one of which is >= lo and not DEL: to the first
+ * byte that is not (where the byte loop after it decides exactly), or to
+ * the last few bytes, fewer than a word. */
 static inline sk__ucp sk__http_skip_words(sk__ucp p, sk__ucp end, unsigned lo)
 {
     while (end - p >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        if (sk__http_word_stops(w, lo))
-            break;
+        uint64_t stops = sk__http_word_stops(w, lo);
+        if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            /* The first byte is the word's top, where the mask may be wrong:
+             * the byte loop starts at the word. */
+            return p;
+#else
+            return p + (__builtin_ctzll(stops) >> 3);
+#endif
+        }
         p += 8;
     }
     return p;

@@ -59,12 +59,10 @@ typedef struct head_facts {
 } head_facts;
 
 /* RFC 3986 reg-name and IPv4 bytes: unreserved, pct-encoded, sub-delims
- * but ',' (RFC 9112 3.2: Host is one host, never a list). A bit per byte
- * value: ALPHA, DIGIT and "-._~%!$&'()*+;=" (test_http_parse checks the
- * table against that list for all 256). */
-static const uint64_t host_bytes[4] = {0x2bff6ff200000000ull, 0x47fffffe87fffffeull, 0, 0};
-
-static bool host_byte(unsigned char ch) { return (host_bytes[ch >> 6] >> (ch & 63)) & 1; }
+ * but ',' (RFC 9112 3.2: Host is one host, never a list): ALPHA, DIGIT and
+ * "-._~%!$&'()*+;=", SK__C_HOST in the class table (test_http_parse checks
+ * it against that list for all 256). */
+static bool host_byte(unsigned char ch) { return (sk__http_cls[ch] & SK__C_HOST) != 0; }
 
 /* Host: uri-host [ ":" port ]: a reg-name or IPv4 address, or an IPv6 /
  * IPvFuture literal in brackets, then optional digits. Empty is allowed. */

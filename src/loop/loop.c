@@ -181,6 +181,8 @@ static void heap_down(sk__timer *h, int n, int i)
 /* Delays far in the future are clamped so adding one to the clock never
  * overflows (2^61 us is some 73 000 years). */
 #define MAX_DELAY_US (INT64_C(1) << 61)
+/* A timer at least this far off may wait from the wakeup's clock (loop_once). */
+#define FAR_TIMER_US 50000
 
 static int64_t ms_to_us(int64_t ms) { return ms > MAX_DELAY_US / 1000 ? MAX_DELAY_US : ms * 1000; }
 
@@ -254,13 +256,21 @@ static void run_timers(sk_loop *l)
     }
 }
 
-int sk_loop_once(sk_loop *l, int timeout_ms)
+/* One wait and its dispatch. RECENT: l->now_us was read after the last
+ * wait and only this loop's callbacks ran since (sk_loop_run), so a timer
+ * far off can wait from it: it comes due late by no more than those
+ * callbacks took, and a wakeup saves a clock read. A near timer, or a
+ * caller of sk_loop_once who may have done anything since, needs the clock
+ * as it is now. */
+static int loop_once(sk_loop *l, int timeout_ms, bool recent)
 {
     int64_t timeout_us = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000;
     int n;
 
     if (l->ntimers > 0 && timeout_us != 0) {
-        int64_t wait = l->timers[0].when - sk_now_us();
+        int64_t wait = l->timers[0].when - l->now_us;
+        if (!recent || wait < FAR_TIMER_US)
+            wait = l->timers[0].when - sk_now_us();
         if (wait < 0)
             wait = 0;
         if (timeout_us < 0 || wait < timeout_us)
@@ -292,11 +302,13 @@ int sk_loop_once(sk_loop *l, int timeout_ms)
     return n;
 }
 
+int sk_loop_once(sk_loop *l, int timeout_ms) { return loop_once(l, timeout_ms, false); }
+
 int sk_loop_run(sk_loop *l)
 {
     l->stop = false;
-    while (!l->stop) {
-        int rc = sk_loop_once(l, -1);
+    for (bool recent = false; !l->stop; recent = true) {
+        int rc = loop_once(l, -1, recent);
         if (rc < 0)
             return rc;
     }

@@ -1,5 +1,6 @@
 /* epoll backend: level-triggered, one epoll_event array sized to the loop. */
 #include "loop_int.h"
+#include "base/sys.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -82,12 +83,12 @@ static int ep_wait(epoll_state *s, int64_t timeout_us)
 {
     if (timeout_us > 0 && !s->no_pwait2) {
         struct timespec ts = {.tv_sec = timeout_us / 1000000, .tv_nsec = (long)(timeout_us % 1000000) * 1000};
-        int n = epoll_pwait2(s->epfd, s->events, s->max_events, &ts, NULL);
+        int n = sk__sys_epoll_pwait2(s->epfd, s->events, s->max_events, &ts);
         if (n >= 0 || errno != ENOSYS)
             return n;
         s->no_pwait2 = true;
     }
-    return epoll_wait(s->epfd, s->events, s->max_events, sk__ms_ceil(timeout_us));
+    return sk__sys_epoll_wait(s->epfd, s->events, s->max_events, sk__ms_ceil(timeout_us));
 }
 
 static int ep_poll(sk_loop *l, int64_t timeout_us)

@@ -1,5 +1,6 @@
 /* The plain TCP transport: the socket calls, errors as -errno. */
 #include "transport.h"
+#include "base/sys.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -9,7 +10,7 @@ static ssize_t tcp_recv(void *ctx, int fd, void *buf, size_t len)
 {
     (void)ctx;
     for (;;) {
-        ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+        ssize_t n = sk__sys_recv(fd, buf, len, MSG_DONTWAIT);
         if (n >= 0)
             return n;
         if (errno != EINTR)
@@ -21,7 +22,7 @@ static ssize_t tcp_send(void *ctx, int fd, const void *buf, size_t len)
 {
     (void)ctx;
     for (;;) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = sk__sys_send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0)
             return n;
         if (errno != EINTR)

@@ -246,12 +246,12 @@ static void pump(sk_conn *c, http_state *st)
 
 /* Requests ---------------------------------------------------------------- */
 
-static bool target_is(const sk_http_request *r, const char *path)
+/* The request's path (T, TLEN: also of an absolute-form target) is PATH,
+ * alone or before a query. PATH is a literal: its length is known, and the
+ * compare of so few bytes is inlined. */
+#define PATH_IS(t, tlen, path) path_is(t, tlen, path, sizeof(path) - 1)
+static inline bool path_is(const char *t, size_t tlen, const char *path, size_t n)
 {
-    /* The path (also of an absolute-form target), alone or before a query. */
-    const char *t;
-    size_t tlen, n = strlen(path);
-    sk_http_request_path(r, &t, &tlen);
     if (tlen < n || (tlen > n && t[n] != '?'))
         return false;
     return memcmp(t, path, n) == 0;
@@ -264,6 +264,8 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
     bool keep = (r->flags & SK_HTTP_KEEPALIVE) != 0 && !st->draining;
     bool head = r->method_id == SK_HTTP_HEAD;
     int conn = !keep ? R_CLOSE : r->minor_version == 0 ? R_KEEP10 : R_KEEP;
+    const char *path;
+    size_t plen;
     int rc;
 
     if (r->method_id != SK_HTTP_GET && !head) {
@@ -274,7 +276,8 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         goto done;
     }
 
-    if (target_is(r, "/")) {
+    sk_http_request_path(r, &path, &plen);
+    if (PATH_IS(path, plen, "/")) {
         int64_t size = body_size(c);
         const resp_cache *rcache = cache_get(size);
         uint64_t blen = body_len(size);
@@ -308,11 +311,10 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
             st->body_left = blen;
         goto done;
     }
-    if (target_is(r, "/stats")) {
+    if (PATH_IS(path, plen, "/stats")) {
         char *json;
         size_t jlen;
-        const char *t, *q;
-        size_t tlen;
+        const char *q;
         http_blob *b;
         if (sk_conn_room(c) < 1024)
             return -ENOBUFS;
@@ -326,9 +328,8 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
         }
         if ((b = malloc(sizeof *b)) == NULL)
             return answer_error(c, st, 500);
-        sk_http_request_path(r, &t, &tlen);
-        q = memchr(t, '?', tlen);
-        rc = sk__http_stats_json(c, q ? q + 1 : "", q ? tlen - (size_t)(q + 1 - t) : 0, &json, &jlen);
+        q = memchr(path, '?', plen);
+        rc = sk__http_stats_json(c, q ? q + 1 : "", q ? plen - (size_t)(q + 1 - path) : 0, &json, &jlen);
         if (rc < 0) {
             free(b);
             return answer_error(c, st, rc == -EINVAL ? 400 : 500);

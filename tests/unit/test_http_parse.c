@@ -17,6 +17,7 @@
 #include <sockit/error.h>
 #include <sockit/http.h>
 
+#include "codec/http_common.h"
 #include "guard.h"
 
 static sk_http_header g_hdrs[16];
@@ -417,6 +418,39 @@ static void test_host_bytes(void **state)
     }
 }
 
+/* The word-at-a-time skip stops exactly where a byte-by-byte scan for the
+ * first byte below lo or equal to DEL would (or at the last partial word),
+ * wherever in a word that byte is, with false-positive patterns above it
+ * (a byte just below lo followed by bytes just above it). */
+static void test_skip_words(void **state)
+{
+    (void)state;
+    static const unsigned char picks[] = {0x00, 0x09, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xa0, 0xff, 'a', ':'};
+    unsigned seed = 12345;
+    for (int round = 0; round < 200000; round++) {
+        unsigned char buf[40];
+        size_t n = (size_t)(seed % sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly allowed bytes, so stops fall at every offset */
+            buf[i] = (seed >> 16) % 8 ? (unsigned char)('a' + (seed >> 20) % 26) : picks[(seed >> 20) % sizeof picks];
+        }
+        seed = seed * 1103515245u + 12345u;
+        unsigned lo = (seed >> 16) % 2 ? 0x20 : 0x21;
+        const unsigned char *got = sk__http_skip_words(buf, buf + n, lo), *want = buf;
+        while (buf + n - want >= 8) {
+            size_t k = 0;
+            while (k < 8 && want[k] >= lo && want[k] != 0x7f)
+                k++;
+            want += k;
+            if (k < 8)
+                break;
+        }
+        if (got != want)
+            fail_msg("round %d, %zu bytes, lo 0x%02x: stopped at %td, want %td", round, n, lo, got - buf, want - buf);
+    }
+}
+
 static void path_is(const char *target, const char *want)
 {
     char buf[256];
@@ -577,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_keepalive),
         cmocka_unit_test(test_host),
         cmocka_unit_test(test_host_bytes),
+        cmocka_unit_test(test_skip_words),
         cmocka_unit_test(test_status_map),
         cmocka_unit_test(test_every_byte),
     };
