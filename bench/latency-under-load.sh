@@ -13,15 +13,21 @@
 # of the two maxima of the run (each maximum is measured in its own
 # minutes: on a busy machine 90% of a high one can be more than the next
 # seconds hold, and the p99 then measures that overload).
+# WITH_FLOOR=1 also offers the floor server (bench/floor.c: one recv and one send
+# per request, nothing else) the rates of the lower maximum, after the two
+# servers in every run: a p99 the floor shows too is the machine's and the
+# client's, not a server's.
 # Env: RUNS (5), DUR (5 s per rate run), MAXDUR (3 s for the maximum),
 # CONNS (1000), THREADS (1 client thread), LOADS ("50 90" percent),
-# SERVER_PREFIX / CLIENT_PREFIX (e.g. "taskset -c 0" / "taskset -c 1").
+# SERVER_PREFIX / CLIENT_PREFIX (e.g. "taskset -c 0" / "taskset -c 1"),
+# WITH_FLOOR (0).
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-1000}
 THREADS=${THREADS:-1}
 MAXDUR=${MAXDUR:-3}
 LOADS=${LOADS:-50 90}
 BASE=${BASE:-own}
+WITH_FLOOR=${WITH_FLOOR:-0}
 have_http_service || { echo "latency-under-load: this sockit build has no '--service http'"; exit 1; }
 
 sockit_start http --service http --model loop || exit 1
@@ -29,8 +35,18 @@ SK_ADDR_HTTP=$SK_ADDR
 port=$(free_port)
 nginx_start "$WORK/ngx" "$port" 1 || exit 1
 NG_ADDR=127.0.0.1:$port
+FL_PID=
+if ((WITH_FLOOR)); then
+    build_floor
+    port=$(free_port)
+    "$FLOOR" 127.0.0.1 "$port" &
+    FL_PID=$!
+    BG_PIDS+=("$FL_PID")
+    FL_ADDR=127.0.0.1:$port
+    wait_http "$FL_ADDR" || exit 1
+fi
 if [[ -n ${SERVER_PREFIX:-} ]]; then
-    for p in "$SK_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true); do
+    for p in "$SK_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true) $FL_PID; do
         # shellcheck disable=SC2086
         ${SERVER_PREFIX/taskset/taskset -a -p} "$p" >/dev/null
     done
@@ -88,11 +104,15 @@ pair() {
     fi
     one "$1" "$2" "$m1"
     one "$3" "$4" "$m2"
+    if ((WITH_FLOOR)); then
+        one floor "$FL_ADDR" "$(awk -v a="$m1" -v b="$m2" 'BEGIN { print (a < b ? a : b) }')"
+    fi
 }
 
 echo "# sockit bench ADDR --proto http -c $CONNS -t $THREADS -d $MAXDUR (maximum), then -d $DUR --rate (L% of it) for L in $LOADS"
 echo "#   rates from: $([[ $BASE == common ]] && echo "the lower of the two maxima of each run" || echo "each server's own maximum")"
 echo "#   sockit serve --service http --model loop ($SK_ADDR_HTTP); nginx 1 worker, keep-alive, access log off ($NG_ADDR)"
+((WITH_FLOOR)) && echo "#   floor ($FL_ADDR): offered the lower maximum's rates after the two servers in every run"
 echo "#   ${SERVER_PREFIX:-servers unpinned}; client ${CLIENT_PREFIX:-unpinned}; $(date -u '+%F %H:%M UTC')"
 for ((i = 1; i <= RUNS; i++)); do
     echo "run $i:"
@@ -108,4 +128,8 @@ report_paired "max req/s, c=$CONNS" "sockit" "$WORK/sockit.max" "nginx" "$WORK/n
 for l in $LOADS; do
     report "p99 us at ${l}% of max, c=$CONNS" "sockit" "$WORK/sockit.p99.$l" "nginx" "$WORK/nginx.p99.$l"
     report_paired "p99 us at ${l}% of max, c=$CONNS" "sockit" "$WORK/sockit.p99.$l" "nginx" "$WORK/nginx.p99.$l"
+    if ((WITH_FLOOR)); then
+        report "p99 us at ${l}% of max, c=$CONNS" "floor" "$WORK/floor.p99.$l" "nginx" "$WORK/nginx.p99.$l"
+        report_paired "p99 us at ${l}% of max, c=$CONNS" "floor" "$WORK/floor.p99.$l" "nginx" "$WORK/nginx.p99.$l"
+    fi
 done
