@@ -50,10 +50,10 @@ def browse(typ, seconds):
              "addrs": info.parsed_addresses(), "at_s": round(time.time() - start, 2),
              "txt": {k.decode(): (v.decode() if v is not None else None) for k, v in info.properties.items()}})
 
-    # The browser's own thread runs the handlers one at a time, and while
-    # one runs, zeroconf keeps a single pending change per name with an add
-    # taking precedence over a remove: a resolve that waited there would
-    # delay (or cost) the remove of a goodbye. Resolving happens elsewhere.
+    # The browser's own thread runs the handlers one at a time: a resolve
+    # that waited there (up to 3 s when a record is missing) would hold back
+    # every later change, the remove of a goodbye too. Resolving happens in
+    # a thread of its own.
     def on_change(zeroconf, service_type, name, state_change):
         if state_change is ServiceStateChange.Removed:
             say({"event": "remove", "name": name, "at_s": round(time.time() - start, 2)})
