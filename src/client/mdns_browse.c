@@ -69,6 +69,7 @@ struct sk_mdns_browser {
     sk_loop *loop;
     int efd;
     int64_t next_query, interval, deadline, tick;
+    bool asked; /* the first browse query went out (it asked for unicast) */
     entry *inst;
     hostrec *hosts;
     typerec *types;
@@ -416,11 +417,13 @@ static void q_init(query *q)
     sk_dns_writer_init(&q->w, q->buf, sizeof q->buf, 0, 0);
 }
 
-static void q_ask(query *q, const char *name, int type)
+static void q_ask_qu(query *q, const char *name, int type, bool qu)
 {
-    if (sk_dns_write_question(&q->w, name, type, false) == 0)
+    if (sk_dns_write_question(&q->w, name, type, qu) == 0)
         q->nq++;
 }
+
+static void q_ask(query *q, const char *name, int type) { q_ask_qu(q, name, type, false); }
 
 static void q_send(sk_mdns_browser *b, query *q, int64_t now)
 {
@@ -510,7 +513,12 @@ static int64_t on_tick(sk_loop *l, void *data)
                 refresh = true;
     }
     if (now >= b->next_query || refresh) {
-        q_ask(&q, b->browse, SK_DNS_PTR);
+        /* The first query asks for unicast answers (RFC 6762 5.4): a
+         * responder that multicast its records within the last second (to
+         * another querier, before this one listened) does not multicast
+         * them again (6), but it does answer a QU question by unicast. */
+        q_ask_qu(&q, b->browse, SK_DNS_PTR, !b->asked);
+        b->asked = true;
         q.browse = true;
         if (now >= b->next_query) {
             b->next_query = now + b->interval;

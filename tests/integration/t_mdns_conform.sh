@@ -68,6 +68,24 @@ expect_rc 0 "$IN_C" discover _echo._tcp --interface eth0 --timeout 1
 grep -q '^conform echo ' "$TMP/last.out" || fail "discover --interface eth0: $(cat "$TMP/last.out")"
 pass "$sent malformed packets ignored and counted by the responder and the querier (-v); both keep working"
 
+# A second querier right behind a first: the responder multicast the answer
+# to the first well within the last second, before the second listened, and
+# does not multicast it again (RFC 6762 6); the second's first query asks for
+# a unicast answer (5.4), so it still finds the instance within a timeout
+# shorter than the one second before its next query.
+ns_exec "$NS_C" "$SOCKIT" discover _echo._tcp --timeout 1.5 >"$TMP/first.out" 2>&1 &
+FIRST=$!
+PIDS+=("$FIRST")
+sleep 0.4
+qu_before=$(grep -c 'answered .*(unicast, QU)' "$TMP/ann.log" || true)
+expect_rc 0 "$IN_C" discover _echo._tcp --timeout 0.9
+grep -q '^conform echo ' "$TMP/last.out" || fail "the second querier: $(cat "$TMP/last.out")"
+wait "$FIRST" || fail "the first querier: $(cat "$TMP/first.out")"
+grep -q '^conform echo ' "$TMP/first.out" || fail "the first querier: $(cat "$TMP/first.out")"
+(($(grep -c 'answered .*(unicast, QU)' "$TMP/ann.log" || true) > qu_before)) ||
+    fail "the second querier's first query was not answered by unicast: $(tail -5 "$TMP/ann.log")"
+pass "a querier right behind another finds the instance: its first query asks for a unicast answer"
+
 # An address added while announced is announced at once (netlink, RFC 6762 8.4).
 ip -n "$NS_A" addr add 198.18.0.101/24 dev eth0
 for ((i = 0; i < 30; i++)); do
