@@ -26,14 +26,6 @@ void sk__bufpool_destroy(sk__bufpool *p)
     memset(p, 0, sizeof *p);
 }
 
-void sk__buf_put(sk__bufpool *p, void *block)
-{
-    if (p->nfree < p->max)
-        p->free[p->nfree++] = block;
-    else
-        free(block);
-}
-
 int sk__buf_fill(sk__buf *b, sk__bufpool *p)
 {
     if (b->data == NULL) {

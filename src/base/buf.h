@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A free list of equal-sized blocks owned by one thread. Taking and giving
@@ -32,10 +33,9 @@ static inline const char *sk__buf_rptr(const sk__buf *b) { return b->data + b->s
  * unallocated buffer has the whole block. */
 static inline size_t sk__buf_room(const sk__buf *b, const sk__bufpool *p) { return p->blocksize - sk__buf_used(b); }
 
-/* The block pool's slow paths: malloc when the free list is empty, free
- * when it is full, and moving live bytes to the front. */
+/* sk__buf_prepare's slow paths: malloc when the free list is empty, and
+ * moving live bytes to the front. */
 int sk__buf_fill(sk__buf *b, sk__bufpool *p);
-void sk__buf_put(sk__bufpool *p, void *block);
 
 /* Make sure the buffer has storage; moves live bytes to the front so the
  * whole room is contiguous at wptr. Returns 0 or -ENOMEM. Every request
@@ -83,7 +83,7 @@ static inline void sk__buf_release(sk__buf *b, sk__bufpool *p)
         if (p->nfree < p->max)
             p->free[p->nfree++] = b->data;
         else
-            sk__buf_put(p, b->data);
+            free(b->data);
     }
     b->data = NULL;
     b->start = b->end = 0;

@@ -8,17 +8,23 @@
 #include <string.h>
 #include <time.h>
 
-int64_t sk_now_ns(void)
+static inline struct timespec mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts;
+}
+
+int64_t sk_now_ns(void)
+{
+    struct timespec ts = mono();
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Not sk_now_ns() / 1000: the loop reads this once per wakeup. */
 int64_t sk_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    struct timespec ts = mono();
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 

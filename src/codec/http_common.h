@@ -55,8 +55,8 @@ static inline bool sk__http_ieq(sk__ucp s, size_t n, const char *lower, size_t l
  * to DEL, each as its high bit. A borrow runs only upwards (to more
  * significant bytes) from a byte that is below n, so the mask can be wrong
  * only above its least significant set byte: that one is exact, and on a
- * little-endian machine it is the first in memory. Long targets and values (cookies, user
- * agents) are skipped a word at a time. */
+ * little-endian machine it is the first in memory. Long targets and values
+ * (cookies, user agents) are skipped a word at a time. */
 #define SK__ONES UINT64_C(0x0101010101010101)
 #define SK__HIGHS UINT64_C(0x8080808080808080)
 static inline uint64_t sk__http_word_stops(uint64_t w, unsigned n)

@@ -29,20 +29,23 @@ typedef struct slot {
     uint64_t *live;              /* MAP_SHARED: connections the worker holds */
     int lfds[SK__MAX_LISTENERS]; /* this worker's listeners (slot 0: the server's own) */
     int nslots;                  /* the slots array's length (each slot knows it) */
-    bool shared;                 /* every worker on the server's own listeners */
     struct slot *all;
 } slot;
+
+/* Under pause-accept every worker is on the server's own listeners. */
+static bool shares_listeners(const sk_server *s) { return s->cfg.on_fd_limit == SK_ON_FD_LIMIT_PAUSE_ACCEPT; }
 
 static int worker_body(sk_server *s, void *arg)
 {
     slot *sl = arg;
     /* The other workers' listeners are the master's to keep; open here
      * they would only cost descriptors. */
-    for (int i = 1; i < sl->nslots && !sl->shared; i++) {
+    bool shared = shares_listeners(s);
+    for (int i = 1; i < sl->nslots && !shared; i++) {
         if (&sl->all[i] != sl)
             sk__listen_close(sl->all[i].lfds, s->nlisteners);
     }
-    if (sl != &sl->all[0] && !sl->shared)
+    if (sl != &sl->all[0] && !shared)
         sk__listen_close(s->lfds, s->nlisteners);
     sk__loop_worker w = {.srv = s, .lfds = sl->lfds, .nlfds = s->nlisteners, .live = sl->live};
     return sk__loop_worker_run(&w);
@@ -61,7 +64,7 @@ static void settle(sk_server *s, slot *sl)
 
 static void close_copies(const sk_server *s, slot *slots, int n)
 {
-    for (int i = 1; i < n && !slots[0].shared; i++)
+    for (int i = 1; i < n && !shares_listeners(s); i++)
         sk__listen_close(slots[i].lfds, s->nlisteners);
 }
 
@@ -108,11 +111,10 @@ int sk__model_prefork(sk_server *s)
         return -ENOMEM;
     }
     rc = 0;
-    bool shared = s->cfg.on_fd_limit == SK_ON_FD_LIMIT_PAUSE_ACCEPT;
+    bool shared = shares_listeners(s);
     for (int i = 0; i < n; i++) {
         slots[i].live = &live[i];
         slots[i].nslots = n;
-        slots[i].shared = shared;
         slots[i].all = slots;
         for (int j = 0; j < s->nlisteners; j++)
             slots[i].lfds[j] = i == 0 || shared ? s->lfds[j] : -1;
