@@ -14,12 +14,16 @@
 # so besides the ratio of the medians it prints the median of the per-run
 # ratios (the three servers run back to back in each run).
 # Env: RUNS (5), DUR (5), CONNS ("100 1000"), CLIENT (sockit|wrk),
-# BUSY_POLL (microseconds for sockit bench --busy-poll; default 0).
+# BUSY_POLL (microseconds for sockit bench --busy-poll; default 0),
+# SERVERS ("sockit nginx floor"; "sockit floor" pairs the two back to back,
+# for the sockit/floor CPU ratio alone).
 . "$(dirname "$0")/lib.sh"
 
 CLIENT=${CLIENT:-sockit}
 BUSY_POLL=${BUSY_POLL:-0}
 CONNS=${CONNS:-100 1000}
+SERVERS=${SERVERS:-sockit nginx floor}
+has() { [[ " $SERVERS " == *" $1 "* ]]; }
 (($(nproc) >= 2)) || { echo "bench: http-pinned needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
 build_floor
@@ -34,17 +38,17 @@ measure() {
     fi
 }
 
-echo "servers: taskset -c 0 sockit serve --service http --model loop  |  taskset -c 0 nginx (1 worker)  |  taskset -c 0 floor"
+echo "servers: $SERVERS (each taskset -c 0: sockit serve --service http --model loop, nginx 1 worker, floor)"
 echo "client:  taskset -c 1 $([[ $CLIENT == wrk ]] && echo "wrk -t1 -cN -d${DUR}s" || echo "sockit bench --proto http -t1 -cN -d$DUR --busy-poll $BUSY_POLL")"
 echo "columns: req/s, server CPU us per request, client CPU %"
 for conns in $CONNS; do
-    for s in sockit nginx floor; do
+    for s in $SERVERS; do
         : >"$WORK/$s.rps.$conns"
         : >"$WORK/$s.cpu.$conns"
     done
     for ((r = 1; r <= RUNS; r++)); do
         line="run $r c=$conns:"
-        for s in sockit nginx floor; do
+        for s in $SERVERS; do
             port=$(free_port)
             case $s in
             sockit)
@@ -71,12 +75,15 @@ for conns in $CONNS; do
         done
         echo "$line"
     done
-    report "HTTP req/s pinned, c=$conns, $CLIENT client" sockit "$WORK/sockit.rps.$conns" nginx "$WORK/nginx.rps.$conns"
-    report "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
-    report "HTTP server us/request pinned, c=$conns" floor "$WORK/floor.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
-    report "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" floor "$WORK/floor.cpu.$conns"
-    report_paired "HTTP req/s pinned, c=$conns" sockit "$WORK/sockit.rps.$conns" nginx "$WORK/nginx.rps.$conns"
-    report_paired "HTTP req/s pinned, c=$conns" floor "$WORK/floor.rps.$conns" nginx "$WORK/nginx.rps.$conns"
-    report_paired "HTTP server us/request pinned, c=$conns" sockit "$WORK/sockit.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
-    report_paired "HTTP server us/request pinned, c=$conns" floor "$WORK/floor.cpu.$conns" nginx "$WORK/nginx.cpu.$conns"
+    # pair A B KIND TITLE: the ratio of A to B (medians, then per run) when both ran.
+    pair() {
+        has "$1" && has "$2" || return 0
+        report "$4" "$1" "$WORK/$1.$3.$conns" "$2" "$WORK/$2.$3.$conns"
+        report_paired "$4" "$1" "$WORK/$1.$3.$conns" "$2" "$WORK/$2.$3.$conns"
+    }
+    pair sockit nginx rps "HTTP req/s pinned, c=$conns, $CLIENT client"
+    pair floor nginx rps "HTTP req/s pinned, c=$conns, $CLIENT client"
+    pair sockit nginx cpu "HTTP server us/request pinned, c=$conns"
+    pair floor nginx cpu "HTTP server us/request pinned, c=$conns"
+    pair sockit floor cpu "HTTP server us/request pinned, c=$conns"
 done

@@ -10,6 +10,8 @@
  * thread, so the calls that run once per request go to the kernel
  * directly; everything else keeps libc's wrappers.
  *
+ * On x86-64 the call is the syscall instruction itself (sk__syscall6).
+ *
  * Under a sanitizer the libc functions stay: their interceptors check the
  * buffers (ASan) and see the descriptors' happens-before edges (TSan). */
 #ifndef SOCKIT_BASE_SYS_H
@@ -30,6 +32,36 @@
 #endif
 #endif
 
+#ifndef SK__SYS_LIBC
+#if defined(__x86_64__)
+/* On x86-64 the system call instruction itself, inline: the kernel takes
+ * the number in rax and six arguments in rdi, rsi, rdx, r10, r8 and r9,
+ * returns in rax (-4095..-1 is -errno) and overwrites rcx and r11. That is
+ * syscall(2) without its call, its argument shuffle and its errno store on
+ * success: a dozen instructions less for each call. */
+static inline long sk__syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    if ((unsigned long)ret > -4096UL) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}
+#define SK__SYSCALL6(nr, a, b, c, d, e, f)                                                                             \
+    sk__syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#else
+#define SK__SYSCALL6(nr, a, b, c, d, e, f) syscall((nr), (a), (b), (c), (d), (e), (f))
+#endif
+#endif
+
 #if defined(SK__SYS_LIBC) || !defined(SYS_recvfrom) || !defined(SYS_sendto) || !defined(SYS_epoll_pwait)
 
 static inline ssize_t sk__sys_recv(int fd, void *buf, size_t len, int flags) { return recv(fd, buf, len, flags); }
@@ -44,17 +76,17 @@ static inline int sk__sys_epoll_wait(int epfd, struct epoll_event *ev, int max, 
 /* -1 and errno on failure, as the libc calls. */
 static inline ssize_t sk__sys_recv(int fd, void *buf, size_t len, int flags)
 {
-    return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
+    return SK__SYSCALL6(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
 }
 static inline ssize_t sk__sys_send(int fd, const void *buf, size_t len, int flags)
 {
-    return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+    return SK__SYSCALL6(SYS_sendto, fd, buf, len, flags, NULL, 0);
 }
 /* epoll_pwait with no signal mask is epoll_wait (the one call every
  * architecture has). */
 static inline int sk__sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
 {
-    return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout_ms, NULL, (size_t)8);
+    return (int)SK__SYSCALL6(SYS_epoll_pwait, epfd, ev, max, timeout_ms, NULL, (size_t)8);
 }
 
 #endif
@@ -73,7 +105,7 @@ static inline int sk__sys_epoll_pwait2(int epfd, struct epoll_event *ev, int max
     return -1;
 #endif
 #else
-    return (int)syscall(SYS_epoll_pwait2, epfd, ev, max, ts, NULL, (size_t)8);
+    return (int)SK__SYSCALL6(SYS_epoll_pwait2, epfd, ev, max, ts, NULL, (size_t)8);
 #endif
 }
 

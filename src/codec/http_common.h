@@ -43,7 +43,16 @@ static inline bool sk__http_ieq(sk__ucp s, size_t n, const char *lower, size_t l
 {
     if (n != ln)
         return false;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* Four bytes at a time: a literal's words fold to constants. */
+    for (; i + 4 <= n; i += 4) {
+        uint32_t a, b;
+        memcpy(&a, s + i, 4);
+        memcpy(&b, lower + i, 4);
+        if ((a | UINT32_C(0x20202020)) != b)
+            return false;
+    }
+    for (; i < n; i++) {
         if ((s[i] | 0x20) != (unsigned char)lower[i])
             return false;
     }
@@ -63,6 +72,27 @@ static inline uint64_t sk__http_word_stops(uint64_t w, unsigned n)
 {
     uint64_t del = w ^ (SK__ONES * 0x7f);
     return (((w - SK__ONES * n) & ~w) | ((del - SK__ONES) & ~del)) & SK__HIGHS;
+}
+
+/* Skip the bytes of class cls: to the first byte that is not, or to end.
+ * Four bytes per round with one bounds check, so a byte costs a load, a
+ * table test and a branch. */
+static inline sk__ucp sk__http_scan(sk__ucp p, sk__ucp end, unsigned cls)
+{
+    while (end - p >= 4) {
+        if (!(sk__http_cls[p[0]] & cls))
+            return p;
+        if (!(sk__http_cls[p[1]] & cls))
+            return p + 1;
+        if (!(sk__http_cls[p[2]] & cls))
+            return p + 2;
+        if (!(sk__http_cls[p[3]] & cls))
+            return p + 3;
+        p += 4;
+    }
+    while (p < end && (sk__http_cls[*p] & cls))
+        p++;
+    return p;
 }
 
 /* Skip the bytes every one of which is >= lo and not DEL: to the first

@@ -93,6 +93,25 @@ static bool host_valid(ucp v, size_t n)
     return i == n;
 }
 
+/* The common Host value, a reg-name or IPv4 address and an optional port,
+ * checked in the one scan that finds its end: returns that end and sets
+ * *eol to the line end after the trailing blanks. NULL when the value is
+ * anything else (an IP literal, a bad byte, not all here yet): the general
+ * scan and host_valid then decide, so both paths answer alike. */
+static ucp host_fast(ucp v, ucp end, ucp *eol)
+{
+    ucp p = sk__http_scan(v, end, SK__C_HOST);
+    if (p < end && *p == ':')
+        p = sk__http_scan(p + 1, end, SK__C_DIGIT);
+    ucp vend = p;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p == end || (*p != '\r' && *p != '\n'))
+        return NULL;
+    *eol = p;
+    return vend;
+}
+
 /* Transfer-Encoding: only whether its last coding is chunked matters. */
 static int transfer_coding(head_facts *f, ucp v, size_t n)
 {
@@ -162,27 +181,31 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         p += rc;
     }
 
-    /* method SP */
+    /* method SP (GET, nearly every request, in one compare) */
     mark = p;
-    while (p < end && (sk__http_cls[*p] & SK__C_TCHAR))
-        p++;
-    if ((size_t)(p - mark) > SK_HTTP_MAX_METHOD)
-        return SK_EHTTP_BAD;
-    if (p == end)
-        return NEED_MORE;
-    if (*p != ' ' || p == mark)
-        return SK_EHTTP_BAD;
+    if (end - p >= 4 && memcmp(p, "GET ", 4) == 0) {
+        req->method_len = 3;
+        req->method_id = SK_HTTP_GET;
+        p += 3;
+    } else {
+        p = sk__http_scan(p, end, SK__C_TCHAR);
+        if ((size_t)(p - mark) > SK_HTTP_MAX_METHOD)
+            return SK_EHTTP_BAD;
+        if (p == end)
+            return NEED_MORE;
+        if (*p != ' ' || p == mark)
+            return SK_EHTTP_BAD;
+        req->method_len = (size_t)(p - mark);
+        req->method_id = method_id(mark, req->method_len);
+    }
     req->method = (const char *)mark;
-    req->method_len = (size_t)(p - mark);
-    req->method_id = method_id(mark, req->method_len);
     p++;
 
     /* request-target SP, scanned no further than one byte past the limit */
     mark = p;
     ucp tend = (size_t)(end - p) > max_target ? p + max_target + 1 : end;
     p = sk__http_skip_words(p, tend, 0x21);
-    while (p < tend && (sk__http_cls[*p] & SK__C_TARGET))
-        p++;
+    p = sk__http_scan(p, tend, SK__C_TARGET);
     if ((size_t)(p - mark) > max_target)
         return SK_EHTTP_URI;
     if (p == end)
@@ -193,32 +216,38 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
     req->target_len = (size_t)(p - mark);
     p++;
 
-    /* HTTP-version: checked byte by byte so garbage fails before it is
-     * complete, not only once 8 bytes arrived. */
-    static const char proto[] = "HTTP/";
-    if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 || !(sk__http_cls[p[7]] & SK__C_DIGIT)) {
-        for (size_t i = 0; i < 8; i++) {
-            if (p + i == end)
-                return NEED_MORE;
-            unsigned char ch = p[i];
-            bool ok = i < 5    ? ch == (unsigned char)proto[i]
-                      : i == 6 ? ch == '.'
-                               : (sk__http_cls[ch] & SK__C_DIGIT) != 0;
-            if (!ok)
-                return SK_EHTTP_BAD;
+    /* HTTP-version and line end: "HTTP/1.1" CRLF in one compare, anything
+     * else checked byte by byte so garbage fails before it is complete,
+     * not only once 8 bytes arrived. */
+    if (end - p >= 10 && memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
+        req->minor_version = 1;
+        p += 10;
+    } else {
+        static const char proto[] = "HTTP/";
+        if (end - p < 8 || memcmp(p, "HTTP/1.", 7) != 0 || !(sk__http_cls[p[7]] & SK__C_DIGIT)) {
+            for (size_t i = 0; i < 8; i++) {
+                if (p + i == end)
+                    return NEED_MORE;
+                unsigned char ch = p[i];
+                bool ok = i < 5    ? ch == (unsigned char)proto[i]
+                          : i == 6 ? ch == '.'
+                                   : (sk__http_cls[ch] & SK__C_DIGIT) != 0;
+                if (!ok)
+                    return SK_EHTTP_BAD;
+            }
         }
+        int major = p[5] - '0', minor = p[7] - '0';
+        p += 8;
+        if (p == end)
+            return NEED_MORE;
+        rc = line_end(p, end);
+        if (rc <= 0)
+            return rc < 0 ? rc : NEED_MORE;
+        p += rc;
+        if (major != 1)
+            return SK_EHTTP_VERSION;
+        req->minor_version = minor > 1 ? 1 : minor;
     }
-    int major = p[5] - '0', minor = p[7] - '0';
-    p += 8;
-    if (p == end)
-        return NEED_MORE;
-    rc = line_end(p, end);
-    if (rc <= 0)
-        return rc < 0 ? rc : NEED_MORE;
-    p += rc;
-    if (major != 1)
-        return SK_EHTTP_VERSION;
-    req->minor_version = minor > 1 ? 1 : minor;
 
     /* header fields, up to the empty line */
     head = p;
@@ -235,8 +264,7 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
             break;
         }
         mark = p;
-        while (p < end && (sk__http_cls[*p] & SK__C_TCHAR))
-            p++;
+        p = sk__http_scan(p, end, SK__C_TCHAR);
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;
         if (p == end)
@@ -251,9 +279,15 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         mark = p;
-        p = sk__http_skip_words(p, end, 0x20);
-        while (p < end && (sk__http_cls[*p] & SK__C_VALUE))
-            p++;
+        /* The value's end, trailing blanks trimmed: a plain Host is
+         * checked as it is scanned, any other value scanned here and its
+         * meaning read after. */
+        ucp last = NULL;
+        bool host = nlen == 4 && SK__HTTP_IEQ(name, nlen, "host") && (last = host_fast(mark, end, &p)) != NULL;
+        if (!host) {
+            p = sk__http_skip_words(mark, end, 0x20);
+            p = sk__http_scan(p, end, SK__C_VALUE);
+        }
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;
         if (p == end)
@@ -261,9 +295,11 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         rc = line_end(p, end);
         if (rc <= 0)
             return rc < 0 ? rc : NEED_MORE;
-        ucp last = p; /* trim trailing blanks */
-        while (last > mark && (last[-1] == ' ' || last[-1] == '\t'))
-            last--;
+        if (!host) {
+            last = p;
+            while (last > mark && (last[-1] == ' ' || last[-1] == '\t'))
+                last--;
+        }
         if (req->num_headers == req->max_headers)
             return SK_EHTTP_HEADERS;
         sk_http_header *h = &req->headers[req->num_headers++];
@@ -272,9 +308,11 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
         h->value = (const char *)mark;
         h->value_len = (size_t)(last - mark);
         p += rc;
-        rc = header_semantics(req, &f, name, nlen, mark, h->value_len);
-        if (rc < 0)
+        if (host) {
+            f.hosts++;
+        } else if ((rc = header_semantics(req, &f, name, nlen, mark, h->value_len)) < 0) {
             return rc;
+        }
     }
     if ((size_t)(p - head) > max_head)
         return SK_EHTTP_HEADERS;

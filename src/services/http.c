@@ -377,7 +377,9 @@ static int http_data(sk_conn *c, const void *data, size_t len)
     const char *buf = data;
     size_t off = 0;
     sk_http_header hdrs[MAX_HEADERS];
-    sk_http_request req = {.headers = hdrs, .max_headers = MAX_HEADERS};
+    sk_http_request req; /* the parser fills the rest; answer() reads it only after a parse */
+    req.headers = hdrs;
+    req.max_headers = MAX_HEADERS;
 
     for (;;) {
         if (!st->chunked && st->body.skip > 0) {

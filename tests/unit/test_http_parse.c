@@ -90,7 +90,8 @@ static void test_methods(void **state)
         int id;
     } t[] = {{"GET", SK_HTTP_GET},     {"HEAD", SK_HTTP_HEAD},     {"POST", SK_HTTP_POST},
              {"PUT", SK_HTTP_PUT},     {"DELETE", SK_HTTP_DELETE}, {"OPTIONS", SK_HTTP_OPTIONS},
-             {"PATCH", SK_HTTP_OTHER}, {"get", SK_HTTP_OTHER},     {"X-Y!#$%&'*+.^_`|~9", SK_HTTP_OTHER}};
+             {"PATCH", SK_HTTP_OTHER}, {"get", SK_HTTP_OTHER},     {"X-Y!#$%&'*+.^_`|~9", SK_HTTP_OTHER},
+             {"GETS", SK_HTTP_OTHER},  {"GE", SK_HTTP_OTHER}};
     char buf[128];
     sk_http_request req;
     (void)state;
@@ -386,7 +387,20 @@ static void test_host_syntax(void **state)
         snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
         assert_int_equal(parse(buf, &req), (int)strlen(buf));
         assert_true(req.flags & SK_HTTP_HAS_HOST);
+        assert_true(view_eq(req.headers[0].value, req.headers[0].value_len, good[i]));
+        prefixes(buf, (int)strlen(buf));
+        /* Any case of the name, blanks after the value: the same view. */
+        snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nhOsT:\t%s \t\r\n\r\n", good[i]);
+        assert_int_equal(parse(buf, &req), (int)strlen(buf));
+        assert_true(view_eq(req.headers[0].value, req.headers[0].value_len, good[i]));
+        prefixes(buf, (int)strlen(buf));
     }
+    /* A value that starts as a plain host and goes on as something else. */
+    bad("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", SK_EHTTP_BAD);
+    bad("GET / HTTP/1.1\r\nHost: a:80 x\r\n\r\n", SK_EHTTP_BAD);
+    bad("GET / HTTP/1.1\r\nHost: a:80:81\r\n\r\n", SK_EHTTP_BAD);
+    bad("GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", SK_EHTTP_BAD);
+    bad("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", SK_EHTTP_BAD);
 }
 
 /* Every byte value inside a reg-name: allowed exactly when RFC 3986 lists
