@@ -13,12 +13,43 @@ SERVICE    ?= echo
 
 all: build
 
+# Profile-guided optimization (gcc; PGO=0 turns it off): an instrumented
+# CLI, built in $(BUILD)-pgo, serves and loads itself on loopback for about
+# ten seconds (tools/pgo-train.sh), and $(BUILD) is built from that profile.
+# The profile is made once per build directory (make clean makes a fresh
+# one); code edited since is built as without it. No gcc, or a training run
+# that fails: the build goes on without a profile.
+PGO       ?= 1
+PGO_GEN   := $(BUILD)-pgo
+PGO_DIR   := $(abspath $(BUILD))-profile
+PGO_STAMP := $(PGO_DIR)/trained
+ifeq ($(PGO),1)
+PGO_FLAGS := -DSOCKIT_PGO=use -DSOCKIT_PGO_DIR=$(PGO_DIR)
+else
+PGO_FLAGS := -DSOCKIT_PGO=
+endif
+
+.PHONY: pgo-profile
+pgo-profile:
+	@if [ "$(PGO)" = 1 ] && [ ! -e $(PGO_STAMP) ]; then $(MAKE) --no-print-directory $(PGO_STAMP); fi
+
+$(PGO_STAMP):
+	@rm -rf $(PGO_DIR) && mkdir -p $(PGO_DIR)
+	@if $${CC:-cc} --version 2>/dev/null | grep -q 'Free Software Foundation'; then \
+	    echo "pgo: an instrumented build in $(PGO_GEN) and its training run"; \
+	    { cmake -S . -B $(PGO_GEN) -DSOCKIT_PGO=generate -DSOCKIT_PGO_DIR=$(PGO_DIR) >/dev/null && \
+	      cmake --build $(PGO_GEN) -j$(JOBS) --target sockit >$(PGO_DIR)/build.log 2>&1 && \
+	      bash tools/pgo-train.sh $(PGO_GEN)/sockit; } || \
+	    { echo "pgo: no profile (see $(PGO_DIR)/build.log); building without one" >&2; \
+	      rm -f $(PGO_DIR)/*.gcda; }; \
+	else echo "pgo: the compiler is not gcc: building without a profile"; fi
+	@touch $@
+
 # A plain build needs only the build packages: the test suite (and cmocka)
 # is configured by make test alone.
-$(BUILD)/Makefile:
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
-
-build: build-deps $(BUILD)/Makefile
+build: build-deps
+	@$(MAKE) --no-print-directory pgo-profile
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(PGO_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
@@ -40,7 +71,8 @@ FAULT_TABLE = /usr/bin/python3 tests/fault/table.py
 test: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory build-matrix-quick
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON
+	@$(MAKE) --no-print-directory pgo-profile
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON $(PGO_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j2
 	$(FAULT_TABLE) $(BUILD) >$(BUILD)/fault/table.md
@@ -61,7 +93,8 @@ tsan: test-deps
 # The fault suite alone in the normal build, and its table written into
 # docs/reliability.md between the fault-table markers.
 fault-table: test-deps
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON
+	@$(MAKE) --no-print-directory pgo-profile
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DSOCKIT_TESTS=ON -DSOCKIT_WERROR=ON $(PGO_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
 	rm -rf $(BUILD)/fault/rows
 	cd $(BUILD) && ctest --output-on-failure -j2 -L fault
@@ -142,7 +175,7 @@ man: build
 	cmake --build $(BUILD) --target man
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(foreach c,$(MATRIX_COMPILERS),build-*-$(c))
+	rm -rf $(BUILD) $(PGO_GEN) $(PGO_DIR) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(foreach c,$(MATRIX_COMPILERS),build-*-$(c))
 
 # Every C file the project writes, formatted by .clang-format; make test runs
 # format-check, so the tree stays formatted.

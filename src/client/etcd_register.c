@@ -258,13 +258,15 @@ int sk_etcd_register_start(const sk_etcd_register_opts *o, sk_etcd_registration 
         return -ENOMEM;
     r->efd = -1;
     int rc = sk_etcd_url_parse(o->url, &r->url);
-    if (rc == 0 && strlen(r->url.prefix) + strlen(o->name) >= sizeof r->key)
+    size_t plen = rc == 0 ? strlen(r->url.prefix) : 0, nlen = strlen(o->name);
+    if (rc == 0 && plen + nlen >= sizeof r->key)
         rc = -EINVAL;
     if (rc < 0) {
         reg_free(r);
         return rc;
     }
-    snprintf(r->key, sizeof r->key, "%s%s", r->url.prefix, o->name);
+    memcpy(r->key, r->url.prefix, plen); /* the key is the prefix and the name */
+    memcpy(r->key + plen, o->name, nlen + 1);
     r->value = strdup(o->value);
     r->ttl_s = o->ttl_ms > 0 ? (o->ttl_ms + 999) / 1000 : 10;
     r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 2000;

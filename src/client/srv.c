@@ -57,6 +57,8 @@ static bool is_root(const char *t) { return t == NULL || t[0] == '\0' || strcmp(
  * running sum walks the unpicked records in a fixed order. */
 static void move_to(size_t *order, size_t i, size_t j)
 {
+    if (j <= i)
+        return;
     size_t v = order[j];
     memmove(&order[i + 1], &order[i], (j - i) * sizeof *order);
     order[i] = v;
