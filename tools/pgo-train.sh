@@ -29,9 +29,15 @@ serve() {
     return 1
 }
 
-# stop: SIGTERM (a clean exit writes the profile), bounded by the drain.
+# stop: SIGTERM (a clean exit writes the profile); after 10 s SIGKILL, so
+# a server that does not finish costs its profile, not a hung build.
 stop() {
     kill -TERM "$PID"
+    for _ in $(seq 1 200); do
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$PID" 2>/dev/null || true
     wait "$PID" || true
     PID=
 }
