@@ -32,7 +32,9 @@ struct sk__slab_page {
     uint32_t fresh; /* objects [fresh, per_page) were never handed out */
 };
 
-#define HEADER ((sizeof(sk__slab_page) + 15) & ~(size_t)15)
+/* The objects start on a cache line, so an object whose size is a
+ * multiple of 64 bytes keeps its lines to itself. */
+#define HEADER ((sizeof(sk__slab_page) + 63) & ~(size_t)63)
 
 static char *objects(sk__slab_page *p) { return (char *)p + HEADER; }
 

@@ -118,4 +118,12 @@ static inline sk__ucp sk__http_skip_words(sk__ucp p, sk__ucp end, unsigned lo)
     return p;
 }
 
+/* The end of a field value's bytes (VCHAR, obs-text, SP, HTAB): the first
+ * byte that is none of them (the CR of a well-formed line), or end. Both
+ * parsers scan every value, status reason and header, with this one loop. */
+static inline sk__ucp sk__http_value_end(sk__ucp p, sk__ucp end)
+{
+    return sk__http_scan(sk__http_skip_words(p, end, 0x20), end, SK__C_VALUE);
+}
+
 #endif

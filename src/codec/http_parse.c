@@ -284,10 +284,8 @@ int sk_http_parse_request(const char *buf, size_t len, sk_http_request *req, con
          * meaning read after. */
         ucp last = NULL;
         bool host = nlen == 4 && SK__HTTP_IEQ(name, nlen, "host") && (last = host_fast(mark, end, &p)) != NULL;
-        if (!host) {
-            p = sk__http_skip_words(mark, end, 0x20);
-            p = sk__http_scan(p, end, SK__C_VALUE);
-        }
+        if (!host)
+            p = sk__http_value_end(mark, end);
         if ((size_t)(p - head) > max_head)
             return SK_EHTTP_HEADERS;
         if (p == end)

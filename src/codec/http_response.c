@@ -42,13 +42,7 @@ void sk_http_response_init(sk_http_response *r, unsigned opts) { start(r, opts);
 
 static bool digit(unsigned char ch) { return ch >= '0' && ch <= '9'; }
 
-static bool values_only(sk__ucp p, sk__ucp end)
-{
-    p = sk__http_skip_words(p, end, 0x20);
-    while (p < end && (sk__http_cls[*p] & SK__C_VALUE))
-        p++;
-    return p == end;
-}
+static bool values_only(sk__ucp p, sk__ucp end) { return sk__http_value_end(p, end) == end; }
 
 static int status_line(sk_http_response *r, sk__ucp l, size_t n)
 {
@@ -123,10 +117,8 @@ static int field_line(sk_http_response *r, sk__ucp l, size_t n, bool trunc, bool
     size_t nlen = k++;
     while (l[k] == ' ' || l[k] == '\t')
         k++;
-    sk__ucp v = l + k, q = sk__http_skip_words(v, l + n, 0x20);
-    while (sk__http_cls[*q] & SK__C_VALUE)
-        q++;
-    if (q != l + n)
+    sk__ucp v = l + k;
+    if (!values_only(v, l + n))
         return SK_EHTTP_BAD;
     if (!framing)
         return 0;

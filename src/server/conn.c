@@ -101,6 +101,10 @@ static sk__conn_ext *ext_get(sk_conn *c)
     return c->ext;
 }
 
+/* The transport's per-connection state lives in ext: plain TCP has none,
+ * and a connection's per-request lines stay two. */
+static inline void *tp_ctx(const sk_conn *c) { return c->ext ? c->ext->tp_ctx : NULL; }
+
 const sk_tuple *sk_conn_tuple(const sk_conn *cc)
 {
     static _Thread_local sk_tuple fallback;
@@ -248,7 +252,6 @@ sk_conn *sk__conn_open_tuple(sk__engine *e, int fd, bool reserved, const sk_addr
         return NULL;
     }
     c->fd = fd;
-    c->tp = s->transport;
     c->eng = e;
     c->opened_ms = c->active_ms = e->now;
     if (given)
@@ -313,7 +316,7 @@ void sk__conn_free(sk_conn *c)
     /* Unlink and close under the lock: sk_server_conns() must never query
      * an fd number that was closed and reused. */
     pthread_mutex_lock(&e->lock);
-    c->tp->close(c->tp_ctx, c->fd);
+    e->tp->close(tp_ctx(c), c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -426,7 +429,7 @@ static int read_some(sk_conn *c)
             return rc;
         size_t space = sk__buf_wspace(&c->in, p);
         char *at = sk__buf_wptr(&c->in);
-        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, at, space);
+        ssize_t n = c->eng->tp->recv(tp_ctx(c), c->fd, at, space);
         if (n > 0) {
             if (__builtin_expect(s->cfg.data_events, 0))
                 data_event(c, SK_DATA_IN, at, (size_t)n, c->bytes_in);
@@ -464,7 +467,7 @@ static long flush(sk_conn *c)
 
     while (sk__buf_used(&c->out) > 0) {
         const char *at = sk__buf_rptr(&c->out);
-        ssize_t n = c->tp->send(c->tp_ctx, c->fd, at, sk__buf_used(&c->out));
+        ssize_t n = c->eng->tp->send(tp_ctx(c), c->fd, at, sk__buf_used(&c->out));
         if (n > 0) {
             if (__builtin_expect(s->cfg.data_events, 0))
                 data_event(c, SK_DATA_OUT, at, (size_t)n, c->bytes_out);
@@ -488,7 +491,7 @@ static int linger_read(sk_conn *c)
 {
     char sink[4096];
     for (int i = 0; i < 16; i++) {
-        ssize_t n = c->tp->recv(c->tp_ctx, c->fd, sink, sizeof sink);
+        ssize_t n = c->eng->tp->recv(tp_ctx(c), c->fd, sink, sizeof sink);
         if (n > 0)
             continue;
         if (n == -EAGAIN)
@@ -543,10 +546,10 @@ int sk__conn_drive(sk_conn *c, int events)
     if ((c->flags & SK__C_CLOSING) && sk__buf_used(&c->out) == 0 && !(c->flags & SK__C_DEFERRED)) {
         sk__buf_release(&c->in, p);
         if (c->flags & SK__C_EOF) {
-            c->tp->shutdown(c->tp_ctx, c->fd);
+            c->eng->tp->shutdown(tp_ctx(c), c->fd);
             return SK__DONE;
         }
-        if (c->tp->shutdown(c->tp_ctx, c->fd) < 0)
+        if (c->eng->tp->shutdown(tp_ctx(c), c->fd) < 0)
             return SK__DONE;
         c->flags |= SK__C_LINGER;
         c->due_ms = c->eng->now + SK__LINGER_MS;
@@ -568,7 +571,7 @@ void sk__conn_cut(sk_conn *c)
         (void)process(c);
     (void)flush(c);
     size_t unsent = sk__buf_used(&c->out), unread = sk__buf_used(&c->in);
-    c->tp->shutdown(c->tp_ctx, c->fd);
+    c->eng->tp->shutdown(tp_ctx(c), c->fd);
     /* Closing with input queued in the kernel sends RST, which can destroy
      * the output the client has not read yet: take what is queued now. */
     (void)linger_read(c);

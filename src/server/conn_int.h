@@ -34,6 +34,7 @@ typedef struct sk__job {
  * loop thread owns many connections, a thread-per-connection worker one. */
 typedef struct sk__engine {
     sk_server *srv;
+    const sk__transport *tp; /* how bytes move (the server's, for every connection) */
     sk__bufpool pool;
     /* Where the engine's connections live: slabs of sk_conn plus the
      * service's state when it serves many (loop workers), else one malloc
@@ -85,6 +86,7 @@ typedef struct sk__ctuple {
 typedef struct sk__conn_ext {
     sk__job *job;    /* the deferred job, while SK__C_DEFERRED */
     sk_tuple *tuple; /* sk_conn_tuple()'s, or the only copy (family 0) */
+    void *tp_ctx;    /* the transport's state (none for plain TCP) */
     /* --min-rate (every connection has one then): the window's start and
      * the byte counts at that moment. */
     int64_t rate_from_ms;
@@ -97,24 +99,32 @@ typedef struct sk__conn_ext {
 
 /* Every field here is held by each idle connection (with the service's
  * state after it), so it stays small: what only some connections need is
- * in ext, and the buffers hold storage only while they hold bytes. */
+ * in ext, and the buffers hold storage only while they hold bytes.
+ * The fields a request touches come last, next to the service's state,
+ * and start on a cache line (connection slabs place objects on lines):
+ * with the HTTP service's 32-byte state a request reads and writes two
+ * lines of its connection, and an object is three lines, 192 bytes. */
 struct sk_conn {
-    int fd;
-    unsigned flags;
-    const sk__transport *tp; /* how bytes move: plain TCP, later TLS, UNIX */
-    void *tp_ctx;            /* the transport's state for this connection */
+    /* Touched at open and close, by the sweep and by listings. */
+    struct sk_conn *prev, *next;
+    sk__ctuple tuple;
+    /* Touched by every event. */
     sk__engine *eng;
     sk__buf in, out;
+    sk__conn_ext *ext; /* NULL until needed */
     int64_t opened_ms, active_ms;
     /* While SK__C_LINGER: when lingering ends. Otherwise 0 or when the
      * service's on_timeout is due (sk_conn_set_timeout). */
     int64_t due_ms;
     uint64_t bytes_in, bytes_out;
-    struct sk_conn *prev, *next;
-    sk__conn_ext *ext; /* NULL until needed */
-    sk__ctuple tuple;
+    int fd;
+    unsigned flags;
     max_align_t state[]; /* the service's conn_state_size bytes */
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(offsetof(struct sk_conn, eng) == 64 && offsetof(struct sk_conn, state) == 160,
+               "the per-request fields of a connection are its second and third cache lines");
+#endif
 
 /* The connection's extra fds (sk_conn_watch), 0 without ext. */
 static inline int sk__conn_nwatch(const struct sk_conn *c) { return c->ext ? c->ext->nwatch : 0; }

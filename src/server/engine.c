@@ -13,6 +13,7 @@ int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool 
 {
     memset(e, 0, sizeof *e);
     e->srv = srv;
+    e->tp = srv->transport;
     e->now = sk_now_ms();
     /* A service with a large state is better served by malloc: a slab
      * must hold several connections. */
