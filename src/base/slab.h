@@ -3,9 +3,9 @@
  * of anonymous memory at an address aligned to its size, so an object's
  * slab is its address rounded down. The first object starts on a cache
  * line, so objects of a multiple of 64 bytes each have lines of their
- * own. Objects are handed out from the front of a fresh slab, so only pages that held an object count as resident;
- * a slab whose objects are all free goes back to the system, except one
- * kept for the next burst. */
+ * own. Objects are handed out from the front of a fresh slab, so only
+ * pages that held an object count as resident; a slab whose objects are
+ * all free goes back to the system, except one kept for the next burst. */
 #ifndef SOCKIT_SLAB_H
 #define SOCKIT_SLAB_H
 
