@@ -80,7 +80,7 @@ struct sk_mdns_browser {
     sk_dns_rr *rrs;
     bool stop_on_first; /* sk_mdns_resolve: */
     char want[SK_DNS_NAME_MAX];
-    int64_t first_resolved;
+    int64_t first_resolved, last_browse;
     int64_t settle_since; /* the wanted instance has one family only */
     bool settle_asked;
 };
@@ -483,6 +483,24 @@ static void expire(sk_mdns_browser *b, int64_t now)
     report(b, now);
 }
 
+/* Resolving a whole type: done a second after the first instance resolved,
+ * once the answers to the browse query sent since (shared records come 20-120
+ * ms late, RFC 6762 6) have had time to arrive and every instance seen by PTR
+ * has resolved; at the latest three seconds after the first. */
+static bool type_settled(const sk_mdns_browser *b, int64_t now)
+{
+    if (b->first_resolved == 0 || now - b->first_resolved < 1000)
+        return false;
+    if (now - b->first_resolved >= 3000)
+        return true;
+    if (now - b->last_browse < SETTLE_MS)
+        return false;
+    for (size_t i = 0; i < b->ninst; i++)
+        if (b->inst[i].used && !b->inst[i].in.resolved)
+            return false;
+    return true;
+}
+
 static int64_t on_tick(sk_loop *l, void *data)
 {
     sk_mdns_browser *b = data;
@@ -493,7 +511,7 @@ static int64_t on_tick(sk_loop *l, void *data)
         sk_loop_stop(l);
         return -1;
     }
-    if (b->stop_on_first && !b->want[0] && b->first_resolved && now - b->first_resolved >= 1000) {
+    if (b->stop_on_first && !b->want[0] && type_settled(b, now)) {
         sk_loop_stop(l);
         return -1;
     }
@@ -519,6 +537,7 @@ static int64_t on_tick(sk_loop *l, void *data)
          * them again (6), but it does answer a QU question by unicast. */
         q_ask_qu(&q, b->browse, SK_DNS_PTR, !b->asked);
         b->asked = true;
+        b->last_browse = now;
         q.browse = true;
         if (now >= b->next_query) {
             b->next_query = now + b->interval;

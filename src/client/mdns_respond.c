@@ -554,9 +554,12 @@ static void answer(sk_mdns_responder *r, const sk_dns_header *h, int nrr, bool p
     int family = p->from.ss_family;
     int64_t now = sk_now_ms();
     /* QU: unicast, unless the records were not multicast within a quarter
-     * of their TTL (RFC 6762 5.4); a probe's question is defended on the
-     * group, where every prober hears it. */
-    bool unicast = legacy || (qu && !probe && now - r->last_multicast < (int64_t)r->host_ttl * 250);
+     * of their TTL (RFC 6762 5.4) -- and never less than the second in
+     * which they may not go on the group again (6), or a short TTL would
+     * leave a window where neither is sent. A probe's question is defended
+     * on the group, where every prober hears it. */
+    int64_t quarter = (int64_t)r->host_ttl * 250 > 1000 ? (int64_t)r->host_ttl * 250 : 1000;
+    bool unicast = legacy || (qu && !probe && now - r->last_multicast < quarter);
     if (!unicast && !probe) {
         /* What went out on the group within the last second is not sent
          * there again (RFC 6762 6); a probe is defended regardless. */

@@ -44,6 +44,18 @@ ns_run "$NS_C" "$PYTHON" "$CONFORM" qu-ka eth0 198.18.0.2 _echo._tcp.local "conf
     >"$TMP/quka.json" 2>&1 || fail "QU / known answers: $(cat "$TMP/quka.json")"
 pass "QU queries answered by unicast; known answers with more than half the TTL suppress the answer"
 
+# A short TTL (3 s: a quarter is 750 ms): a QU query 0.85 s after the answer
+# went on the group may not be multicast again yet, so it goes by unicast.
+SOCKIT=$IN_A start_server short --listen :0 --announce "short ttl" --announce-ttl 3s -v
+for ((i = 0; i < 50; i++)); do
+    grep -q 'announce 2/2' "$TMP/short.log" && break
+    sleep 0.1
+done
+ns_run "$NS_C" "$PYTHON" "$CONFORM" qu-window eth0 198.18.0.2 _echo._tcp.local "short ttl._echo._tcp.local" \
+    >"$TMP/quwin.json" 2>&1 || fail "QU window: $(cat "$TMP/quwin.json")"
+stop_server "$SERVER_PID" 0
+pass "a QU query inside the second after a multicast, past a quarter of a short TTL, is still answered"
+
 # Malformed packets at both sides; each keeps working.
 ns_exec "$NS_C" "$SOCKIT" discover _echo._tcp --watch -v >"$TMP/watch.out" 2>"$TMP/watch.log" &
 W=$!

@@ -16,6 +16,11 @@ for any responder on the link (sockit's, and avahi's to check the check).
         from ADDR:5353, gets a unicast answer to ADDR:5353. Known answers
         (7.1): a multicast query that lists the instance's PTR with its full
         TTL gets no answer naming it; with a TTL below half, it does.
+    mdns_conform.py qu-window IF ADDR TYPE INSTANCE
+        For a responder with a short TTL (a quarter of it under a second):
+        a QU query 0.85 s after the PTR went on the group -- past a quarter
+        of the TTL, inside the second in which it may not be multicast again
+        (RFC 6762 5.4, 6) -- still gets an answer, by unicast or multicast.
     mdns_conform.py malformed IF
         Send malformed packets to the group (truncated, compression loops,
         pointers forward and to themselves, huge counts, long labels).
@@ -248,8 +253,7 @@ def names_instance(data, instance):
     return p["qr"] and any(same(r.get("target", ""), instance) for r in p["records"])
 
 
-def qu_ka(ifname, addr, qtype, instance):
-    v = {"ok": True, "problems": []}
+def sockets(ifname, addr):
     uni = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     uni.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     uni.bind((addr, PORT))  # only unicast to addr:5353 lands here, never the group's traffic
@@ -260,39 +264,64 @@ def qu_ka(ifname, addr, qtype, instance):
     out_of(grp, ifname)
     grp.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
                    struct.pack("4s4si", socket.inet_aton(GROUP), socket.inet_aton("0.0.0.0"), socket.if_nametoindex(ifname)))
+    return uni, grp
 
-    def heard(sock, seconds):
-        sock.settimeout(0.05)
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+
+def heard(socks, seconds, instance):
+    """Whether a packet naming instance arrives on any of socks in time."""
+    for s in socks:
+        s.setblocking(False)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for s in socks:
             try:
-                data, _ = sock.recvfrom(9000)
-            except socket.timeout:
+                data, _ = s.recvfrom(9000)
+            except BlockingIOError:
                 continue
             if names_instance(data, instance):
                 return True
-        return False
+        time.sleep(0.01)
+    return False
 
+
+def qu_ka(ifname, addr, qtype, instance):
+    v = {"ok": True, "problems": []}
+    uni, grp = sockets(ifname, addr)
     time.sleep(1.2)  # past any recent multicast's rate limit
     uni.sendto(query(qtype, 12, qu=True), (GROUP, PORT))
-    v["qu_unicast"] = heard(uni, 0.5)
+    v["qu_unicast"] = heard([uni], 0.5, instance)
     if not v["qu_unicast"]:
         v["ok"] = False
         v["problems"].append("no unicast answer to a QU query (RFC 6762 5.4)")
     time.sleep(0.3)
     for ttl, want in ((4500, False), (1000, True)):
-        grp.settimeout(0.01)
-        try:
-            while True:
-                grp.recvfrom(9000)  # drain
-        except socket.timeout:
-            pass
+        heard([grp], 0.01, "")  # drain
         grp.sendto(query(qtype, 12, known=(instance, ttl)), (GROUP, PORT))
-        got = heard(grp, 0.6)
+        got = heard([grp], 0.6, instance)
         v["known_answer_ttl_%d_answered" % ttl] = got
         if got != want:
             v["ok"] = False
             v["problems"].append("known answer with TTL %d: %s (RFC 6762 7.1)" % (ttl, "answered" if got else "silent"))
+    print(json.dumps(v))
+    return 0 if v["ok"] else 1
+
+
+def qu_window(ifname, addr, qtype, instance):
+    v = {"ok": True, "problems": []}
+    uni, grp = sockets(ifname, addr)
+    time.sleep(1.2)  # past any recent multicast's rate limit
+    grp.sendto(query(qtype, 12), (GROUP, PORT))
+    v["multicast_answer"] = heard([grp], 1.0, instance)
+    if not v["multicast_answer"]:
+        v["ok"] = False
+        v["problems"].append("no multicast answer to a QM query")
+    time.sleep(0.85)
+    heard([uni, grp], 0.01, "")  # drain
+    uni.sendto(query(qtype, 12, qu=True), (GROUP, PORT))
+    v["qu_answered"] = heard([uni, grp], 0.5, instance)
+    if not v["qu_answered"]:
+        v["ok"] = False
+        v["problems"].append("a QU query 0.85 s after the multicast answer went unanswered (RFC 6762 5.4, 6)")
     print(json.dumps(v))
     return 0 if v["ok"] else 1
 
@@ -329,6 +358,8 @@ if __name__ == "__main__":
         sys.exit(legacy(sys.argv[2], sys.argv[3], sys.argv[4]))
     elif cmd == "qu-ka":
         sys.exit(qu_ka(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
+    elif cmd == "qu-window":
+        sys.exit(qu_window(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
     elif cmd == "malformed":
         malformed(sys.argv[2])
     else:
