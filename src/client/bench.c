@@ -95,8 +95,8 @@ struct bthread {
     uint64_t failed_first;
     uint64_t open_at_end;
     int last_connect_err;
-    int64_t t0;
-    double slot_ns; /* rate mode: gap between two sends of this thread */
+    int64_t t0, t_end; /* the run's start and end (t0 + duration) */
+    double slot_ns;    /* rate mode: gap between two sends of this thread */
     uint64_t next_slot;
     const int *stop; /* set by the main thread at the end */
 };
@@ -684,7 +684,9 @@ static void run_schedule(bthread *t, int64_t now)
 {
     for (;;) {
         int64_t when = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns);
-        if (when > now)
+        /* A slot at or past the end is not offered even when the stop is
+         * seen late: D seconds at R per second send R x D requests. */
+        if (when > now || when >= t->t_end)
             break;
         bconn *c = &t->conns[t->next_slot % (uint64_t)t->nconns];
         t->next_slot++;
@@ -713,6 +715,8 @@ static int64_t on_slot(sk_loop *l, void *data)
      * come late by their time. Microseconds, rounded so that the slot is
      * due when the timer runs. */
     now = sk_now_ns();
+    if (next >= t->t_end)
+        return -1; /* no slot left in the run */
     return next > now ? (next - now) / 1000 + 1 : 0;
 }
 
@@ -897,6 +901,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         t->reqlen = reqlen;
         t->stop = &stop;
         t->t0 = t0;
+        t->t_end = t0 + cfg.duration_ms * 1000000LL;
         t->nconns = cfg.conns / nt + (i < cfg.conns % nt);
         t->window = cfg.connect_window > 0 ? cfg.connect_window : CONNECT_WINDOW;
         if (cfg.requests_max > 0) {
