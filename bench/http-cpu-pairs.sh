@@ -7,28 +7,36 @@
 # CPU time is read from /proc/PID/task/*/schedstat (nanoseconds on the CPU,
 # user and system together), so a short run is measured as exactly as a
 # long one; the user/system split comes from /proc/PID/stat (clock ticks)
-# summed over all the pairs. The figure is the median of the per-pair
-# ratios sockit/floor, with their quartiles: the machine's speed swings by
+# summed over all the pairs. Two figures: the median of the per-pair
+# ratios sockit/floor, with their quartiles (the machine's speed swings by
 # a quarter minute to minute, far more than the difference measured, but
-# it swings for both halves of a pair alike.
+# it swings for both halves of a pair alike), and the ratio of the sums -
+# all of a server's CPU time over all its requests - where each run counts
+# by its requests, so one odd 2-second run moves it little.
 # Each run connects its -c connections anew; the connects are in both
 # servers' CPU (about 1000 per run at c=1000: well under 1% of the run).
+# RATE=R offers both the same fixed rate (sockit bench --rate R) instead of
+# the closed loop, so both see the same arrivals: in a closed loop a server
+# that answers faster is sent the next request sooner, and how many requests
+# each epoll_wait returns - which moves the CPU per request - follows.
 # Env: PAIRS (15), DUR (2, seconds per run), CONNS ("100 1000"),
-# MODEL (loop), BUSY_POLL (0, microseconds for sockit bench --busy-poll).
+# MODEL (loop), BUSY_POLL (0, microseconds for sockit bench --busy-poll),
+# RATE (closed loop).
+DUR=${DUR:-2} # before lib.sh, whose default is 5
 . "$(dirname "$0")/lib.sh"
 
 PAIRS=${PAIRS:-15}
-DUR=${DUR:-2}
 CONNS=${CONNS:-100 1000}
 MODEL=${MODEL:-loop}
 BUSY_POLL=${BUSY_POLL:-0}
+RATE=${RATE:-}
 (($(nproc) >= 2)) || { echo "bench: http-cpu-pairs needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
 build_floor
 
 # cpu_ns PID: nanoseconds every thread of PID has run.
 cpu_ns() {
-    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%d\n", t}'
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%.0f\n", t}'
 }
 # cpu_ticks PID: "user system" clock ticks of PID (all its threads).
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
@@ -52,7 +60,7 @@ run() {
     read -r ua sa < <(cpu_ticks "$pid")
     a=$(cpu_ns "$pid")
     out=$(taskset -c 1 "$SOCKIT" bench "${ADDR[$name]}" --proto http -t1 -c"$conns" -d"$DUR" \
-        --busy-poll "$BUSY_POLL" --json)
+        --busy-poll "$BUSY_POLL" ${RATE:+--rate "$RATE"} --json)
     b=$(cpu_ns "$pid")
     read -r ub sb < <(cpu_ticks "$pid")
     python3 -c '
@@ -61,16 +69,16 @@ a, b = int(sys.argv[1]), int(sys.argv[2])
 j = json.loads(next(l for l in sys.stdin.read().splitlines() if l.startswith("{")))
 if j["requests"] == 0 or j["errors"]["connect"] + j["errors"]["read"] + j["errors"]["write"] > 0:
     sys.exit("bench: a run with errors or no requests: %s" % j)
-print("%.1f %.0f %d" % ((b - a) / j["requests"], j["requests_per_s"], j["requests"]))
+print("%.1f %.0f %d %d" % ((b - a) / j["requests"], j["requests_per_s"], j["requests"], b - a))
 ' "$a" "$b" <<<"$out" | {
-        read -r ns rps req
-        echo "$((ub - ua)) $((sb - sa)) $req" >>"$WORK/$name.ticks.$conns"
+        read -r ns rps req total
+        echo "$((ub - ua)) $((sb - sa)) $req $total" >>"$WORK/$name.ticks.$conns"
         echo "$ns $rps"
     }
 }
 
 echo "servers: taskset -c 0, both up throughout: sockit serve --service http --model $MODEL; floor (bench/floor.c)"
-echo "client:  taskset -c 1 sockit bench --proto http -t1 -cN -d$DUR --busy-poll $BUSY_POLL, $PAIRS pairs, order swapped each pair"
+echo "client:  taskset -c 1 sockit bench --proto http -t1 -cN -d$DUR --busy-poll $BUSY_POLL${RATE:+ --rate $RATE}, $PAIRS pairs, order swapped each pair"
 echo "columns: server CPU ns per request (schedstat), req/s"
 run sockit 100 >/dev/null # warm both: page faults, slab growth, first connects
 run floor 100 >/dev/null
@@ -101,17 +109,20 @@ conns, work, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])
 r = sorted(float(x) for x in open(f"{work}/ratios.{conns}"))
 q = st.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
 ns = {s: st.median(float(x) for x in open(f"{work}/{s}.ns.{conns}")) for s in ("sockit", "floor")}
-split = {}
+split, agg = {}, {}
 for s in ("sockit", "floor"):
-    u = sy = n = 0
+    u = sy = n = t = 0
     for line in open(f"{work}/{s}.ticks.{conns}"):
-        a, b, c = map(int, line.split())
-        u, sy, n = u + a, sy + b, n + c
+        a, b, c, d = map(int, line.split())
+        u, sy, n, t = u + a, sy + b, n + c, t + d
     split[s] = (u / hz * 1e9 / n, sy / hz * 1e9 / n)
+    agg[s] = t / n
 print(f"c={conns}: server CPU ns/request, median: sockit {ns['sockit']:.0f}, floor {ns['floor']:.0f}; "
       f"user/system ns (ticks over all runs): sockit {split['sockit'][0]:.0f}/{split['sockit'][1]:.0f}, "
       f"floor {split['floor'][0]:.0f}/{split['floor'][1]:.0f}")
 print(f"RESULT|HTTP server CPU/request pinned, c={conns}, pairs (median of per-pair ratios)|sockit|-|floor|-|"
       f"{q[1]:.3f} (quartiles {q[0]:.3f} {q[2]:.3f}, {len(r)} pairs)")
+print(f"RESULT|HTTP server CPU/request pinned, c={conns}, all runs (CPU over requests, summed)|sockit|{agg['sockit']:.0f}|"
+      f"floor|{agg['floor']:.0f}|{agg['sockit'] / agg['floor']:.3f}")
 EOP
 done

@@ -10,7 +10,7 @@ BENCH_RESULTS=$(mktemp /tmp/sockit-bench-results.XXXXXX)
 trap 'rm -f "$BENCH_RESULTS"' EXIT
 echo "sockit benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
-for s in bench-vs-wrk http-vs-nginx http-pinned bulk-vs-iperf3 mem-idle-conns callgrind-per-request code-lines-per-request \
+for s in bench-vs-wrk http-vs-nginx http-pinned http-cpu-pairs bulk-vs-iperf3 mem-idle-conns callgrind-per-request code-lines-per-request \
     churn udp-vs-floor \
     callgrind-udp bulk-udp-vs-iperf3 latency-under-load; do
     echo
