@@ -54,7 +54,7 @@ wait_http "127.0.0.1:$fport" || exit 1
 declare -A PID=([sockit]=$SPID [floor]=$FPID) ADDR=([sockit]=127.0.0.1:$sport [floor]=127.0.0.1:$fport)
 
 # run NAME CONNS: one client run against NAME; prints "ns_per_request req/s"
-# and adds the run's user/system ticks and requests to $WORK/NAME.ticks.
+# and adds the run's user/system ticks, requests and CPU ns to $WORK/NAME.ticks.CONNS.
 run() {
     local name=$1 conns=$2 pid=${PID[$1]} a b ua sa ub sb out
     read -r ua sa < <(cpu_ticks "$pid")
