@@ -69,7 +69,8 @@ grep -q "^unexpected: client states: wanted ESTABLISHED,CLOSE_WAIT" "$TMP/last.o
 pass "server-closes against a python3 server that closes first (CLOSE_WAIT on the client, --json valid), and against socat which does not: exit 1 naming it"
 
 if [[ $(id -u) -eq 0 ]]; then
-    timeout 20 "$SOCKIT" lifecycle --packets --json "127.0.0.1:$SP" >"$TMP/p.json" 2>"$TMP/p.err" || fail "--packets: $(cat "$TMP/p.err")"
+    timeout 20 "$SOCKIT" lifecycle --packets --json "127.0.0.1:$SP" >"$TMP/p.json" 2>"$TMP/p.err" ||
+        fail "--packets: $(cat "$TMP/p.err"; tail -3 "$TMP/p.json")"
     "$PYTHON" -c '
 import json, sys
 print(" ".join(e["from"][0] + ">" + e["flags"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "segment"))
