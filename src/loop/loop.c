@@ -293,6 +293,15 @@ static int loop_once(sk_loop *l, int timeout_ms, bool recent)
     for (int i = 0; i < n; i++) {
         int fd = l->fired[i].fd;
         sk__io *io = &l->io[fd];
+        /* While this callback runs (its system calls take microseconds),
+         * the next one's data comes into the cache: with many fds its lines
+         * were evicted since it last ran. Prefetching never faults, so a
+         * stale or non-pointer data costs nothing but the hint. */
+        if (i + 1 < n) {
+            uintptr_t next = (uintptr_t)l->io[l->fired[i + 1].fd].data;
+            __builtin_prefetch((const void *)next, 1);
+            __builtin_prefetch((const void *)(next + 64), 1);
+        }
         /* An earlier callback may have stopped watching this fd. */
         int ev = l->fired[i].events & l->events[fd];
         if (ev && io->fn)

@@ -44,12 +44,17 @@ static void close_conn(sk_conn *c, void *arg)
 
 static void conn_cb(sk_loop *l, int fd, void *data, int events);
 
+/* A connection is watched with its per-request lines as the loop's data
+ * (the loop prefetches the next callback's first two lines at data). */
+static void *hot_of(sk_conn *c) { return &c->eng; }
+static sk_conn *conn_of(void *hot) { return (sk_conn *)(void *)((char *)hot - offsetof(sk_conn, eng)); }
+
 /* Make the loop wait for what the connection needs next. */
 static void rearm(sk__loop_worker *w, sk_conn *c)
 {
     int want = sk__conn_interest(c);
     if (want != sk_loop_watched(w->loop, c->fd)) {
-        int rc = sk_loop_watch(w->loop, c->fd, want, conn_cb, c);
+        int rc = sk_loop_watch(w->loop, c->fd, want, conn_cb, hot_of(c));
         if (rc < 0) {
             sk_tuple t;
             sk__conn_tuple(c, &t);
@@ -63,7 +68,7 @@ static void rearm_conn(sk_conn *c) { rearm(worker_of(c), c); }
 
 static void conn_cb(sk_loop *l, int fd, void *data, int events)
 {
-    sk_conn *c = data;
+    sk_conn *c = conn_of(data);
     sk__loop_worker *w = worker_of(c);
     (void)fd;
     w->eng.now = sk_loop_now(l);
