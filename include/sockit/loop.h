@@ -99,6 +99,13 @@ int sk_loop_once(sk_loop *l, int timeout_ms);
 /* Make sk_loop_run() return after the current iteration. */
 void sk_loop_stop(sk_loop *l);
 
+/* fn(l, data) runs once per wakeup, after that wakeup's I/O callbacks and
+ * timers, before the loop waits again; NULL removes it. For work batched
+ * over a wakeup's events: a server publishes its byte counters there, so
+ * a request costs no atomic add on the shared statistics. */
+typedef void (*sk_loop_fn)(sk_loop *l, void *data);
+void sk_loop_after_wakeup(sk_loop *l, sk_loop_fn fn, void *data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -308,6 +308,8 @@ static int loop_once(sk_loop *l, int timeout_ms, bool recent)
             io->fn(l, fd, io->data, ev);
     }
     run_timers(l);
+    if (l->after_fn)
+        l->after_fn(l, l->after_data);
     return n;
 }
 
@@ -325,3 +327,9 @@ int sk_loop_run(sk_loop *l)
 }
 
 void sk_loop_stop(sk_loop *l) { l->stop = true; }
+
+void sk_loop_after_wakeup(sk_loop *l, sk_loop_fn fn, void *data)
+{
+    l->after_fn = fn;
+    l->after_data = data;
+}

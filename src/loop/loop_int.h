@@ -57,6 +57,8 @@ struct sk_loop {
     int64_t next_timer_id;
     int64_t now_us; /* read once per wakeup right after the wait */
     bool stop;
+    sk_loop_fn after_fn; /* sk_loop_after_wakeup */
+    void *after_data;
 };
 
 /* A wait in microseconds as whole milliseconds for the calls that take

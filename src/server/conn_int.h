@@ -44,6 +44,12 @@ typedef struct sk__engine {
     int nconns;
     int64_t now; /* ms, refreshed by the model at each wakeup */
     bool draining;
+    /* An event model holds the bytes its connections move and publishes
+     * the sums once per wakeup (sk__engine_publish): a request then costs
+     * no atomic add on the server's shared counters, a cache line every
+     * thread and process of the server writes. Others add at once. */
+    bool holds_counts;
+    uint64_t held_in, held_out;
     /* Hand a job to a worker pool; NULL runs deferred work inline. */
     int (*defer)(struct sk__engine *e, sk__job *j);
     void *defer_ctx;
@@ -201,6 +207,12 @@ bool sk__server_admits(const sk_server *s, const struct sockaddr *peer);
  * they come from slabs rather than one malloc each. */
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool many);
 void sk__engine_destroy(sk__engine *e); /* closes every connection left */
+
+/* The bytes e's connections moved since the last publish, into the
+ * server's counters. Only e's own thread calls it; sk_server_stats() on
+ * that thread publishes its engine first (sk__engine_here). */
+void sk__engine_publish(sk__engine *e);
+extern _Thread_local sk__engine *sk__engine_here; /* the event engine this thread runs, if any */
 
 /* In a forked child: forget the parent's engines (copies of another
  * process's state), so sk_server_conns() lists only this process's. */

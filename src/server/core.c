@@ -34,6 +34,11 @@ void sk_server_stop(sk_server *s)
 
 void sk_server_stats(const sk_server *s, sk_stats *out)
 {
+    /* What this thread's own loop holds is counted before it is read (a
+     * /stats answer includes its own request); other threads publish at
+     * the end of each wakeup. */
+    if (sk__engine_here && sk__engine_here->srv == s)
+        sk__engine_publish(sk__engine_here);
     out->accepted = __atomic_load_n(&s->stats->accepted, __ATOMIC_RELAXED);
     out->active = __atomic_load_n(&s->stats->active, __ATOMIC_RELAXED);
     out->closed = __atomic_load_n(&s->stats->closed, __ATOMIC_RELAXED);

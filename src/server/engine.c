@@ -30,11 +30,28 @@ int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool 
     return 0;
 }
 
+_Thread_local sk__engine *sk__engine_here;
+
+void sk__engine_publish(sk__engine *e)
+{
+    if (e->held_in) {
+        SK__STAT_ADD(e->srv, bytes_in, e->held_in);
+        e->held_in = 0;
+    }
+    if (e->held_out) {
+        SK__STAT_ADD(e->srv, bytes_out, e->held_out);
+        e->held_out = 0;
+    }
+}
+
 void sk__engine_destroy(sk__engine *e)
 {
     sk_server *s = e->srv;
     while (e->head)
         sk__conn_free(e->head);
+    sk__engine_publish(e);
+    if (sk__engine_here == e)
+        sk__engine_here = NULL;
     pthread_mutex_lock(&s->engines_lock);
     for (sk__engine **pp = &s->engines; *pp; pp = &(*pp)->next_engine) {
         if (*pp == e) {

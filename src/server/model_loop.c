@@ -29,6 +29,15 @@ static void publish(sk__loop_worker *w)
 
 static void resume_queued(sk__loop_worker *w);
 
+/* After each wakeup: the bytes its connections moved, into the server's
+ * counters (sk__engine_publish). */
+static void publish_counts(sk_loop *l, void *data)
+{
+    sk__loop_worker *w = data;
+    (void)l;
+    sk__engine_publish(&w->eng);
+}
+
 static void close_conn(sk_conn *c, void *arg)
 {
     sk__loop_worker *w = arg;
@@ -332,6 +341,9 @@ int sk__loop_worker_run(sk__loop_worker *w)
         sk__engine_destroy(&w->eng);
         return rc;
     }
+    w->eng.holds_counts = true;
+    sk__engine_here = &w->eng;
+    sk_loop_after_wakeup(w->loop, publish_counts, w);
     /* Kept open so fd exhaustion can still accept-and-close (core.c). */
     w->own_reserve = -1;
     if (w->reserve == NULL) {

@@ -49,6 +49,21 @@ assert d["stats"]["accepted"] >= 1 and d["stats"]["active"] >= 1 and d["connecti
 EOF
 pass "/stats JSON has $me"
 
+# The counters in /stats include the request that asks: on a fresh server
+# (loop, hybrid, prefork), the first request's bytes are the whole bytes_in.
+for model in loop "hybrid --workers 2" "prefork --workers 2"; do
+    # shellcheck disable=SC2086
+    start_server "fresh-${model%% *}" --service http --model $model --listen 127.0.0.1:0
+    req=$'GET /stats HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+    printf '%s' "$req" | timeout 5 socat -t 2 - "TCP:127.0.0.1:$SERVER_PORT" >"$TMP/fresh.out"
+    body=$(sed '1,/^\r$/d' "$TMP/fresh.out")
+    python3 -c 'import json, sys; s = json.loads(sys.argv[1])["stats"]
+assert s["bytes_in"] == int(sys.argv[2]) and s["bytes_out"] == 0, s' "$body" "${#req}" ||
+        fail "$model: a fresh server's /stats counts its own request (${#req} bytes): $body"
+    stop_server "$SERVER_PID"
+done
+pass "/stats bytes_in counts the asking request (loop, hybrid, prefork)"
+
 # raw REQ...: send the bytes, keep the write side open up to 5 s, and record
 # the answer and how long the server took to close (socat ends 0.2 s later).
 raw() {

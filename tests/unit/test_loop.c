@@ -807,6 +807,79 @@ static void test_loop_stop(void **state)
     sk_loop_free(l);
 }
 
+/* After each wakeup ------------------------------------------------------ */
+
+typedef struct after_log {
+    int calls;
+    int io_at_call;  /* io callbacks run when the hook last ran */
+    bool timer_done; /* the timer had run when the hook last ran */
+    const hits *h;
+    bool timer_ran;
+} after_log;
+
+static void on_after(sk_loop *l, void *data)
+{
+    after_log *a = data;
+    (void)l;
+    a->calls++;
+    a->io_at_call = a->h->n;
+    a->timer_done = a->timer_ran;
+}
+
+static int64_t on_after_timer(sk_loop *l, void *data)
+{
+    after_log *a = data;
+    (void)l;
+    a->timer_ran = true;
+    return -1;
+}
+
+static void test_after_wakeup(void **state)
+{
+    sk_loop *l = new_loop(state, 0);
+    hits h = no_hits();
+    after_log a = {.h = &h};
+    int p[2], q[2];
+
+    make_pair(p);
+    make_pair(q);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(write(q[1], "y", 1), 1);
+    assert_int_equal(sk_loop_watch(l, p[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_watch(l, q[0], SK_READ, on_io, &h), 0);
+    sk_loop_after_wakeup(l, on_after, &a);
+
+    /* One wakeup with two ready fds: the hook runs once, after both. */
+    assert_int_equal(sk_loop_once(l, 1000), 2);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.io_at_call, 2);
+
+    /* A wakeup for a timer alone: the hook runs after the timer. */
+    sk_loop_watch(l, p[0], 0, NULL, NULL);
+    sk_loop_watch(l, q[0], 0, NULL, NULL);
+    assert_true(sk_loop_timer(l, 2, on_after_timer, &a) > 0);
+    while (!a.timer_ran)
+        assert_true(sk_loop_once(l, 1000) >= 0);
+    assert_true(a.calls >= 2);
+    assert_true(a.timer_done);
+
+    /* Removed: no more calls. */
+    int calls = a.calls;
+    sk_loop_after_wakeup(l, NULL, NULL);
+    assert_int_equal(sk_loop_watch(l, p[0], SK_READ, on_io, &h), 0);
+    assert_int_equal(sk_loop_once(l, 1000), 1);
+    assert_int_equal(h.n, 3);
+    assert_int_equal(a.calls, calls);
+
+    sk_loop_watch(l, p[0], 0, NULL, NULL);
+    close(p[0]);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+    sk_loop_free(l);
+}
+
 /* Limits ---------------------------------------------------------------- */
 
 static void test_setsize_range(void **state)
@@ -939,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_timers_us_precision),
         cmocka_unit_test(test_loop_stop),
         cmocka_unit_test(test_io_before_timers_after_stall),
+        cmocka_unit_test(test_after_wakeup),
         cmocka_unit_test(test_setsize_range),
         cmocka_unit_test(test_fd_past_fd_setsize),
     };
