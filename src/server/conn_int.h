@@ -211,7 +211,6 @@ void sk__engine_destroy(sk__engine *e); /* closes every connection left */
 /* The bytes e's connections moved since the last publish, into the
  * server's counters. Only e's own thread calls it; sk_server_stats() on
  * that thread publishes its engine first (sk__engine_here). */
-void sk__engine_publish(sk__engine *e);
 extern _Thread_local sk__engine *sk__engine_here; /* the event engine this thread runs, if any */
 
 /* In a forked child: forget the parent's engines (copies of another
@@ -221,6 +220,19 @@ void sk__server_forget_engines(sk_server *s);
 /* Counters, shared by threads and processes. */
 #define SK__STAT_ADD(srv, field, n) __atomic_fetch_add(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
 #define SK__STAT_SUB(srv, field, n) __atomic_fetch_sub(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
+
+/* The engine's held byte counts, into the server's counters (see above). */
+static inline void sk__engine_publish(sk__engine *e)
+{
+    if (e->held_in) {
+        SK__STAT_ADD(e->srv, bytes_in, e->held_in);
+        e->held_in = 0;
+    }
+    if (e->held_out) {
+        SK__STAT_ADD(e->srv, bytes_out, e->held_out);
+        e->held_out = 0;
+    }
+}
 
 /* Stop was asked (set by a signal handler, read by every thread). */
 #define SK__STOPPING(srv) __atomic_load_n(&(srv)->stopping, __ATOMIC_RELAXED)

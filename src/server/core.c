@@ -32,6 +32,8 @@ void sk_server_stop(sk_server *s)
     (void)rc;
 }
 
+_Thread_local sk__engine *sk__engine_here;
+
 void sk_server_stats(const sk_server *s, sk_stats *out)
 {
     /* What this thread's own loop holds is counted before it is read (a

@@ -30,20 +30,6 @@ int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool 
     return 0;
 }
 
-_Thread_local sk__engine *sk__engine_here;
-
-void sk__engine_publish(sk__engine *e)
-{
-    if (e->held_in) {
-        SK__STAT_ADD(e->srv, bytes_in, e->held_in);
-        e->held_in = 0;
-    }
-    if (e->held_out) {
-        SK__STAT_ADD(e->srv, bytes_out, e->held_out);
-        e->held_out = 0;
-    }
-}
-
 void sk__engine_destroy(sk__engine *e)
 {
     sk_server *s = e->srv;
