@@ -437,10 +437,7 @@ static int read_some(sk_conn *c)
             /* Atomic stores: sk_server_conns() may read them from another
              * thread; only this one writes. */
             __atomic_store_n(&c->bytes_in, c->bytes_in + (uint64_t)n, __ATOMIC_RELAXED);
-            if (c->eng->holds_counts)
-                c->eng->held_in += (uint64_t)n;
-            else
-                SK__STAT_ADD(s, bytes_in, (uint64_t)n);
+            SK__ENGINE_COUNT(c->eng, in, (uint64_t)n);
             rc = process(c);
             if (rc < 0)
                 return rc;
@@ -483,12 +480,8 @@ static long flush(sk_conn *c)
             break;
         return n < 0 ? n : -EIO;
     }
-    if (total > 0) {
-        if (c->eng->holds_counts)
-            c->eng->held_out += (uint64_t)total;
-        else
-            SK__STAT_ADD(s, bytes_out, (uint64_t)total);
-    }
+    if (total > 0)
+        SK__ENGINE_COUNT(c->eng, out, (uint64_t)total);
     return total;
 }
 

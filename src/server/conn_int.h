@@ -208,9 +208,7 @@ bool sk__server_admits(const sk_server *s, const struct sockaddr *peer);
 int sk__engine_init(sk__engine *e, sk_server *srv, uint32_t cached_blocks, bool many);
 void sk__engine_destroy(sk__engine *e); /* closes every connection left */
 
-/* The bytes e's connections moved since the last publish, into the
- * server's counters. Only e's own thread calls it; sk_server_stats() on
- * that thread publishes its engine first (sk__engine_here). */
+/* sk_server_stats() on a loop's own thread publishes its engine first. */
 extern _Thread_local sk__engine *sk__engine_here; /* the event engine this thread runs, if any */
 
 /* In a forked child: forget the parent's engines (copies of another
@@ -221,7 +219,18 @@ void sk__server_forget_engines(sk_server *s);
 #define SK__STAT_ADD(srv, field, n) __atomic_fetch_add(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
 #define SK__STAT_SUB(srv, field, n) __atomic_fetch_sub(&(srv)->stats->field, (n), __ATOMIC_RELAXED)
 
-/* The engine's held byte counts, into the server's counters (see above). */
+/* Bytes moved by one of e's connections (DIR: in or out): held by an event
+ * engine, added at once by the others. */
+#define SK__ENGINE_COUNT(e, dir, n)                                                                                    \
+    do {                                                                                                               \
+        if ((e)->holds_counts)                                                                                         \
+            (e)->held_##dir += (n);                                                                                    \
+        else                                                                                                           \
+            SK__STAT_ADD((e)->srv, bytes_##dir, (n));                                                                  \
+    } while (0)
+
+/* The bytes e's connections moved since the last publish, into the
+ * server's counters. Only e's own thread calls it. */
 static inline void sk__engine_publish(sk__engine *e)
 {
     if (e->held_in) {
