@@ -40,6 +40,7 @@ typedef struct logq {
 static logq g_q[3] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool g_queueing; /* this process queues (the one that set up) */
+static bool g_flusher;  /* the flusher thread runs (under g_lock) */
 /* Lines dropped per stream, shared with forked children (fork, prefork):
  * a child that drops lines may exit before it could report them. */
 static uint64_t *g_dropped;
@@ -49,8 +50,12 @@ static void report(logq *q, int stream);
 
 /* Without it, what waits in the queue would go out only with the next
  * line logged, and a quiet server would hold the report of dropped lines
- * (children's too) until its exit. Its writes do not block either, so it
- * holds the lock no longer than a logging thread does. */
+ * until its exit. Its writes do not block either, so it holds the lock no
+ * longer than a logging thread does. It starts only once the log's reader
+ * has fallen behind (start_flusher): a second thread makes every system
+ * call on a descriptor dearer for the whole process - with the descriptor
+ * table shared, the kernel takes and drops a reference on the file each
+ * time (fdget) - and a server whose log keeps up never needs it. */
 static void *flusher(void *arg)
 {
     (void)arg;
@@ -83,6 +88,7 @@ static void forked_child(void)
      * here would be written twice. A child logs without a queue. */
     pthread_mutex_init(&g_lock, NULL);
     g_queueing = false;
+    g_flusher = false;
     for (int i = 1; i <= 2; i++)
         g_q[i].head = g_q[i].len = 0;
 }
@@ -120,15 +126,26 @@ void serve_log_init(int json)
     }
     g_queueing = true;
     pthread_atfork(NULL, NULL, forked_child);
-    /* Every signal blocked in it: SIGINT/SIGTERM are for the thread that
-     * waits in the server. Without the thread the log still never blocks;
-     * the queue then drains with the next line. */
+}
+
+/* With g_lock held, in the process that queues: the reader left bytes in
+ * the queue or lines were dropped, so from now on the flusher drains and
+ * reports without waiting for the next line. Every signal blocked in it:
+ * SIGINT/SIGTERM are for the thread that waits in the server. Without the
+ * thread the log still never blocks; the queue then drains with the next
+ * line. */
+static void start_flusher(void)
+{
+    if (g_flusher || !g_queueing)
+        return;
     sigset_t all, old;
     pthread_t tid;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&tid, NULL, flusher, NULL) == 0)
+    if (pthread_create(&tid, NULL, flusher, NULL) == 0) {
         pthread_detach(tid);
+        g_flusher = true;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -237,6 +254,8 @@ void serve_log_write(int stream, const char *text, size_t len)
             __atomic_fetch_add(&g_dropped[stream - 1], lines_in(q->buf + q->head, q->len), __ATOMIC_RELAXED);
         q->head = q->len = 0;
     }
+    if (q->len > 0 || (g_dropped && __atomic_load_n(&g_dropped[stream - 1], __ATOMIC_RELAXED) > 0))
+        start_flusher();
     pthread_mutex_unlock(&g_lock);
 }
 

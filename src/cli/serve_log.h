@@ -15,7 +15,9 @@ void serve_log_init(int json);
  * reader does not take now waits in a bounded queue (in the process that
  * called serve_log_init; forked children have none), and a record that
  * finds it full is dropped and counted. Once the queue has drained, one
- * line reports how many were dropped. Thread-safe; not for signal
+ * line reports how many were dropped. The first time the reader falls
+ * behind, a thread starts that drains the queue from then on; a server
+ * whose log keeps up stays one thread. Thread-safe; not for signal
  * handlers (see serve_log_signal_write). */
 void serve_log_write(int stream, const char *text, size_t len);
 

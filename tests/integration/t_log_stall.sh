@@ -72,10 +72,17 @@ run() {
     done
     [[ -n $port ]] || fail "$tag: server did not start"
     sleep 0.2 # prefork: its workers are up
+    # One thread while the log keeps up: a second would make every system
+    # call on a descriptor dearer (the kernel's fdget takes a reference
+    # when the descriptor table is shared). The flusher starts once the
+    # reader falls behind.
+    threads() { ls "/proc/$pid/task" | wc -l; }
+    [[ $tag != loop-* ]] || (($(threads) == 1)) || fail "$tag: $(threads) threads while the log keeps up, not 1"
     kill -STOP "$reader"
     fault_begin "blocked log pipe (serve ${what}-v -v)" "${tag%-*}" "$pid"
     timeout 60 "$PYTHON" "$TMP/clients.py" "$port" "$CLIENTS" >"$TMP/$tag.out" 2>&1 ||
         { kill -CONT "$reader"; fail "$tag: with the log's reader stopped: $(tail -n 3 "$TMP/$tag.out")"; }
+    [[ $tag != loop-* ]] || (($(threads) == 2)) || fail "$tag: $(threads) threads with the log's reader stopped, not 2"
     kill -CONT "$reader"
     FAULT_SERVED=$CLIENTS/$CLIENTS
     # The reader takes the pipe's page; the next lines bring the report.
