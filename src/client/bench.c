@@ -30,6 +30,7 @@
 #define SCRATCH (64 * 1024)
 #define TICK_US (10 * 1000LL)                /* housekeeping: timeouts, reconnects */
 #define IDLE_TICK_US (100 * 1000LL)          /* the same for held connections */
+#define SCHEDULE_WAIT_US 1000LL              /* rate mode: how often to look for all open */
 #define CONNECT_WINDOW 256                   /* default connects in flight per thread */
 #define UDP_BATCH 32                         /* datagrams per sendmmsg / recvmmsg */
 #define UDP_BATCH_SIZE (SCRATCH / UDP_BATCH) /* up to this size they are batched */
@@ -95,8 +96,13 @@ struct bthread {
     uint64_t failed_first;
     uint64_t open_at_end;
     int last_connect_err;
-    int64_t t0, t_end; /* the run's start and end (t0 + duration) */
-    double slot_ns;    /* rate mode: gap between two sends of this thread */
+    int64_t t0; /* the run's start */
+    /* The schedule's start and end (s0 + duration): t0 and t0 + duration,
+     * but with a rate over held connections it starts once they are all
+     * open (schedule_start); until then t_end is 0. Written once by this
+     * thread, read by the main one. */
+    int64_t s0, t_end;
+    double slot_ns; /* rate mode: gap between two sends of this thread */
     uint64_t next_slot;
     const int *stop; /* set by the main thread at the end */
 };
@@ -268,7 +274,7 @@ static void queue(bthread *t, bconn *c, uint32_t k, int64_t start, int64_t now)
 
 static int64_t intended(const bthread *t, const bconn *c)
 {
-    return t->t0 + (int64_t)((double)(c->next_k * (uint64_t)t->nconns + c->idx) * t->slot_ns);
+    return t->s0 + (int64_t)((double)(c->next_k * (uint64_t)t->nconns + c->idx) * t->slot_ns);
 }
 
 static void udp_fill(bthread *t, bconn *c, int64_t now);
@@ -290,8 +296,8 @@ static uint32_t allow(bthread *t, uint32_t k)
 static void refill(bthread *t, bconn *c, int64_t now)
 {
     uint32_t depth = (uint32_t)t->cfg->pipeline;
-    if (c->state != C_OPEN || stopping(t))
-        return;
+    if (c->state != C_OPEN || stopping(t) || (t->slot_ns > 0 && t->t_end == 0))
+        return; /* (a schedule not started yet: schedule_start) */
     if (t->cfg->proto == SK_BENCH_UDP) {
         udp_fill(t, c, now);
         return;
@@ -433,7 +439,7 @@ static void udp_fill(bthread *t, bconn *c, int64_t now)
     while (k < t->batch && c->inflight + k < depth) {
         int64_t when = now;
         if (t->slot_ns > 0) {
-            when = t->t0 + (int64_t)((double)((c->next_k + k) * (uint64_t)t->nconns + c->idx) * t->slot_ns);
+            when = t->s0 + (int64_t)((double)((c->next_k + k) * (uint64_t)t->nconns + c->idx) * t->slot_ns);
             if (when > now)
                 break;
         }
@@ -625,7 +631,7 @@ static void on_io(sk_loop *l, int fd, void *data, int ev)
              * schedule from the next of its slots still to come, so the
              * time to open them all is not taken for slow answers. */
             c->last_ok = now;
-            double k = ((double)(now - t->t0) / t->slot_ns - c->idx) / t->nconns;
+            double k = ((double)(now - t->s0) / t->slot_ns - c->idx) / t->nconns;
             if (k > (double)c->next_k)
                 c->next_k = (uint64_t)k + 1;
         }
@@ -683,7 +689,7 @@ static void housekeeping(bthread *t, int64_t now)
 static void run_schedule(bthread *t, int64_t now)
 {
     for (;;) {
-        int64_t when = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns);
+        int64_t when = t->s0 + (int64_t)((double)t->next_slot * t->slot_ns);
         /* A slot at or past the end is not offered even when the stop is
          * seen late: D seconds at R per second send R x D requests. */
         if (when > now || when >= t->t_end)
@@ -702,14 +708,35 @@ static int64_t on_tick(sk_loop *l, void *data)
     return t->cfg->idle_ms > 0 ? IDLE_TICK_US : TICK_US;
 }
 
-/* Rate mode: a loop timer that comes due at the next slot's time. */
+/* Rate mode over held connections: whether the schedule starts now, and
+ * if so its start. It waits until every connection of the thread has been
+ * started and none is still connecting (each is open or has failed once),
+ * at the longest the timeout: a request's latency counts from its slot,
+ * and a slot that passed while its connection was still being opened
+ * would charge the connect - reported on its own - to the request. The
+ * duration counts from here, so -d D --rate R still sends R x D. */
+static bool schedule_start(bthread *t, int64_t now)
+{
+    if (t->t_end != 0)
+        return true;
+    if ((t->ramp < t->nconns || t->connecting > 0) && now - t->t0 < t->cfg->timeout_ms * 1000000LL)
+        return false;
+    __atomic_store_n(&t->s0, now, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->t_end, now + t->cfg->duration_ms * 1000000LL, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Rate mode: a loop timer that comes due at the next slot's time (every
+ * SCHEDULE_WAIT_US until the schedule starts). */
 static int64_t on_slot(sk_loop *l, void *data)
 {
     bthread *t = data;
     int64_t now = sk_now_ns();
     (void)l;
+    if (!schedule_start(t, now))
+        return SCHEDULE_WAIT_US;
     run_schedule(t, now);
-    int64_t next = t->t0 + (int64_t)((double)t->next_slot * t->slot_ns);
+    int64_t next = t->s0 + (int64_t)((double)t->next_slot * t->slot_ns);
     /* The delay counts from when this returns (the loop re-arms from a
      * fresh clock), not from before the sends above, or every slot would
      * come late by their time. Microseconds, rounded so that the slot is
@@ -857,6 +884,41 @@ uint64_t sk_bench_share(uint64_t total, uint64_t upto, uint64_t of)
     return (uint64_t)((unsigned __int128)total * upto / of);
 }
 
+/* Whether a rate's schedule waits for the connections to open
+ * (schedule_start): over held connections; one request per connection
+ * counts the connect in, and --idle starts each one's slots at its connect. */
+static bool schedule_waits(const sk_bench_config *cfg) { return cfg->rate > 0 && cfg->idle_ms == 0 && !cfg->new_conn; }
+
+/* When the run ends: the duration after the start, or, for a schedule
+ * that waits for its connections (schedule_start), once every thread's
+ * schedule has ended - at the latest the timeout and the duration after the
+ * start. *start becomes the earliest schedule's start, the run's elapsed
+ * time counting from there. */
+static int64_t run_end(bthread *ts, int nt, const sk_bench_config *cfg, int64_t t0, int64_t now, int64_t *start)
+{
+    int64_t d = cfg->duration_ms * 1000000LL, end = t0 + d;
+    if (!schedule_waits(cfg))
+        return end;
+    int64_t last = 0, first = INT64_MAX;
+    for (int i = 0; i < nt; i++) {
+        int64_t e = __atomic_load_n(&ts[i].t_end, __ATOMIC_RELAXED);
+        if (e == 0) {
+            /* One still waiting: look again soon, not past the bound. */
+            last = INT64_MAX;
+            continue;
+        }
+        int64_t s = __atomic_load_n(&ts[i].s0, __ATOMIC_RELAXED);
+        first = s < first ? s : first;
+        last = e > last ? e : last;
+    }
+    if (first != INT64_MAX)
+        *start = first;
+    int64_t bound = t0 + cfg->timeout_ms * 1000000LL + d + 1000000000LL;
+    if (last == INT64_MAX)
+        return now + 20000000LL < bound ? now + 20000000LL : bound;
+    return last < bound ? last : bound;
+}
+
 int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
 {
     sk_bench_config cfg = *cfg_in;
@@ -901,7 +963,10 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         t->reqlen = reqlen;
         t->stop = &stop;
         t->t0 = t0;
-        t->t_end = t0 + cfg.duration_ms * 1000000LL;
+        if (!schedule_waits(&cfg)) {
+            t->s0 = t0;
+            t->t_end = t0 + cfg.duration_ms * 1000000LL;
+        }
         t->nconns = cfg.conns / nt + (i < cfg.conns % nt);
         t->window = cfg.connect_window > 0 ? cfg.connect_window : CONNECT_WINDOW;
         if (cfg.requests_max > 0) {
@@ -976,9 +1041,10 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
             goto done;
     }
 
-    int64_t end = t0 + cfg.duration_ms * 1000000LL, next_report = t0 + 1000000000LL;
+    int64_t next_report = t0 + 1000000000LL, start = t0;
     for (;;) {
         int64_t now = sk_now_ns();
+        int64_t end = run_end(ts, nt, &cfg, t0, now, &start);
         if (now >= end || (cfg.stop && *cfg.stop))
             break;
         sk_bench_counts sofar = {0};
@@ -1006,7 +1072,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
         struct timespec ts_nap = {.tv_sec = 0, .tv_nsec = nap};
         nanosleep(&ts_nap, NULL);
     }
-    out->elapsed_ms = (sk_now_ns() - t0) / 1000000;
+    out->elapsed_ms = (sk_now_ns() - start) / 1000000;
 
 done:
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);

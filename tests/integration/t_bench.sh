@@ -97,6 +97,38 @@ assert l["mean"] >= 50000, l
 PY
 pass "--rate with a 0.5 s server stall: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latency_us"]; print(r["requests"], "requests, mean", l["mean"], "us, p90", l["p90"], "us, max", l["max"], "us")' "$TMP/co.out")"
 
+# A rate's schedule starts once every connection is open: a connect that
+# takes long is the connect's time (connect_us), not its requests'. A
+# server with --backlog 4, stopped at first, holds 5 completed handshakes in
+# its accept queue and drops the other 3 SYNs; their retransmission a second
+# later finds it running again. So 3 of the 8 connections take about 1 s to
+# open, and then 1 s at 100/s sends exactly 100 requests, none of them
+# waiting for a connect or for the stop (a schedule from the run's start
+# would have had every request due in the first second wait up to 1 s).
+ECHO_PID=$SERVER_PID ECHO_ADDR=$SERVER_ADDR
+start_server backlog --service echo --backlog 4 --listen 127.0.0.1:0
+BL_PID=$SERVER_PID
+kill -STOP "$BL_PID"
+"$SOCKIT" bench "$SERVER_ADDR" --proto echo -c 8 -d 1 --rate 100 --json >"$TMP/bl.out" 2>"$TMP/bl.err" &
+bpid=$!
+PIDS+=("$bpid")
+sleep 0.5
+kill -CONT "$BL_PID"
+wait "$bpid" || fail "rate run with slow connects failed: $(cat "$TMP/bl.err")"
+python3 - "$TMP/bl.out" <<'PY' || fail "rate run with slow connects: $(cat "$TMP/bl.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+l, c = r["latency_us"], r["connect_us"]
+assert r["connects"] == 8 and all(v == 0 for v in r["errors"].values()), r
+assert c["max"] >= 800000, c
+assert r["requests"] == 100, r["requests"]
+assert l["max"] < 300000, l
+assert 0.9 <= r["elapsed_s"] < 1.5, r["elapsed_s"]
+PY
+pass "--rate starts once all are open: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], "requests, slowest connect", r["connect_us"]["max"], "us, slowest request", r["latency_us"]["max"], "us")' "$TMP/bl.out")"
+stop_server "$BL_PID"
+SERVER_PID=$ECHO_PID SERVER_ADDR=$ECHO_ADDR
+
 # --timeout: a server stopped for longer than the timeout costs timeout
 # errors (the connections are reopened and the run goes on).
 "$SOCKIT" bench "$SERVER_ADDR" -c 2 -d 2 --timeout 0.3 --json >"$TMP/to.out" 2>"$TMP/to.err" &
