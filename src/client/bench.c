@@ -296,7 +296,7 @@ static uint32_t allow(bthread *t, uint32_t k)
 static void refill(bthread *t, bconn *c, int64_t now)
 {
     uint32_t depth = (uint32_t)t->cfg->pipeline;
-    if (c->state != C_OPEN || stopping(t) || (t->slot_ns > 0 && t->t_end == 0))
+    if (c->state != C_OPEN || stopping(t) || t->t_end == 0)
         return; /* (a schedule not started yet: schedule_start) */
     if (t->cfg->proto == SK_BENCH_UDP) {
         udp_fill(t, c, now);
@@ -894,7 +894,7 @@ static bool schedule_waits(const sk_bench_config *cfg) { return cfg->rate > 0 &&
  * schedule has ended - at the latest the timeout and the duration after the
  * start. *start becomes the earliest schedule's start, the run's elapsed
  * time counting from there. */
-static int64_t run_end(bthread *ts, int nt, const sk_bench_config *cfg, int64_t t0, int64_t now, int64_t *start)
+static int64_t run_end(bthread *ts, int nt, const sk_bench_config *cfg, int64_t t0, int64_t *start)
 {
     int64_t d = cfg->duration_ms * 1000000LL, end = t0 + d;
     if (!schedule_waits(cfg))
@@ -903,8 +903,7 @@ static int64_t run_end(bthread *ts, int nt, const sk_bench_config *cfg, int64_t 
     for (int i = 0; i < nt; i++) {
         int64_t e = __atomic_load_n(&ts[i].t_end, __ATOMIC_RELAXED);
         if (e == 0) {
-            /* One still waiting: look again soon, not past the bound. */
-            last = INT64_MAX;
+            last = INT64_MAX; /* one still waiting: the bound, looked at again each nap */
             continue;
         }
         int64_t s = __atomic_load_n(&ts[i].s0, __ATOMIC_RELAXED);
@@ -914,8 +913,6 @@ static int64_t run_end(bthread *ts, int nt, const sk_bench_config *cfg, int64_t 
     if (first != INT64_MAX)
         *start = first;
     int64_t bound = t0 + cfg->timeout_ms * 1000000LL + d + 1000000000LL;
-    if (last == INT64_MAX)
-        return now + 20000000LL < bound ? now + 20000000LL : bound;
     return last < bound ? last : bound;
 }
 
@@ -1044,7 +1041,7 @@ int sk_bench_run(const sk_bench_config *cfg_in, sk_bench_result *out)
     int64_t next_report = t0 + 1000000000LL, start = t0;
     for (;;) {
         int64_t now = sk_now_ns();
-        int64_t end = run_end(ts, nt, &cfg, t0, now, &start);
+        int64_t end = run_end(ts, nt, &cfg, t0, &start);
         if (now >= end || (cfg.stop && *cfg.stop))
             break;
         sk_bench_counts sofar = {0};
