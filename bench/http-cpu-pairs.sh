@@ -21,7 +21,9 @@
 # each epoll_wait returns - which moves the CPU per request - follows.
 # Env: PAIRS (15), DUR (2, seconds per run), CONNS ("100 1000"),
 # MODEL (loop), BUSY_POLL (0, microseconds for sockit bench --busy-poll),
-# RATE (closed loop).
+# RATE (closed loop), FLOOR_MODE ("" for the plain 70-byte answer, or
+# "dated": the floor answers with Server and Date headers, 122 bytes against
+# sockit's 123, so both hand the kernel the same bytes per request).
 DUR=${DUR:-2} # before lib.sh, whose default is 5
 . "$(dirname "$0")/lib.sh"
 
@@ -30,6 +32,8 @@ CONNS=${CONNS:-100 1000}
 MODEL=${MODEL:-loop}
 BUSY_POLL=${BUSY_POLL:-0}
 RATE=${RATE:-}
+FLOOR_MODE=${FLOOR_MODE:-}
+case $FLOOR_MODE in "" | dated) ;; *) echo "bench: FLOOR_MODE is empty or dated" >&2; exit 2 ;; esac
 (($(nproc) >= 2)) || { echo "bench: http-cpu-pairs needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
 build_floor
@@ -46,7 +50,7 @@ taskset -c 0 "$SOCKIT" serve --service http --model "$MODEL" --listen "127.0.0.1
 SPID=$!
 BG_PIDS+=("$SPID")
 fport=$(free_port)
-taskset -c 0 "$FLOOR" 127.0.0.1 "$fport" &
+taskset -c 0 "$FLOOR" 127.0.0.1 "$fport" ${FLOOR_MODE:+"$FLOOR_MODE"} &
 FPID=$!
 BG_PIDS+=("$FPID")
 wait_http "127.0.0.1:$sport" || exit 1
@@ -77,7 +81,7 @@ print("%.1f %.0f %d %d" % ((b - a) / j["requests"], j["requests_per_s"], j["requ
     }
 }
 
-echo "servers: taskset -c 0, both up throughout: sockit serve --service http --model $MODEL; floor (bench/floor.c)"
+echo "servers: taskset -c 0, both up throughout: sockit serve --service http --model $MODEL; floor (bench/floor.c${FLOOR_MODE:+ $FLOOR_MODE})"
 echo "client:  taskset -c 1 sockit bench --proto http -t1 -cN -d$DUR --busy-poll $BUSY_POLL${RATE:+ --rate $RATE}, $PAIRS pairs, order swapped each pair"
 echo "columns: server CPU ns per request (schedstat), req/s"
 run sockit 100 >/dev/null # warm both: page faults, slab growth, first connects
@@ -103,9 +107,9 @@ for conns in $CONNS; do
         echo "$r" >>"$WORK/ratios.$conns"
         echo "$line  sockit/floor $r"
     done
-    python3 - "$conns" "$WORK" "$(getconf CLK_TCK)" <<'EOP' | tee -a "${BENCH_RESULTS:-/dev/null}"
+    python3 - "$conns" "$WORK" "$(getconf CLK_TCK)" "floor${FLOOR_MODE:+ $FLOOR_MODE}" <<'EOP' | tee -a "${BENCH_RESULTS:-/dev/null}"
 import statistics as st, sys
-conns, work, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conns, work, hz, ref = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 r = sorted(float(x) for x in open(f"{work}/ratios.{conns}"))
 q = st.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
 ns = {s: st.median(float(x) for x in open(f"{work}/{s}.ns.{conns}")) for s in ("sockit", "floor")}
@@ -120,9 +124,9 @@ for s in ("sockit", "floor"):
 print(f"c={conns}: server CPU ns/request, median: sockit {ns['sockit']:.0f}, floor {ns['floor']:.0f}; "
       f"user/system ns (ticks over all runs): sockit {split['sockit'][0]:.0f}/{split['sockit'][1]:.0f}, "
       f"floor {split['floor'][0]:.0f}/{split['floor'][1]:.0f}")
-print(f"RESULT|HTTP server CPU/request pinned, c={conns}, pairs (median of per-pair ratios)|sockit|-|floor|-|"
+print(f"RESULT|HTTP server CPU/request pinned, c={conns}, pairs (median of per-pair ratios)|sockit|-|{ref}|-|"
       f"{q[1]:.3f} (quartiles {q[0]:.3f} {q[2]:.3f}, {len(r)} pairs)")
 print(f"RESULT|HTTP server CPU/request pinned, c={conns}, all runs (CPU over requests, summed)|sockit|{agg['sockit']:.0f}|"
-      f"floor|{agg['floor']:.0f}|{agg['sockit'] / agg['floor']:.3f}")
+      f"{ref}|{agg['floor']:.0f}|{agg['sockit'] / agg['floor']:.3f}")
 EOP
 done

@@ -81,10 +81,11 @@ build_floor() {
     cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
 }
 
-# wait_http ADDR: wait (up to 5 s) until GET / answers on ADDR.
+# wait_http ADDR [TRIES]: wait (TRIES x 50 ms, 5 s by default) until GET /
+# answers on ADDR.
 wait_http() {
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < ${2:-100}; i++)); do
         curl -fs "http://$1/" >/dev/null 2>&1 && return 0
         sleep 0.05
     done
