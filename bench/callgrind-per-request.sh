@@ -6,7 +6,8 @@
 # -c1); per request = (Ir_long - Ir_short) / (requests_long - requests_short),
 # which cancels start-up and shutdown. Alternating runs, medians, ratio.
 # Target: fewer than nginx.  Env: RUNS (5), SHORT (1 s), LONG (4 s),
-# CONNS (1: the client's connections), REF (nginx, or floor: bench/floor.c),
+# CONNS (1: the client's connections), REF (nginx; floor: bench/floor.c;
+# floor-parse: the floor parsing each head with sockit's parser),
 # CACHE_SIM (0; 1 runs callgrind's cache simulator and reports, beside the
 # instructions, data reads and writes and first-level data misses per
 # request - what a working set of CONNS connections costs in memory
@@ -17,9 +18,10 @@ LONG=${LONG:-4}
 CONNS=${CONNS:-1}
 REF=${REF:-nginx}
 CACHE_SIM=${CACHE_SIM:-0}
-case $REF in nginx | floor) ;; *) echo "callgrind-per-request: REF is nginx or floor" >&2; exit 2 ;; esac
+case $REF in nginx | floor | floor-parse) ;; *) echo "callgrind-per-request: REF is nginx, floor or floor-parse" >&2; exit 2 ;; esac
 command -v valgrind >/dev/null || { echo "callgrind-per-request: valgrind not installed"; exit 1; }
 [[ $REF == floor ]] && build_floor
+[[ $REF == floor-parse ]] && build_floor parse
 VG=(valgrind --tool=callgrind)
 ((CACHE_SIM)) && VG+=(--cache-sim=yes)
 
@@ -45,7 +47,7 @@ one_load() {
         local pid=$! i
         BG_PIDS+=("$pid")
         # valgrind starts slowly on a loaded machine: up to 60 s.
-        addr=$(serving_addr "$WORK/vg.log" "$pid" 1200) || true
+        addr=$(serving_addr "$WORK/vg.log" "$pid" 1200) || { echo "callgrind-per-request: sockit did not start under valgrind:" >&2; tail -n 5 "$WORK/vg.log" >&2; exit 1; }
         req=$("$SOCKIT" bench "$addr" --proto "$proto" -c"$CONNS" -d"$dur" --json |
             python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
         kill -TERM "$pid"
@@ -60,10 +62,11 @@ one_load() {
             python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
         nginx_stop
         ;;
-    floor)
-        local port pid
+    floor | floor-parse)
+        local port pid mode=()
+        [[ $kind == floor-parse ]] && mode=(parse)
         port=$(free_port)
-        "${VG[@]}" --callgrind-out-file="$out" "$FLOOR" 127.0.0.1 "$port" 2>"$WORK/vg.log" &
+        "${VG[@]}" --callgrind-out-file="$out" "$FLOOR" 127.0.0.1 "$port" "${mode[@]}" 2>"$WORK/vg.log" &
         pid=$!
         BG_PIDS+=("$pid")
         wait_http "127.0.0.1:$port" 1200 || return 1
@@ -96,6 +99,7 @@ sk_svc=http
 [[ $sk_kind == sockit-echo ]] && sk_svc="echo"
 ref_desc="nginx (master_process off)"
 [[ $REF == floor ]] && ref_desc="floor (bench/floor.c)"
+[[ $REF == floor-parse ]] && ref_desc="floor (bench/floor.c parse)"
 echo "# ${VG[*]} on: sockit serve --service $sk_svc --model loop | $ref_desc"
 echo "# client: sockit bench -c$CONNS for ${SHORT}s and ${LONG}s; per request = difference / difference of requests"
 : >"$WORK/s" && : >"$WORK/n"

@@ -19,7 +19,14 @@
  * kernel's cost per request grows with the bytes sent, so this is the floor
  * for a server that answers with those headers.
  *
+ * With "parse" (built with -DFLOOR_PARSE and linked with libsockit) each
+ * request head is parsed by sk_http_parse_request, sockit's own parser,
+ * instead of the byte loop that only finds "\r\n\r\n": the floor of a
+ * server that checks what it answers (a bad head closes the connection, a
+ * partial one waits for the rest). It answers the dated reply.
+ *
  *   cc -O2 -o floor bench/floor.c && ./floor 127.0.0.1 8080 [close|dated]
+ *   cc -O2 -DFLOOR_PARSE -Iinclude -o floor bench/floor.c build/libsockit.a -lpthread -lm
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,12 +40,20 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef FLOOR_PARSE
+#include <sockit/http.h>
+#endif
 
 #define MAXFD 65536
 #define MAXBATCH 64
 
 static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
 #define DATED_MAX 160
+#ifdef FLOOR_PARSE
+#define CARRY_ROOM 1024
+#else
+#define CARRY_ROOM 0
+#endif
 static char out[MAXBATCH * DATED_MAX];
 static size_t reply_len;
 
@@ -58,6 +73,38 @@ static void build_dated(time_t t)
         memcpy(out + i * reply_len, one, reply_len);
 }
 static unsigned char matched[MAXFD]; /* per fd: bytes of "\r\n\r\n" seen so far */
+
+#ifdef FLOOR_PARSE
+#define CARRY 1024
+static char carry[MAXFD][CARRY]; /* per fd: a partial head, until the rest arrives */
+static unsigned short carried[MAXFD];
+
+/* How many request heads parse in buf; a partial one is kept for the next
+ * read. -1 for a head that does not parse (or is longer than CARRY). */
+static int parse_heads(int fd, const char *buf, size_t n)
+{
+    sk_http_header hdrs[32];
+    sk_http_request req = {.headers = hdrs, .max_headers = 32};
+    int heads = 0;
+    size_t off = 0;
+    while (off < n) {
+        int rc = sk_http_parse_request(buf + off, n - off, &req, NULL);
+        if (rc == -EAGAIN) {
+            if (n - off > CARRY)
+                return -1;
+            memmove(carry[fd], buf + off, n - off);
+            carried[fd] = (unsigned short)(n - off);
+            return heads;
+        }
+        if (rc <= 0)
+            return -1;
+        off += (size_t)rc;
+        heads++;
+    }
+    carried[fd] = 0;
+    return heads;
+}
+#endif
 
 /* How many request heads end in buf; *m carries a partial match over. */
 static int count_heads(const char *buf, size_t n, unsigned char *m)
@@ -79,18 +126,26 @@ static int count_heads(const char *buf, size_t n, unsigned char *m)
 
 int main(int argc, char **argv)
 {
-    static char in[16384];
+    static char in[CARRY_ROOM + 16384];
     struct sockaddr_in sa = {.sin_family = AF_INET};
     struct epoll_event evs[256];
     int one = 1;
 
     if (argc < 3 || argc > 4 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1 ||
-        (argc == 4 && strcmp(argv[3], "close") != 0 && strcmp(argv[3], "dated") != 0)) {
-        fprintf(stderr, "usage: floor IPV4 PORT [close|dated]\n");
+        (argc == 4 && strcmp(argv[3], "close") != 0 && strcmp(argv[3], "dated") != 0 &&
+         strcmp(argv[3], "parse") != 0)) {
+        fprintf(stderr, "usage: floor IPV4 PORT [close|dated|parse]\n");
         return 2;
     }
     int close_after = argc == 4 && strcmp(argv[3], "close") == 0;
     int dated = argc == 4 && !close_after;
+    int parse = argc == 4 && strcmp(argv[3], "parse") == 0;
+#ifndef FLOOR_PARSE
+    if (parse) {
+        fprintf(stderr, "floor: built without -DFLOOR_PARSE: no parse mode\n");
+        return 2;
+    }
+#endif
     time_t shown = 0;
     sa.sin_port = htons((unsigned short)atoi(argv[2]));
     reply_len = sizeof reply - 1;
@@ -123,19 +178,38 @@ int main(int argc, char **argv)
                     }
                     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     matched[c] = 0;
+#ifdef FLOOR_PARSE
+                    carried[c] = 0;
+#endif
                     struct epoll_event ce = {.events = EPOLLIN, .data.fd = c};
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
                 }
                 continue;
             }
-            ssize_t r = recv(fd, in, sizeof in, 0);
+            size_t have = 0;
+#ifdef FLOOR_PARSE
+            if (parse && carried[fd] > 0)
+                memcpy(in, carry[fd], have = carried[fd]);
+#endif
+            ssize_t r = recv(fd, in + have, sizeof in - have, 0);
             if (r <= 0) {
                 if (r < 0 && errno == EAGAIN)
                     continue;
                 close(fd);
                 continue;
             }
-            int heads = count_heads(in, (size_t)r, &matched[fd]), answered = heads;
+            int heads;
+#ifdef FLOOR_PARSE
+            if (parse)
+                heads = parse_heads(fd, in, have + (size_t)r);
+            else
+#endif
+                heads = count_heads(in, (size_t)r, &matched[fd]);
+            if (heads < 0) {
+                close(fd); /* a head that does not parse */
+                continue;
+            }
+            int answered = heads;
             while (heads > 0) {
                 int k = heads < MAXBATCH ? heads : MAXBATCH;
                 if (send(fd, out, (size_t)k * reply_len, MSG_NOSIGNAL) < 0)

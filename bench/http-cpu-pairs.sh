@@ -21,9 +21,11 @@
 # each epoll_wait returns - which moves the CPU per request - follows.
 # Env: PAIRS (15), DUR (2, seconds per run), CONNS ("100 1000"),
 # MODEL (loop), BUSY_POLL (0, microseconds for sockit bench --busy-poll),
-# RATE (closed loop), FLOOR_MODE ("" for the plain 70-byte answer, or
+# RATE (closed loop), FLOOR_MODE ("" for the plain 70-byte answer;
 # "dated": the floor answers with Server and Date headers, 122 bytes against
-# sockit's 123, so both hand the kernel the same bytes per request).
+# sockit's 123, so both hand the kernel the same bytes per request; "parse":
+# dated, and every request head parsed by sockit's parser, the floor of a
+# server that checks what it answers).
 DUR=${DUR:-2} # before lib.sh, whose default is 5
 . "$(dirname "$0")/lib.sh"
 
@@ -33,10 +35,10 @@ MODEL=${MODEL:-loop}
 BUSY_POLL=${BUSY_POLL:-0}
 RATE=${RATE:-}
 FLOOR_MODE=${FLOOR_MODE:-}
-case $FLOOR_MODE in "" | dated) ;; *) echo "bench: FLOOR_MODE is empty or dated" >&2; exit 2 ;; esac
+case $FLOOR_MODE in "" | dated | parse) ;; *) echo "bench: FLOOR_MODE is empty, dated or parse" >&2; exit 2 ;; esac
 (($(nproc) >= 2)) || { echo "bench: http-cpu-pairs needs 2 cores" >&2; exit 1; }
 have_http_service || { echo "bench: sockit has no http service" >&2; exit 1; }
-build_floor
+build_floor ${FLOOR_MODE:+"$FLOOR_MODE"}
 
 # cpu_ns PID: nanoseconds every thread of PID has run.
 cpu_ns() {

@@ -74,11 +74,19 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
-# build_floor: compile bench/floor.c (the recv+send reference server) into
-# $WORK and set FLOOR to its path.
+# build_floor [parse]: compile bench/floor.c (the recv+send reference
+# server) into $WORK and set FLOOR to its path; with "parse", with its parse
+# mode, linked with the libsockit.a beside $SOCKIT.
 build_floor() {
     FLOOR=$WORK/floor
-    cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
+    local extra=()
+    if [[ ${1:-} == parse ]]; then
+        local lib
+        lib=$(dirname "$SOCKIT")/libsockit.a
+        [[ -f $lib ]] || { echo "bench: no $lib for the floor's parse mode" >&2; exit 1; }
+        extra=(-DFLOOR_PARSE -I"$BENCH_DIR/../include" "$lib" -lpthread -lm)
+    fi
+    cc -O2 -o "$FLOOR" "$BENCH_DIR/floor.c" "${extra[@]}" || { echo "bench: cannot build bench/floor.c" >&2; exit 1; }
 }
 
 # wait_http ADDR [TRIES]: wait (TRIES x 50 ms, 5 s by default) until GET /
