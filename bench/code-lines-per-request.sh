@@ -12,11 +12,14 @@
 # (and loop copies unrolled several times) falls below it: read the figures
 # side by side, not as absolutes. Servers: sockit serve --service http
 # --model loop ($SOCKIT, and $SOCKIT_B when set, e.g. a build without the
-# profile), the floor (bench/floor.c). Client: sockit bench -c$CONNS for
+# profile), the floor (bench/floor.c) and the floor parsing each head with
+# sockit's parser (floor parse). Client: sockit bench -c$CONNS for
 # $DUR s. Env: CONNS (100), DUR (5), SOCKIT_B.
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-100}
 command -v valgrind >/dev/null || { echo "code-lines-per-request: valgrind not installed"; exit 1; }
+build_floor parse
+FLOOR_PARSE=$FLOOR
 build_floor
 
 # lines OUT REQUESTS: the line count and the lines per object and function.
@@ -58,14 +61,15 @@ one() {
     local vg=(valgrind --tool=callgrind --dump-instr=yes --compress-pos=no --compress-strings=no
         --callgrind-out-file="$out")
     case $name in
-    floor)
-        local port
+    floor | floor-parse)
+        local port bin=$FLOOR mode=()
+        [[ $name == floor-parse ]] && bin=$FLOOR_PARSE mode=(parse)
         port=$(free_port)
-        "${vg[@]}" "$FLOOR" 127.0.0.1 "$port" 2>"$log" &
+        "${vg[@]}" "$bin" 127.0.0.1 "$port" "${mode[@]}" 2>"$log" &
         pid=$!
         addr=127.0.0.1:$port
         BG_PIDS+=("$pid")
-        sleep 3 # valgrind's start; the floor prints nothing
+        wait_http "$addr" 1200 || { echo "bench: $name did not start" >&2; exit 1; }
         ;;
     *)
         bin=$SOCKIT
@@ -87,3 +91,4 @@ echo "# lines of code run at least once per two requests"
 one sockit
 [[ -n ${SOCKIT_B:-} ]] && one sockit_b
 one floor
+one floor-parse

@@ -76,9 +76,10 @@ stop_pid() {
 
 # build_floor [parse]: compile bench/floor.c (the recv+send reference
 # server) into $WORK and set FLOOR to its path; with "parse", with its parse
-# mode, linked with the libsockit.a beside $SOCKIT.
+# mode, linked with the libsockit.a beside $SOCKIT (as $WORK/floor-parse, so
+# both can be built in one run).
 build_floor() {
-    FLOOR=$WORK/floor
+    FLOOR=$WORK/floor${1:+-$1}
     local extra=()
     if [[ ${1:-} == parse ]]; then
         local lib
