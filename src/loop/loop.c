@@ -55,6 +55,7 @@ sk_loop *sk_loop_new(const char *backend, int setsize, int *err)
     l->maxfd = -1;
     l->next_timer_id = 1;
     l->now_us = sk_now_us();
+    l->now_ms = l->now_us / 1000;
     l->io = calloc((size_t)setsize, sizeof *l->io);
     l->events = calloc((size_t)setsize, sizeof *l->events);
     l->fired = calloc((size_t)setsize, sizeof *l->fired);
@@ -95,7 +96,7 @@ void sk_loop_free(sk_loop *l)
 
 const char *sk_loop_backend(const sk_loop *l) { return l->be->name; }
 
-int64_t sk_loop_now(const sk_loop *l) { return l->now_us / 1000; }
+int64_t sk_loop_now(const sk_loop *l) { return l->now_ms; }
 
 int64_t sk_loop_now_us(const sk_loop *l) { return l->now_us; }
 
@@ -288,6 +289,7 @@ static int loop_once(sk_loop *l, int timeout_ms, bool recent)
     if (n < 0 && n != -EINTR)
         return n;
     l->now_us = sk_now_us();
+    l->now_ms = l->now_us / 1000;
     if (n < 0)
         return 0; /* interrupted twice: the timers wait for the next look */
     for (int i = 0; i < n; i++) {

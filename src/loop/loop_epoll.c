@@ -98,14 +98,11 @@ static int ep_poll(sk_loop *l, int64_t timeout_us)
     if (n < 0)
         return -errno;
     for (int i = 0; i < n; i++) {
+        /* Errors and hangups wake both directions: the next read or write
+         * reports them. */
         uint32_t e = s->events[i].events;
-        int ev = 0;
-        if (e & (EPOLLIN | EPOLLRDHUP))
-            ev |= SK_READ;
-        if (e & EPOLLOUT)
-            ev |= SK_WRITE;
-        if (e & (EPOLLERR | EPOLLHUP))
-            ev |= SK_READ | SK_WRITE;
+        int ev = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ? SK_READ : 0) |
+                 ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? SK_WRITE : 0);
         l->fired[i].fd = s->events[i].data.fd;
         l->fired[i].events = ev;
     }

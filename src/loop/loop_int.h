@@ -56,6 +56,7 @@ struct sk_loop {
     int ntimers, timers_cap;
     int64_t next_timer_id;
     int64_t now_us; /* read once per wakeup right after the wait */
+    int64_t now_ms; /* the same in ms: what sk_loop_now() hands every callback */
     bool stop;
     sk_loop_fn after_fn; /* sk_loop_after_wakeup */
     void *after_data;

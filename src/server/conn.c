@@ -363,6 +363,11 @@ static bool wants_read(const sk_conn *c)
 
 int sk__conn_interest(const sk_conn *c)
 {
+    /* The common case after a request: answered, both buffers given back,
+     * waiting for the next one. */
+    if (!(c->flags & (SK__C_CLOSING | SK__C_EOF | SK__C_LINGER | SK__C_DEFERRED)) && c->in.data == NULL &&
+        c->out.data == NULL)
+        return SK_READ;
     if (c->flags & SK__C_LINGER)
         return SK_READ;
     return (wants_read(c) ? SK_READ : 0) | (sk__buf_used(&c->out) ? SK_WRITE : 0);

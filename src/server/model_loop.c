@@ -58,18 +58,25 @@ static void conn_cb(sk_loop *l, int fd, void *data, int events);
 static void *hot_of(sk_conn *c) { return &c->eng; }
 static sk_conn *conn_of(void *hot) { return (sk_conn *)(void *)((char *)hot - offsetof(sk_conn, eng)); }
 
+/* The loop would not watch the connection: it cannot go on. Apart from
+ * rearm, which runs after every event, so that rearm stays small (its
+ * sk_tuple alone is 272 bytes of stack). */
+__attribute__((noinline, cold)) static void rearm_failed(sk__loop_worker *w, sk_conn *c, int rc)
+{
+    sk_tuple t;
+    sk__conn_tuple(c, &t);
+    sk__server_event(w->srv, SK_EV_WARN, &t, rc, "cannot watch connection");
+    close_conn(c, w);
+}
+
 /* Make the loop wait for what the connection needs next. */
-static void rearm(sk__loop_worker *w, sk_conn *c)
+static inline void rearm(sk__loop_worker *w, sk_conn *c)
 {
     int want = sk__conn_interest(c);
     if (want != sk_loop_watched(w->loop, c->fd)) {
         int rc = sk_loop_watch(w->loop, c->fd, want, conn_cb, hot_of(c));
-        if (rc < 0) {
-            sk_tuple t;
-            sk__conn_tuple(c, &t);
-            sk__server_event(w->srv, SK_EV_WARN, &t, rc, "cannot watch connection");
-            close_conn(c, w);
-        }
+        if (rc < 0)
+            rearm_failed(w, c, rc);
     }
 }
 

@@ -52,25 +52,21 @@ typedef struct http_state {
 
 /* Configuration -------------------------------------------------------- */
 
-static int64_t body_size(const sk_conn *c)
-{
-    const sk_http_config *cfg = sk_conn_config(c);
-    return cfg && cfg->body_size >= 0 ? cfg->body_size : -1;
-}
+/* Each takes the service's configuration (sk_conn_config, NULL for the
+ * defaults), read once by a caller that needs several. */
+static int64_t body_size(const sk_http_config *cfg) { return cfg && cfg->body_size >= 0 ? cfg->body_size : -1; }
 
 static uint64_t body_len(int64_t size) { return size < 0 ? sizeof hello - 1 : (uint64_t)size; }
 
-static int head_timeout(const sk_conn *c)
+static int head_timeout(const sk_http_config *cfg)
 {
-    const sk_http_config *cfg = sk_conn_config(c);
     if (cfg == NULL || cfg->head_timeout_ms == 0)
         return DEFAULT_HEAD_TIMEOUT_MS;
     return cfg->head_timeout_ms < 0 ? 0 : cfg->head_timeout_ms;
 }
 
-static int stats_rate(const sk_conn *c)
+static int stats_rate(const sk_http_config *cfg)
 {
-    const sk_http_config *cfg = sk_conn_config(c);
     if (cfg == NULL || cfg->stats_rate == 0)
         return DEFAULT_STATS_RATE;
     return cfg->stats_rate < 0 ? 0 : cfg->stats_rate;
@@ -123,13 +119,11 @@ typedef struct resp_cache {
 
 static _Thread_local resp_cache tcache;
 
-static const resp_cache *cache_get(int64_t size)
+/* Build the cached answer for this second and body size: once a second,
+ * apart from cache_get so that the per-request check stays a few
+ * instructions inline. */
+__attribute__((noinline, cold)) static const resp_cache *cache_fill(resp_cache *rc, time_t now, int64_t size)
 {
-    time_t now = time(NULL);
-    resp_cache *rc = &tcache;
-
-    if (rc->valid && rc->sec == now && rc->size == size)
-        return rc;
     struct tm tm;
     gmtime_r(&now, &tm);
     rc->date_len = strftime(rc->date, sizeof rc->date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
@@ -150,6 +144,16 @@ static const resp_cache *cache_get(int64_t size)
     return rc;
 }
 
+static inline const resp_cache *cache_get(int64_t size)
+{
+    time_t now = time(NULL);
+    resp_cache *rc = &tcache;
+
+    if (rc->valid && rc->sec == now && rc->size == size)
+        return rc;
+    return cache_fill(rc, now, size);
+}
+
 /* Responses --------------------------------------------------------------- */
 
 enum { R_KEEP = 0, R_CLOSE = 1, R_KEEP10 = 2 }; /* the Connection header to send */
@@ -159,7 +163,7 @@ enum { R_KEEP = 0, R_CLOSE = 1, R_KEEP10 = 2 }; /* the Connection header to send
 static int write_head(sk_conn *c, int status, const char *ctype, uint64_t clen, int conn, const char *extra,
                       const char *body, size_t blen)
 {
-    const resp_cache *rc = cache_get(body_size(c));
+    const resp_cache *rc = cache_get(body_size(sk_conn_config(c)));
     char buf[1024];
     int n =
         snprintf(buf, sizeof buf,
@@ -200,7 +204,8 @@ static bool pending(const http_state *st) { return st->body_left > 0 || st->blob
  * if asked to, else start waiting for the next request head. */
 static void pump(sk_conn *c, http_state *st)
 {
-    int64_t size = body_size(c);
+    const sk_http_config *cfg = sk_conn_config(c);
+    int64_t size = body_size(cfg);
 
     while (st->body_left > 0) {
         /* Only GET / streams: the body is the configured one. */
@@ -241,7 +246,7 @@ static void pump(sk_conn *c, http_state *st)
         sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     } else
-        sk_conn_set_timeout(c, head_timeout(c));
+        sk_conn_set_timeout(c, head_timeout(cfg));
 }
 
 /* Requests ---------------------------------------------------------------- */
@@ -264,6 +269,7 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
     bool keep = (r->flags & SK_HTTP_KEEPALIVE) != 0 && !st->draining;
     bool head = r->method_id == SK_HTTP_HEAD;
     int conn = !keep ? R_CLOSE : r->minor_version == 0 ? R_KEEP10 : R_KEEP;
+    const sk_http_config *cfg = sk_conn_config(c);
     const char *path;
     size_t plen;
     int rc;
@@ -278,7 +284,7 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
 
     sk_http_request_path(r, &path, &plen);
     if (PATH_IS(path, plen, "/")) {
-        int64_t size = body_size(c);
+        int64_t size = body_size(cfg);
         const resp_cache *rcache = cache_get(size);
         uint64_t blen = body_len(size);
         /* The hot path: one copy of a prebuilt answer, or for a client
@@ -290,10 +296,12 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
                               : conn == R_KEEP10 ? "Connection: keep-alive\r\n"
                                                  : "";
             size_t hlen = strlen(hdr), cut = rcache->head_len - 2;
-            if (n + hlen > sk_conn_room(c))
-                return -ENOBUFS;
+            /* One write either fits whole or writes nothing (-ENOBUFS, the
+             * retry); three must know beforehand that all of them fit. */
             if (hlen == 0)
                 rc = sk_conn_write(c, rcache->buf, n);
+            else if (n + hlen > sk_conn_room(c))
+                return -ENOBUFS;
             else if ((rc = sk_conn_write(c, rcache->buf, cut)) == 0 && (rc = sk_conn_write(c, hdr, hlen)) == 0)
                 rc = sk_conn_write(c, rcache->buf + cut, n - cut);
             goto done;
@@ -320,7 +328,7 @@ static int answer(sk_conn *c, http_state *st, const sk_http_request *r)
             return -ENOBUFS;
         /* Server-wide: a flood of /stats cannot take the server's time from
          * its other clients (docs/reliability.md). */
-        if (!sk_server_rate_take(sk_conn_server(c), stats_rate(c))) {
+        if (!sk_server_rate_take(sk_conn_server(c), stats_rate(cfg))) {
             static const char body[] = "Too Many Requests\n";
             rc = write_head(c, 429, "text/plain", sizeof body - 1, conn, "Retry-After: 1\r\n", head ? NULL : body,
                             head ? 0 : sizeof body - 1);
@@ -357,7 +365,7 @@ done:
         sk_conn_set_timeout(c, 0);
         sk_conn_close(c);
     } else {
-        sk_conn_set_timeout(c, head_timeout(c));
+        sk_conn_set_timeout(c, head_timeout(cfg));
     }
     return 0;
 }
@@ -482,7 +490,7 @@ static int http_open(sk_conn *c)
 {
     pthread_once(&pattern_once, pattern_init);
     /* TCP_NODELAY comes from the listener (.nodelay below). */
-    sk_conn_set_timeout(c, head_timeout(c));
+    sk_conn_set_timeout(c, head_timeout(sk_conn_config(c)));
     return 0;
 }
 
