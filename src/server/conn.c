@@ -373,8 +373,10 @@ int sk__conn_interest(const sk_conn *c)
     return (wants_read(c) ? SK_READ : 0) | (sk__buf_used(&c->out) ? SK_WRITE : 0);
 }
 
-/* Offer buffered input to the service. Returns 0 or < 0 to abort. */
-static int process(sk_conn *c)
+/* Offer buffered input to the service. Returns 0 or < 0 to abort. Inlined,
+ * as flush below: their calls and saved registers were 18 of the 950 user
+ * instructions of a keep-alive request. */
+__attribute__((always_inline)) static inline int process(sk_conn *c)
 {
     const sk_service *svc = c->eng->srv->cfg.service;
     sk__bufpool *p = &c->eng->pool;
@@ -464,7 +466,7 @@ static int read_some(sk_conn *c)
 }
 
 /* Send queued output. Returns bytes sent (>= 0) or -errno. */
-static long flush(sk_conn *c)
+__attribute__((always_inline)) static inline long flush(sk_conn *c)
 {
     sk__bufpool *p = &c->eng->pool;
     sk_server *s = c->eng->srv;
