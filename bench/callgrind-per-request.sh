@@ -20,6 +20,7 @@ REF=${REF:-nginx}
 CACHE_SIM=${CACHE_SIM:-0}
 case $REF in nginx | floor | floor-parse) ;; *) echo "callgrind-per-request: REF is nginx, floor or floor-parse" >&2; exit 2 ;; esac
 command -v valgrind >/dev/null || { echo "callgrind-per-request: valgrind not installed"; exit 1; }
+[[ $REF == nginx ]] && ! command -v nginx >/dev/null && { echo "callgrind-per-request: nginx not installed (make bench-deps installs it; REF=floor needs none)" >&2; exit 1; }
 [[ $REF == floor ]] && build_floor
 [[ $REF == floor-parse ]] && build_floor parse
 VG=(valgrind --tool=callgrind)
