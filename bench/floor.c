@@ -27,6 +27,7 @@
  *
  *   cc -O2 -o floor bench/floor.c && ./floor 127.0.0.1 8080 [close|dated]
  *   cc -O2 -DFLOOR_PARSE -Iinclude -o floor bench/floor.c build/libsockit.a -lpthread -lm
+ *   ./floor 127.0.0.1 8080 parse
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
