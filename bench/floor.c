@@ -51,9 +51,9 @@
 static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
 #define DATED_MAX 160
 #ifdef FLOOR_PARSE
-#define CARRY_ROOM 1024
+#define CARRY 1024 /* the longest partial head kept for the next read */
 #else
-#define CARRY_ROOM 0
+#define CARRY 0
 #endif
 static char out[MAXBATCH * DATED_MAX];
 static size_t reply_len;
@@ -76,7 +76,6 @@ static void build_dated(time_t t)
 static unsigned char matched[MAXFD]; /* per fd: bytes of "\r\n\r\n" seen so far */
 
 #ifdef FLOOR_PARSE
-#define CARRY 1024
 static char carry[MAXFD][CARRY]; /* per fd: a partial head, until the rest arrives */
 static unsigned short carried[MAXFD];
 
@@ -127,7 +126,7 @@ static int count_heads(const char *buf, size_t n, unsigned char *m)
 
 int main(int argc, char **argv)
 {
-    static char in[CARRY_ROOM + 16384];
+    static char in[CARRY + 16384];
     struct sockaddr_in sa = {.sin_family = AF_INET};
     struct epoll_event evs[256];
     int one = 1;
